@@ -1,0 +1,166 @@
+"""Changesets: the unit of signing and transfer (DESIGN §4).
+
+A change sets one field of one row: `[table, row, field, value, hlc]`; the field `"*"` with value
+`"delete"` deletes the row. A changeset body is the canonical msgpack map
+`{v, author, scope, seq, prev, schema, changes}`; its id is sha-256 of those exact bytes, and the
+envelope `{body, sig}` carries the author's signature over them. Relays pass envelopes byte for byte.
+
+Decoding is strict and bounded: every limit below is checked before any work proportional to input.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from protocol import codec, scope
+from protocol.errors import Malformed, TooLarge
+from protocol.keys import AUTHOR_LEN, SIG_LEN, KeyPair, verify
+
+VERSION = 1
+SCHEMA = 1
+MAX_ENVELOPE_BYTES = 1 << 20
+MAX_CHANGES = 20_000
+MAX_NAME = 64
+MAX_VALUE_BYTES = 64 * 1024
+ROW_ID_LEN = 16
+DELETE_FIELD = "*"
+DELETE_VALUE = "delete"
+_BODY_KEYS = ("v", "author", "scope", "seq", "prev", "schema", "changes")
+_ENV_KEYS = ("body", "sig")
+
+Value = None | bool | int | float | str | bytes | list[Any] | dict[str, Any]
+FeedKey = tuple[bytes, str]
+
+
+@dataclass(frozen=True)
+class Change:
+    table: str
+    row: bytes
+    field: str
+    value: Value
+    hlc: int
+
+    def as_wire(self) -> list[Any]:
+        return [self.table, self.row, self.field, self.value, self.hlc]
+
+    @property
+    def is_delete(self) -> bool:
+        return self.field == DELETE_FIELD
+
+
+@dataclass(frozen=True)
+class Changeset:
+    author: bytes
+    scope: str
+    seq: int
+    prev: bytes | None
+    schema: int
+    changes: tuple[Change, ...]
+    id: bytes
+    envelope: bytes = field(repr=False, compare=False)
+
+    @property
+    def feed(self) -> FeedKey:
+        return (self.author, self.scope)
+
+    @property
+    def max_hlc(self) -> int:
+        return max((c.hlc for c in self.changes), default=0)
+
+
+def change_id(body: bytes) -> bytes:
+    return hashlib.sha256(body).digest()
+
+
+def seal(
+    key: KeyPair,
+    feed_scope: str,
+    seq: int,
+    prev: bytes | None,
+    changes: list[Change] | tuple[Change, ...],
+    schema: int = SCHEMA,
+) -> Changeset:
+    """Encode, hash and sign a changeset; the result decodes back to itself."""
+    scope.check_code(feed_scope)
+    if (seq == 1) != (prev is None):
+        raise Malformed("seq 1 has no prev; every later seq names its prev")
+    body = codec.pack(
+        {
+            "v": VERSION,
+            "author": key.public,
+            "scope": feed_scope,
+            "seq": seq,
+            "prev": prev,
+            "schema": schema,
+            "changes": [c.as_wire() for c in changes],
+        }
+    )
+    envelope = codec.pack({"body": body, "sig": key.sign(body)})
+    if len(envelope) > MAX_ENVELOPE_BYTES:
+        raise TooLarge(f"changeset of {len(changes)} changes is {len(envelope)} bytes; split it")
+    return Changeset(key.public, feed_scope, seq, prev, schema, tuple(changes), change_id(body), envelope)
+
+
+def open_envelope(envelope: bytes) -> Changeset:
+    """Decode an envelope and check its signature. Chain, scope and trust are checked by callers."""
+    outer = codec.expect_map(
+        codec.unpack(envelope, max_bytes=MAX_ENVELOPE_BYTES, what="envelope"), _ENV_KEYS, "envelope", None
+    )
+    body = codec.expect(outer["body"], bytes, "envelope.body")
+    sig = codec.expect_bytes(outer["sig"], SIG_LEN, "envelope.sig")
+    m = codec.expect_map(codec.unpack(body, max_bytes=MAX_ENVELOPE_BYTES, what="changeset"), _BODY_KEYS, "changeset")
+    author = codec.expect_bytes(m["author"], AUTHOR_LEN, "changeset.author")
+    verify(author, sig, body)
+    if codec.pack(m) != body:
+        raise Malformed("changeset body is not in canonical form")
+    seq = codec.expect_uint(m["seq"], "changeset.seq", 63)
+    if seq < 1:
+        raise Malformed("changeset.seq starts at 1")
+    prev = m["prev"]
+    if seq == 1:
+        if prev is not None:
+            raise Malformed("changeset.prev must be nil at seq 1")
+    else:
+        prev = codec.expect_bytes(prev, 32, "changeset.prev")
+    schema = codec.expect_uint(m["schema"], "changeset.schema", 16)
+    raw_changes = codec.expect(m["changes"], list, "changeset.changes")
+    if len(raw_changes) > MAX_CHANGES:
+        raise TooLarge(f"changeset has {len(raw_changes)} changes; the limit is {MAX_CHANGES}")
+    return Changeset(
+        author=author,
+        scope=scope.check_code(m["scope"], "changeset.scope"),
+        seq=seq,
+        prev=prev,
+        schema=schema,
+        changes=tuple(_change(c, i) for i, c in enumerate(raw_changes)),
+        id=change_id(body),
+        envelope=bytes(envelope),
+    )
+
+
+def _name(value: Any, what: str) -> str:
+    codec.expect(value, str, what)
+    if not 0 < len(value) <= MAX_NAME:
+        raise Malformed(f"{what}: names are 1 to {MAX_NAME} characters")
+    return str(value)
+
+
+def _change(raw: Any, i: int) -> Change:
+    what = f"changeset.changes[{i}]"
+    codec.expect(raw, list, what)
+    if len(raw) != 5:
+        raise Malformed(f"{what}: a change has 5 items [table, row, field, value, hlc], got {len(raw)}")
+    table, row, fld, value, hlc = raw
+    if isinstance(value, (str, bytes)) and len(value) > MAX_VALUE_BYTES:
+        raise TooLarge(f"{what}: value of {len(value)} exceeds {MAX_VALUE_BYTES}")
+    change = Change(
+        table=_name(table, f"{what}.table"),
+        row=codec.expect_bytes(row, ROW_ID_LEN, f"{what}.row"),
+        field=_name(fld, f"{what}.field"),
+        value=value,
+        hlc=codec.expect_uint(hlc, f"{what}.hlc"),
+    )
+    if change.is_delete and value != DELETE_VALUE:
+        raise Malformed(f"{what}: the row-delete field '*' takes the value 'delete'")
+    return change

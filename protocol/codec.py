@@ -1,0 +1,88 @@
+"""Canonical msgpack: one byte string per message, so hashes and signatures are stable.
+
+Bodies are encoded with `v` first and keys in a fixed order. Decoding is strict: limits on sizes,
+no ext types, exact key sets, and a re-encode check so a body has exactly one valid byte form.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import msgpack
+
+from protocol.errors import Malformed, TooLarge, Truncated, UnknownVersion
+
+
+def pack(obj: Any) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def _no_ext(code: int, data: bytes) -> Any:
+    raise Malformed(f"msgpack ext type {code} is not allowed")
+
+
+def unpack(data: bytes, *, max_bytes: int, what: str) -> Any:
+    """Decode one msgpack object, mapping every failure to a typed RemoteError."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise Malformed(f"{what}: expected bytes, got {type(data).__name__}")
+    if len(data) > max_bytes:
+        raise TooLarge(f"{what}: {len(data)} bytes exceeds the limit of {max_bytes}")
+    if len(data) == 0:
+        raise Truncated(f"{what}: empty")
+    try:
+        return msgpack.unpackb(
+            bytes(data),
+            raw=False,
+            use_list=True,
+            strict_map_key=True,
+            ext_hook=_no_ext,
+        )
+    except (Malformed, TooLarge):
+        raise
+    except msgpack.ExtraData as exc:
+        raise Malformed(f"{what}: trailing bytes after the message") from exc
+    except (ValueError, msgpack.OutOfData) as exc:
+        text = str(exc)
+        if "incomplete" in text or isinstance(exc, msgpack.OutOfData):
+            raise Truncated(f"{what}: the bytes stop before the message ends") from exc
+        raise Malformed(f"{what}: not valid msgpack ({text})") from exc
+    except (TypeError, UnicodeDecodeError, RecursionError) as exc:
+        raise Malformed(f"{what}: not valid msgpack ({exc})") from exc
+
+
+def expect_map(obj: Any, keys: tuple[str, ...], what: str, version: int | None = 1) -> Mapping[str, Any]:
+    """Check `obj` is a map with exactly `keys` (in order: canonical) and the version we speak."""
+    if not isinstance(obj, dict):
+        raise Malformed(f"{what}: expected a map, got {type(obj).__name__}")
+    if version is not None and "v" in obj and obj.get("v") != version:
+        raise UnknownVersion(f"{what}: version {obj.get('v')!r}, this build speaks {version}")
+    got = tuple(obj.keys())
+    if got != keys:
+        missing = [k for k in keys if k not in obj]
+        extra = [k for k in got if k not in keys]
+        if missing or extra:
+            raise Malformed(f"{what}: missing keys {missing}, unexpected keys {extra}")
+        raise Malformed(f"{what}: keys out of canonical order {list(got)}")
+    return obj
+
+
+def expect(value: Any, typ: type | tuple[type, ...], what: str) -> Any:
+    if isinstance(value, bool) and typ is int:
+        raise Malformed(f"{what}: expected int, got bool")
+    if not isinstance(value, typ):
+        name = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+        raise Malformed(f"{what}: expected {name}, got {type(value).__name__}")
+    return value
+
+
+def expect_bytes(value: Any, length: int, what: str) -> bytes:
+    expect(value, bytes, what)
+    if len(value) != length:
+        raise Malformed(f"{what}: expected {length} bytes, got {len(value)}")
+    return bytes(value)
+
+
+def expect_uint(value: Any, what: str, bits: int = 64) -> int:
+    expect(value, int, what)
+    if not 0 <= value < (1 << bits):
+        raise Malformed(f"{what}: {value} is out of range")
+    return int(value)
