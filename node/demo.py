@@ -8,7 +8,7 @@ from conflict.registry import Registry
 from node.replica import Replica
 from node.sandbox import Sandbox
 from protocol import clock
-from protocol.changeset import Change, seal
+from protocol.changeset import Change, Value, seal
 from protocol.keys import KeyPair
 
 PROVINCE, COUNTY, VILLAGE = "510000000000", "513225000000", "513225103201"
@@ -16,7 +16,7 @@ PROVINCE, COUNTY, VILLAGE = "510000000000", "513225000000", "513225103201"
 
 def show(title: str, r: Replica, row: bytes) -> None:
     values = r.values().get(("person", row)) or {}
-    print(f"  {title:<22} " + "  ".join(f"{k}={v}" for k, v in values.items()))
+    print(f"  {title:<22} " + "  ".join(f"{k}={v!s}" for k, v in values.items()))
 
 
 def main() -> None:
@@ -32,7 +32,8 @@ def main() -> None:
 
     print("1. 村服务站登记一人一卡 — the village registers a worker")
     row = bytes.fromhex("00" * 8) + b"demo-row"
-    for field, value in [("name", "王秀英"), ("phone", "13812345678"), ("monthly_pay", 3800)]:
+    card: dict[str, Value] = {"name": "王秀英", "phone": "13812345678", "monthly_pay": 3800}
+    for field, value in card.items():
         laptop.write("person", row, field, value)
     laptop.write("person", row, "skills", add_op("家政服务"))
     first = laptop.commit()

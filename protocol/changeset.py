@@ -159,7 +159,7 @@ def _change(raw: Any, i: int) -> Change:
         row=codec.expect_bytes(row, ROW_ID_LEN, f"{what}.row"),
         field=_name(fld, f"{what}.field"),
         value=value,
-        hlc=codec.expect_uint(hlc, f"{what}.hlc"),
+        hlc=codec.expect_uint(hlc, f"{what}.hlc", 63),
     )
     if change.is_delete and value != DELETE_VALUE:
         raise Malformed(f"{what}: the row-delete field '*' takes the value 'delete'")

@@ -19,12 +19,13 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from protocol.errors import ClockAhead
+from protocol.errors import ClockAhead, ClockPoisoned
 
 COUNTER_BITS = 16
 COUNTER_MASK = (1 << COUNTER_BITS) - 1
-MAX_MS = (1 << 48) - 1
-MAX_HLC = (1 << 64) - 1
+# 47 of the 48 bits are used so a stamp fits a signed 64-bit SQL integer (years up to 6429).
+MAX_MS = (1 << 47) - 1
+MAX_HLC = (1 << 63) - 1
 DEFAULT_MAX_AHEAD_MS = 10 * 60 * 1000
 
 
@@ -107,7 +108,10 @@ class HLC:
     @staticmethod
     def _bump(stamp: int) -> int:
         # Counter overflow borrows a millisecond rather than wrapping: order is what matters.
-        return stamp + 1 if stamp < MAX_HLC else stamp
+        if stamp >= MAX_HLC:
+            # Returning the same stamp again would break "strictly greater"; only correct() helps.
+            raise ClockPoisoned(f"clock is at its last stamp {format_hlc(stamp)}; correct() it from a hub")
+        return stamp + 1
 
 
 def format_ms(ms: int) -> str:

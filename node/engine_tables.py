@@ -1,0 +1,141 @@
+"""The engine's own tables, beside the materialized domain tables (DESIGN §7).
+
+    lw_meta      key → msgpack value: home scope, our key's author id, clock state, pinned root
+    lw_row       merge state per replicated row: msgpack {field: policy state}, tombstone
+    lw_log       every changeset held, verbatim: applied, pending (a gap before it) or held (newer schema)
+    lw_head      per feed: the highest contiguous seq applied and its id
+    lw_open      local changes not yet sealed into a signed changeset
+    lw_quarantine changesets stamped too far ahead, with the reason; released by staff or time
+    lw_fork      two different changesets for one (feed, seq): the proof, kept for county staff
+    lw_conflict  semantic conflicts for staff to resolve
+    lw_cert, lw_revocation  certificates and revocations, verbatim
+    lw_audit     who saw or changed what, when (full views of personal data are logged here)
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
+from sqlmodel import SQLModel
+
+metadata = SQLModel.metadata
+
+meta = Table(
+    "lw_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
+
+rows = Table(
+    "lw_row",
+    metadata,
+    Column("tbl", String(64), primary_key=True),
+    Column("row", LargeBinary(16), primary_key=True),
+    Column("state", LargeBinary, nullable=False),
+    Column("tomb_hlc", BigInteger),  # set once deleted; values are purged, this small stub stays
+    Column("tomb_author", LargeBinary(32)),
+)
+
+log = Table(
+    "lw_log",
+    metadata,
+    Column("id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("scope", String(12), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("status", String(12), nullable=False),  # applied | pending | held
+    Column("envelope", LargeBinary),  # NULL once pruned below what the county acknowledged
+    Column("received", BigInteger, nullable=False),
+    Index("lw_log_feed", "author", "scope", "seq", unique=True),
+    Index("lw_log_status", "status"),
+)
+
+heads = Table(
+    "lw_head",
+    metadata,
+    Column("author", LargeBinary(32), primary_key=True),
+    Column("scope", String(12), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("id", LargeBinary(32), nullable=False),
+)
+
+open_changes = Table(
+    "lw_open",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(12), nullable=False),
+    Column("change", LargeBinary, nullable=False),  # msgpack [table, row, field, value, hlc]
+)
+
+quarantine = Table(
+    "lw_quarantine",
+    metadata,
+    Column("id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("scope", String(12), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("received", BigInteger, nullable=False),
+)
+
+forks = Table(
+    "lw_fork",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("scope", String(12), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("held", LargeBinary, nullable=False),
+    Column("incoming", LargeBinary, nullable=False),
+    Column("detected", BigInteger, nullable=False),
+    Index("lw_fork_pair", "author", "scope", "seq"),
+)
+
+conflicts = Table(
+    "lw_conflict",
+    metadata,
+    Column("key", LargeBinary(16), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("tbl", String(64), nullable=False),
+    Column("rows", LargeBinary, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("detected", BigInteger, nullable=False),
+    Column("resolved", BigInteger),
+    Column("resolution", Text),
+)
+
+cert_store = Table(
+    "lw_cert",
+    metadata,
+    Column("subject", LargeBinary(32), primary_key=True),
+    Column("raw", LargeBinary, nullable=False),
+)
+
+revocation_store = Table(
+    "lw_revocation",
+    metadata,
+    Column("subject", LargeBinary(32), primary_key=True),
+    Column("raw", LargeBinary, nullable=False),
+)
+
+audit = Table(
+    "lw_audit",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("tbl", String(64), nullable=False),
+    Column("row", String(32)),
+    Column("detail", Text, nullable=False),
+)

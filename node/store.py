@@ -1,0 +1,556 @@
+"""A replica on a database: local writes, sealing, applying remote envelopes (DESIGN §7).
+
+Every public operation is one transaction. A local write stamps an HLC, merges, updates the
+materialized row and appends to the open changeset; `seal()` turns the open changes into signed
+changesets at a commit boundary. `apply()` admits envelopes (signature, chain, scope, revocation,
+clock), places them on their feed, merges, writes rows, logs the verbatim envelopes and advances
+heads, all at once: a crash leaves either all of it or none, and applying twice changes nothing.
+
+The hot path uses SQLAlchemy Core with executemany, not ORM objects.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import msgpack
+from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from conflict.registry import Registry
+from conflict.row import RowState, merge_row, row_values
+from conflict.semantic import Rule
+from node import engine_tables as t
+from node import schema
+from node.db import StorageFull, is_full, make_engine, upsert
+from node.rowview import SqlRowView
+from protocol import clock, codec
+from protocol import scope as scopes
+from protocol.admit import admit
+from protocol.certs import ROLES, Trust, decode_certificate
+from protocol.changeset import (
+    DELETE_FIELD,
+    DELETE_VALUE,
+    Change,
+    Changeset,
+    FeedKey,
+    Value,
+    open_envelope,
+    seal,
+)
+from protocol.errors import ClockAhead, ConfigError, RemoteError
+from protocol.feed import Head, Placement, Vector, lacking, place
+from protocol.keys import KeyPair
+
+Outcome = dict[str, Any]  # {"id", "status", "code", "reason"}: what /v1/push answers per envelope
+
+
+@dataclass(frozen=True)
+class Status:
+    home: str
+    author: bytes
+    open_changes: int
+    feeds: int
+    pending: int
+    quarantined: int
+    forks: int
+    conflicts: int
+
+
+class Store:
+    """One replica's database. Not shared across threads; open one per process."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        key: KeyPair | None,
+        *,
+        wall: Callable[[], int] = clock.wall_ms,
+        rules: Sequence[Rule] = (),
+        registry: Registry | None = None,
+    ) -> None:
+        self.engine = engine
+        self.key = key
+        self.rules = list(rules)
+        self.registry = registry or schema.registry()
+        m = self._meta_all()
+        if "home" not in m:
+            raise ConfigError("this database was never initialised: run `laowu-node init`")
+        self.home: str = m["home"]
+        self.author: bytes = m["author"]
+        self.person_key: bytes = m["person_key"]
+        if key is not None and key.public != self.author:
+            raise ConfigError("the key given is not the key this database was created with")
+        last, offset = m.get("hlc", [0, 0])
+        self.hlc = clock.HLC(wall, last=last, offset_ms=offset)
+        self.trust = Trust(m["root"])
+        with engine.connect() as conn:
+            certs = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
+            revs = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]
+        for raw in _issuing_order(certs, self.trust):
+            self.trust.add_certificate(raw)
+        for raw in revs:
+            self.trust.add_revocation(raw)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        target: str | Any,
+        key: KeyPair,
+        home: str,
+        root: bytes,
+        certs: Iterable[bytes],
+        person_key: bytes,
+        **kw: Any,
+    ) -> Store:
+        """Create the tables and record who we are; `certs` must include our own chain."""
+        scopes.check_code(home, "home")
+        engine = target if isinstance(target, Engine) else make_engine(target, **kw.pop("engine_kw", {}))
+        t.metadata.create_all(engine)
+        with engine.begin() as conn:
+            for k, v in {"home": home, "author": key.public, "root": root, "person_key": person_key,
+                         "schema": schema.SCHEMA_VERSION}.items():
+                conn.execute(upsert(engine, t.meta, ["key"]), {"key": k, "value": codec.pack(v)})
+        store = cls(engine, key, **kw)
+        for raw in certs:
+            store.add_certificate(raw)
+        return store
+
+    @classmethod
+    def open(cls, target: str | Any, key: KeyPair | None, **kw: Any) -> Store:
+        engine = target if isinstance(target, Engine) else make_engine(target, **kw.pop("engine_kw", {}))
+        return cls(engine, key, **kw)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _meta_all(self) -> dict[str, Any]:
+        try:
+            with self.engine.connect() as conn:
+                return {r.key: msgpack.unpackb(r.value) for r in conn.execute(select(t.meta))}
+        except OperationalError as exc:
+            raise ConfigError(f"cannot read the database: {exc.orig}") from exc
+
+    def _save_clock(self, conn: Connection) -> None:
+        conn.execute(upsert(conn.dialect.name, t.meta, ["key"]),
+                     {"key": "hlc", "value": codec.pack([self.hlc.last, self.hlc.offset_ms])})
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """A write transaction that turns a full disk into StorageFull; nothing partial is kept."""
+        return _tx(self.engine)
+
+    # -- trust --------------------------------------------------------------------------------
+
+    def add_certificate(self, raw: bytes) -> None:
+        cert = self.trust.add_certificate(raw)
+        with self.transaction() as conn:
+            conn.execute(upsert(conn.dialect.name, t.cert_store, ["subject"]), {"subject": cert.subject, "raw": cert.raw})
+
+    def add_revocation(self, raw: bytes) -> None:
+        rev = self.trust.add_revocation(raw)
+        with self.transaction() as conn:
+            conn.execute(upsert(conn.dialect.name, t.revocation_store, ["subject"]), {"subject": rev.subject, "raw": raw})
+
+    # -- local writes -------------------------------------------------------------------------
+
+    def write(self, table: str, row: bytes, values: dict[str, Value], *, scope: str | None = None) -> None:
+        """Set fields of one row in one transaction; a new row is placed in `scope` (default: home)."""
+        if self.key is None:
+            raise ConfigError("this store was opened read-only (no key)")
+        feed_scope = scope or self.home
+        with self.transaction() as conn:
+            exists = conn.execute(select(t.rows.c.row).where(t.rows.c.tbl == table, t.rows.c.row == row)).first()
+            if not exists and "scope" not in values and table in schema.TABLES:
+                values = {"scope": feed_scope, **values}
+            changes = [Change(table, row, f, v, self.hlc.now()) for f, v in values.items()]
+            self._merge(conn, [(c, self.author, feed_scope) for c in changes])
+            conn.execute(t.open_changes.insert(), [{"scope": feed_scope, "change": codec.pack(c.as_wire())} for c in changes])
+            self._save_clock(conn)
+
+    def delete(self, table: str, row: bytes, *, scope: str | None = None) -> None:
+        """Delete a row everywhere: values purged, a tombstone stays, concurrent edits lose."""
+        self.write(table, row, {DELETE_FIELD: DELETE_VALUE}, scope=scope)
+
+    def seal(self) -> list[Changeset]:
+        """Sign the open changes, one changeset per scope, in one transaction."""
+        if self.key is None:
+            return []
+        with self.transaction() as conn:
+            pending = conn.execute(select(t.open_changes).order_by(t.open_changes.c.n)).all()
+            if not pending:
+                return []
+            by_scope: dict[str, list[Change]] = {}
+            for r in pending:
+                tb, row, f, v, h = msgpack.unpackb(r.change)
+                by_scope.setdefault(r.scope, []).append(Change(tb, row, f, v, h))
+            out = []
+            for feed_scope, changes in by_scope.items():
+                for part in _chunks(changes, 2_000):
+                    head = self._head(conn, (self.author, feed_scope))
+                    cs = seal(self.key, feed_scope, head.seq + 1 if head else 1, head.id if head else None, part)
+                    self._log(conn, [cs], "applied")
+                    self._set_head(conn, cs)
+                    out.append(cs)
+            conn.execute(delete(t.open_changes).where(t.open_changes.c.n <= pending[-1].n))
+            return out
+
+    # -- remote envelopes ---------------------------------------------------------------------
+
+    def apply(self, envelopes: Sequence[bytes], *, release: bool = False) -> list[Outcome]:
+        """Admit, place and merge a batch of envelopes in one transaction; one outcome each.
+
+        `release=True` is the county operator releasing quarantined changesets: the clock bound
+        is lifted, every other check stays.
+        """
+        now = self.hlc.physical()
+        bound = clock.MAX_HLC if release else self.hlc.max_ahead_ms
+        admitted: list[tuple[int, Changeset]] = []
+        outcomes: list[Outcome] = [{} for _ in envelopes]
+        early: list[tuple[int, Changeset, ClockAhead]] = []
+        for i, env in enumerate(envelopes):
+            try:
+                cs = admit(env, self.trust, now, bound)
+            except ClockAhead as exc:
+                early.append((i, open_envelope(env), exc))
+                continue
+            except RemoteError as exc:
+                outcomes[i] = {"id": None, "status": "refused", "code": exc.code, "reason": str(exc)}
+                continue
+            if not scopes.visible_to(self.home, cs.scope):
+                outcomes[i] = _refused(cs, "out-of-scope", f"scope {cs.scope} is not visible to {self.home}")
+                continue
+            admitted.append((i, cs))
+        with self.transaction() as conn:
+            batch = _Batch(self, conn)
+            for i, cs in admitted:
+                outcomes[i] = batch.offer(cs)
+            for i, cs, why in early:
+                outcomes[i] = batch.hold_early(cs, why)
+            batch.finish()
+            if release:
+                ids = [o["id"] for o in outcomes if o.get("status") in ("accepted", "duplicate")]
+                if ids:
+                    conn.execute(delete(t.quarantine).where(t.quarantine.c.id.in_(ids)))
+            self._save_clock(conn)
+        return outcomes
+
+    def release_quarantine(self, ids: Sequence[bytes] | None = None, *, due_only: bool = False) -> list[Outcome]:
+        """Apply quarantined changesets: those named (staff decision), or those whose time has come."""
+        with self.engine.connect() as conn:
+            q = select(t.quarantine.c.id, t.quarantine.c.envelope)
+            rows = conn.execute(q).all()
+        envs = []
+        for r in rows:
+            if ids is not None and r.id not in ids:
+                continue
+            if due_only and clock.is_ahead(open_envelope(r.envelope).max_hlc, self.hlc.physical(), self.hlc.max_ahead_ms):
+                continue
+            envs.append(r.envelope)
+        return self.apply(envs, release=True) if envs else []
+
+    # -- merging (shared by local and remote paths) --------------------------------------------
+
+    def _merge(self, conn: Connection, changes: list[tuple[Change, bytes, str]]) -> None:
+        by_row: dict[tuple[str, bytes], list[tuple[Change, bytes]]] = {}
+        feed_scope: dict[tuple[str, bytes], str] = {}
+        for change, author, sc in changes:
+            key = (change.table, change.row)
+            by_row.setdefault(key, []).append((change, author))
+            feed_scope.setdefault(key, sc)
+        states = self._load_rows(conn, list(by_row))
+        row_out: list[dict[str, Any]] = []
+        touched: dict[str, list[tuple[bytes, RowState]]] = {}
+        for key, batch in by_row.items():
+            before = states.get(key, RowState())
+            after, changed = merge_row(before, key[0], batch, self.registry)
+            if after == before:
+                continue
+            row_out.append({
+                "tbl": key[0], "row": key[1], "state": self._encode_state(key[0], after),
+                "tomb_hlc": after.tombstone[0] if after.tombstone else None,
+                "tomb_author": after.tombstone[1] if after.tombstone else None,
+            })
+            if changed:
+                touched.setdefault(key[0], []).append((key[1], after))
+        if row_out:
+            conn.execute(upsert(conn.dialect.name, t.rows, ["tbl", "row"]), row_out)
+        for table, items in touched.items():
+            self._materialize(conn, table, items, feed_scope)
+
+    def _materialize(self, conn: Connection, table: str, items: list[tuple[bytes, RowState]],
+                     feed_scope: dict[tuple[str, bytes], str]) -> None:
+        cls = schema.TABLES.get(table)
+        if cls is None:
+            return  # a table from a newer schema: its merge state is kept, nothing to show yet
+        tbl = cls.__table__  # type: ignore[attr-defined]
+        gone = [row.hex() for row, st in items if st.deleted]
+        live = []
+        for row, st in items:
+            if st.deleted:
+                continue
+            values = row_values(st, table, self.registry)
+            values.setdefault("scope", feed_scope[(table, row)])
+            live.append(schema.materialize(cls, row.hex(), values))
+        if gone:
+            conn.execute(delete(tbl).where(tbl.c.id.in_(gone)))
+        if live:
+            conn.execute(upsert(conn.dialect.name, tbl, ["id"]), live)
+        if self.rules and live:
+            view = SqlRowView(conn)
+            found = []
+            for rule in self.rules:
+                if table in rule.tables:
+                    for rec in live:
+                        found += rule.check(table, bytes.fromhex(rec["id"]), rec, view)
+            if found:
+                conn.execute(_insert_ignore(conn, t.conflicts, ["key"]),
+                             [{"key": c.key, "kind": c.kind, "tbl": c.table, "rows": codec.pack(list(c.rows)),
+                               "detail": c.detail, "detected": self.hlc.physical(), "resolved": None,
+                               "resolution": None} for c in found])
+
+    def _load_rows(self, conn: Connection, keys: list[tuple[str, bytes]]) -> dict[tuple[str, bytes], RowState]:
+        out: dict[tuple[str, bytes], RowState] = {}
+        by_table: dict[str, list[bytes]] = {}
+        for tb, row in keys:
+            by_table.setdefault(tb, []).append(row)
+        for tb, rows in by_table.items():
+            for part in _chunks(rows, 500):
+                q = select(t.rows).where(t.rows.c.tbl == tb, t.rows.c.row.in_(part))
+                for r in conn.execute(q):
+                    out[(tb, r.row)] = self._decode_state(tb, r)
+        return out
+
+    def _encode_state(self, table: str, st: RowState) -> bytes:
+        return codec.pack({f: self.registry.policy(table, f).encode(s) for f, s in st.fields.items()})
+
+    def _decode_state(self, table: str, r: Any) -> RowState:
+        fields = {f: self.registry.policy(table, f).decode(raw) for f, raw in msgpack.unpackb(r.state).items()}
+        tomb = (r.tomb_hlc, r.tomb_author) if r.tomb_hlc is not None else None
+        return RowState(fields, tomb)
+
+    # -- feeds and log ------------------------------------------------------------------------
+
+    def _head(self, conn: Connection, feed: FeedKey) -> Head | None:
+        r = conn.execute(select(t.heads.c.seq, t.heads.c.id).where(
+            t.heads.c.author == feed[0], t.heads.c.scope == feed[1])).first()
+        return Head(r.seq, r.id) if r else None
+
+    def _set_head(self, conn: Connection, cs: Changeset) -> None:
+        conn.execute(upsert(conn.dialect.name, t.heads, ["author", "scope"]),
+                     {"author": cs.author, "scope": cs.scope, "seq": cs.seq, "id": cs.id})
+
+    def _log(self, conn: Connection, items: list[Changeset], status: str) -> None:
+        now = self.hlc.physical()
+        conn.execute(t.log.insert(), [{"id": cs.id, "author": cs.author, "scope": cs.scope, "seq": cs.seq,
+                                       "status": status, "envelope": cs.envelope, "received": now} for cs in items])
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def vector(self) -> Vector:
+        with self.engine.connect() as conn:
+            return {(r.author, r.scope): r.seq for r in conn.execute(select(t.heads))}
+
+    def envelopes_for(self, their_vector: Vector, their_home: str, budget: int = 1 << 62) -> tuple[list[bytes], bool]:
+        """What the other side lacks and may see, in feed order, up to `budget` bytes; and `more`."""
+        out: list[bytes] = []
+        used = 0
+        with self.engine.connect() as conn:
+            for feed, (lo, hi) in sorted(lacking(self.vector(), their_vector).items()):
+                if not scopes.visible_to(their_home, feed[1]):
+                    continue
+                q = (select(t.log.c.envelope).where(
+                    t.log.c.author == feed[0], t.log.c.scope == feed[1], t.log.c.seq >= lo, t.log.c.seq <= hi,
+                    t.log.c.status == "applied").order_by(t.log.c.seq))
+                for r in conn.execute(q):
+                    if r.envelope is None:
+                        continue
+                    if out and used + len(r.envelope) > budget:
+                        return out, True
+                    out.append(r.envelope)
+                    used += len(r.envelope)
+        return out, False
+
+    def values(self, table: str | None = None) -> dict[tuple[str, bytes], dict[str, Value] | None]:
+        """Every row's merged values (None for a tombstone), for comparing replicas."""
+        with self.engine.connect() as conn:
+            q = select(t.rows).order_by(t.rows.c.tbl, t.rows.c.row)
+            if table:
+                q = q.where(t.rows.c.tbl == table)
+            out: dict[tuple[str, bytes], dict[str, Value] | None] = {}
+            for r in conn.execute(q):
+                st = self._decode_state(r.tbl, r)
+                out[(r.tbl, r.row)] = None if st.deleted else row_values(st, r.tbl, self.registry)
+            return out
+
+    def status(self) -> Status:
+        with self.engine.connect() as conn:
+            def count(tbl: Any, *where: Any) -> int:
+                return int(conn.execute(select(func.count()).select_from(tbl).where(*where)).scalar_one())
+            return Status(
+                home=self.home, author=self.author,
+                open_changes=count(t.open_changes),
+                feeds=count(t.heads),
+                pending=count(t.log, t.log.c.status == "pending"),
+                quarantined=count(t.quarantine),
+                forks=count(t.forks),
+                conflicts=count(t.conflicts, t.conflicts.c.resolved.is_(None)),
+            )
+
+    def audit(self, actor: str, action: str, table: str, row: str | None, detail: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(t.audit.insert(), {"at": self.hlc.physical(), "actor": actor, "action": action,
+                                            "tbl": table, "row": row, "detail": detail})
+
+
+class _Batch:
+    """Placement of one apply() call's changesets inside its transaction."""
+
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.heads: dict[FeedKey, Head | None] = {}
+        self.merge: list[tuple[Change, bytes, str]] = []
+        self.applied: list[Changeset] = []
+        self.positions: dict[tuple[FeedKey, int], Changeset] = {}
+        self.pending_new: dict[tuple[FeedKey, int], Changeset] = {}
+        self.released: list[bytes] = []
+
+    def head(self, feed: FeedKey) -> Head | None:
+        if feed not in self.heads:
+            self.heads[feed] = self.store._head(self.conn, feed)
+        return self.heads[feed]
+
+    def held(self, feed: FeedKey, seq: int) -> tuple[bytes, bytes | None] | None:
+        """(id, envelope) of what is held at (feed, seq): applied or pending, this batch or before."""
+        cs = self.pending_new.get((feed, seq))
+        if cs is not None:
+            return cs.id, cs.envelope
+        done = self.positions.get((feed, seq))
+        if done is not None:
+            return done.id, done.envelope
+        r = self.conn.execute(select(t.log.c.id, t.log.c.envelope).where(
+            t.log.c.author == feed[0], t.log.c.scope == feed[1], t.log.c.seq == seq)).first()
+        return (r.id, r.envelope) if r else None
+
+    def offer(self, cs: Changeset) -> Outcome:
+        held = self.held(cs.feed, cs.seq)
+        verdict = place(cs, self.head(cs.feed), held[0] if held else None)
+        if verdict is Placement.DUPLICATE:
+            return {"id": cs.id, "status": "duplicate", "code": "", "reason": ""}
+        if verdict in (Placement.FORK, Placement.BROKEN):
+            return self._fork(cs, held if verdict is Placement.FORK else self.held(cs.feed, cs.seq - 1))
+        if cs.schema > schema.SCHEMA_VERSION or verdict is Placement.PENDING:
+            self.pending_new[(cs.feed, cs.seq)] = cs
+            status = "pending" if cs.schema <= schema.SCHEMA_VERSION else "held"
+            return {"id": cs.id, "status": status, "code": "",
+                    "reason": "waiting for earlier seqs" if status == "pending" else
+                    f"written with schema {cs.schema}; this build knows {schema.SCHEMA_VERSION}: upgrade to apply"}
+        self._accept(cs)
+        released = self._release(cs.feed)
+        return {"id": cs.id, "status": "accepted", "code": "", "reason": "", "released": released}
+
+    def _accept(self, cs: Changeset) -> None:
+        for c in cs.changes:
+            try:
+                self.store.hlc.observe(c.hlc)
+            except ClockAhead:
+                pass  # released from quarantine by staff: merged, but our clock does not follow it
+        self.merge += [(c, cs.author, cs.scope) for c in cs.changes]
+        self.applied.append(cs)
+        self.positions[(cs.feed, cs.seq)] = cs
+        self.heads[cs.feed] = Head(cs.seq, cs.id)
+
+    def _release(self, feed: FeedKey) -> int:
+        n = 0
+        while True:
+            head = self.heads[feed]
+            assert head is not None
+            nxt = self.pending_new.get((feed, head.seq + 1))
+            if nxt is not None:
+                if nxt.schema > schema.SCHEMA_VERSION:
+                    return n
+                del self.pending_new[(feed, head.seq + 1)]
+            else:
+                r = self.conn.execute(select(t.log.c.envelope).where(
+                    t.log.c.author == feed[0], t.log.c.scope == feed[1], t.log.c.seq == head.seq + 1,
+                    t.log.c.status == "pending")).first()
+                if r is None:
+                    return n
+                nxt = open_envelope(r.envelope)
+                self.released.append(nxt.id)
+            if place(nxt, head, None) is not Placement.APPLY:
+                held = self.held(feed, head.seq)
+                self._fork(nxt, held)
+                return n
+            self._accept(nxt)
+            n += 1
+
+    def _fork(self, cs: Changeset, held: tuple[bytes, bytes | None] | None) -> Outcome:
+        self.conn.execute(t.forks.insert(), {
+            "author": cs.author, "scope": cs.scope, "seq": cs.seq, "held": (held[1] if held else b"") or b"",
+            "incoming": cs.envelope, "detected": self.store.hlc.physical()})
+        if cs.id in self.released:
+            self.conn.execute(delete(t.log).where(t.log.c.id == cs.id))
+            self.released.remove(cs.id)
+        return {"id": cs.id, "status": "fork", "code": "fork",
+                "reason": f"feed {cs.author.hex()[:8]}/{cs.scope} already holds a different changeset at or before seq "
+                          f"{cs.seq}: both kept for county staff, neither merged"}
+
+    def hold_early(self, cs: Changeset, exc: ClockAhead) -> Outcome:
+        self.conn.execute(_insert_ignore(self.conn, t.quarantine, ["id"]), {
+            "id": cs.id, "author": cs.author, "scope": cs.scope, "seq": cs.seq, "envelope": cs.envelope,
+            "code": exc.code, "reason": str(exc), "received": self.store.hlc.physical()})
+        return {"id": cs.id, "status": "quarantined", "code": exc.code, "reason": str(exc)}
+
+    def finish(self) -> None:
+        store, conn = self.store, self.conn
+        for cs in self.pending_new.values():
+            store._log(conn, [cs], "held" if cs.schema > schema.SCHEMA_VERSION else "pending")
+        if self.released:
+            conn.execute(update(t.log).where(t.log.c.id.in_(self.released)).values(status="applied"))
+        released = set(self.released)
+        fresh = [cs for cs in self.applied if cs.id not in released]
+        if fresh:
+            store._log(conn, fresh, "applied")
+        for feed, head in self.heads.items():
+            if head is not None:
+                conn.execute(upsert(conn.dialect.name, t.heads, ["author", "scope"]),
+                             {"author": feed[0], "scope": feed[1], "seq": head.seq, "id": head.id})
+        if self.merge:
+            store._merge(conn, self.merge)
+
+
+@contextmanager
+def _tx(engine: Engine) -> Iterator[Connection]:
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except OperationalError as exc:
+        if is_full(exc):
+            raise StorageFull("the disk is full: this change was rolled back, nothing committed was lost; "
+                              "free space and try again") from exc
+        raise
+
+
+def _insert_ignore(conn: Connection, table: Any, keys: list[str]) -> Any:
+    ins: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    return ins.on_conflict_do_nothing(index_elements=keys)
+
+
+def _refused(cs: Changeset, code: str, reason: str) -> Outcome:
+    return {"id": cs.id, "status": "refused", "code": code, "reason": reason}
+
+
+def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _issuing_order(certs: list[bytes], trust: Trust) -> list[bytes]:
+    """Certificates sorted so each issuer comes before what it issued."""
+    return sorted(certs, key=lambda raw: ROLES.index(decode_certificate(raw).role))
