@@ -142,8 +142,8 @@ def read_csv(path: Path) -> Iterator[Division]:
 
 
 def write_csv(rows: Iterable[Division], path: Path) -> None:
-    """The inverse of `read_csv`; tests/fixtures/divisions_513225.csv was cut from the package with
-    keep = {"510000000000", "513200000000"}: every row with `d.code in keep or d.code[:6] == "513225"`."""
+    """The inverse of `read_csv`. tests/fixtures/divisions_513225.csv is the package's rows whose code
+    starts with 513225, plus 510000000000 and 513200000000, sorted by code."""
     with open(path, "w", encoding="utf-8", newline="") as f:
         out = csv.writer(f, lineterminator="\n")
         out.writerow(["code", "name", "level", "parent"])
