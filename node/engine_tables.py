@@ -3,6 +3,7 @@
     lw_meta      key → msgpack value: home scope, our key's author id, clock state, pinned root
     lw_row       merge state per replicated row: msgpack {field: policy state}, tombstone
     lw_log       every changeset held, verbatim: applied, pending (a gap before it) or held (newer schema)
+    lw_peer      per peer: sync cursors both ways, last contact
     lw_head      per feed: the highest contiguous seq applied and its id
     lw_open      local changes not yet sealed into a signed changeset
     lw_quarantine changesets stamped too far ahead, with the reason; released by staff or time
@@ -54,8 +55,11 @@ log = Table(
     Column("status", String(12), nullable=False),  # applied | pending | held
     Column("envelope", LargeBinary),  # NULL once pruned below what the county acknowledged
     Column("received", BigInteger, nullable=False),
+    # Position in this replica's log, given when applied: what peers' cursors count.
+    Column("pos", BigInteger),
     Index("lw_log_feed", "author", "scope", "seq", unique=True),
     Index("lw_log_status", "status"),
+    Index("lw_log_pos", "pos"),
 )
 
 heads = Table(
@@ -112,6 +116,16 @@ conflicts = Table(
     Column("detected", BigInteger, nullable=False),
     Column("resolved", BigInteger),
     Column("resolution", Text),
+)
+
+peers = Table(
+    "lw_peer",
+    metadata,
+    Column("peer", String(200), primary_key=True),  # hub URL, or a peer's author id in hex
+    Column("pull_cursor", BigInteger, nullable=False, default=0),  # the peer's log position we applied
+    Column("push_cursor", BigInteger, nullable=False, default=0),  # our log position the peer acknowledged
+    Column("last_sync", BigInteger),
+    Column("last_error", Text),
 )
 
 cert_store = Table(

@@ -201,11 +201,20 @@ class Store:
 
     # -- remote envelopes ---------------------------------------------------------------------
 
-    def apply(self, envelopes: Sequence[bytes], *, release: bool = False) -> list[Outcome]:
+    def apply(
+        self,
+        envelopes: Sequence[bytes],
+        *,
+        release: bool = False,
+        carrier: str | None = None,
+        also: Callable[[Connection], None] | None = None,
+    ) -> list[Outcome]:
         """Admit, place and merge a batch of envelopes in one transaction; one outcome each.
 
         `release=True` is the county operator releasing quarantined changesets: the clock bound
-        is lifted, every other check stays.
+        is lifted, every other check stays. `carrier` is the home of the peer that handed them
+        over: it may only carry feeds of its own subtree. `also` runs inside the same transaction
+        (a sync cursor saved with the data it covers).
         """
         now = self.hlc.physical()
         bound = clock.MAX_HLC if release else self.hlc.max_ahead_ms
@@ -224,6 +233,9 @@ class Store:
             if not scopes.visible_to(self.home, cs.scope):
                 outcomes[i] = _refused(cs, "out-of-scope", f"scope {cs.scope} is not visible to {self.home}")
                 continue
+            if carrier is not None and not scopes.contains(carrier, cs.scope):
+                outcomes[i] = _refused(cs, "out-of-scope", f"a peer of {carrier} may not hand over scope {cs.scope}")
+                continue
             admitted.append((i, cs))
         with self.transaction() as conn:
             batch = _Batch(self, conn)
@@ -237,6 +249,8 @@ class Store:
                 if ids:
                     conn.execute(delete(t.quarantine).where(t.quarantine.c.id.in_(ids)))
             self._save_clock(conn)
+            if also is not None:
+                also(conn)
         return outcomes
 
     def release_quarantine(self, ids: Sequence[bytes] | None = None, *, due_only: bool = False) -> list[Outcome]:
@@ -346,8 +360,19 @@ class Store:
 
     def _log(self, conn: Connection, items: list[Changeset], status: str) -> None:
         now = self.hlc.physical()
+        first = self._allocate_pos(conn, len(items)) if status == "applied" else None
         conn.execute(t.log.insert(), [{"id": cs.id, "author": cs.author, "scope": cs.scope, "seq": cs.seq,
-                                       "status": status, "envelope": cs.envelope, "received": now} for cs in items])
+                                       "status": status, "envelope": cs.envelope, "received": now,
+                                       "pos": None if first is None else first + i} for i, cs in enumerate(items)])
+
+    def _allocate_pos(self, conn: Connection, n: int) -> int:
+        """Reserve `n` log positions. The counter row stays locked to commit, so positions become
+        visible to readers in order (PostgreSQL); SQLite's BEGIN IMMEDIATE already serializes writers."""
+        q = select(t.meta.c.value).where(t.meta.c.key == "pos").with_for_update()
+        r = conn.execute(q).first()
+        first = (msgpack.unpackb(r.value) if r else 0) + 1
+        conn.execute(upsert(conn.dialect.name, t.meta, ["key"]), {"key": "pos", "value": codec.pack(first + n - 1)})
+        return first
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -511,12 +536,19 @@ class _Batch:
         store, conn = self.store, self.conn
         for cs in self.pending_new.values():
             store._log(conn, [cs], "held" if cs.schema > schema.SCHEMA_VERSION else "pending")
-        if self.released:
-            conn.execute(update(t.log).where(t.log.c.id.in_(self.released)).values(status="applied"))
-        released = set(self.released)
-        fresh = [cs for cs in self.applied if cs.id not in released]
-        if fresh:
-            store._log(conn, fresh, "applied")
+        if self.applied:
+            # Positions follow apply order, so a feed's seqs reach pullers in chain order.
+            first = store._allocate_pos(conn, len(self.applied))
+            released = set(self.released)
+            fresh = []
+            for i, cs in enumerate(self.applied):
+                if cs.id in released:
+                    conn.execute(update(t.log).where(t.log.c.id == cs.id).values(status="applied", pos=first + i))
+                else:
+                    fresh.append({"id": cs.id, "author": cs.author, "scope": cs.scope, "seq": cs.seq, "status": "applied",
+                                  "envelope": cs.envelope, "received": store.hlc.physical(), "pos": first + i})
+            if fresh:
+                conn.execute(t.log.insert(), fresh)
         for feed, head in self.heads.items():
             if head is not None:
                 conn.execute(upsert(conn.dialect.name, t.heads, ["author", "scope"]),

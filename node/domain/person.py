@@ -15,10 +15,8 @@ from sqlmodel import Field
 from conflict.lattice import Lattice
 from node.schema import Record, replicated
 
-EDUCATION = ("小学及以下", "初中", "高中", "中专", "大专", "本科及以上")
-HEALTH = ("健康", "一般", "残疾", "患病")
-POVERTY = ("无", "脱贫人口", "防止返贫监测对象")
-REGION_CLASS = ("县内", "市内县外", "省内市外", "省外")  # matching levels, Xiangxi art. 20
+from node.validate import EDUCATION, HEALTH, POVERTY, REGION_CLASS  # noqa: F401  (re-exported vocabularies)
+
 EMPLOYMENT = ("未就业", "已就业", "灵活就业", "自主创业")
 
 

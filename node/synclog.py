@@ -1,0 +1,101 @@
+"""What sync reads from a store's log: positions past a cursor, feed heads, per-peer cursors.
+
+Shared by the hub's handlers (serving pulls) and the node's sync client (choosing what to push).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from node import engine_tables as t
+from node.db import upsert
+from node.store import Store
+from protocol import scope as scopes
+
+
+def visible(col: Any, home: str) -> Any:
+    """SQL: feed scope `col` lies in `home`'s subtree or is one of its ancestors."""
+    return or_(col.like(scopes.prefix(home) + "%"), col.in_(scopes.ancestors(home)))
+
+
+def within(col: Any, home: str) -> Any:
+    """SQL: feed scope `col` lies in `home`'s subtree (what a replica sends up)."""
+    return col.like(scopes.prefix(home) + "%")
+
+
+def after(store: Store, cursor: int, home: str, budget: int) -> tuple[list[bytes], list[bytes], int, bool]:
+    """Envelopes past `cursor` that `home` may see, up to `budget` bytes (at least one);
+    their authors; the new cursor; and whether more remain."""
+    out: list[bytes] = []
+    authors: list[bytes] = []
+    used, last = 0, cursor
+    q = (select(t.log.c.pos, t.log.c.author, t.log.c.envelope)
+         .where(t.log.c.status == "applied", t.log.c.pos > cursor, visible(t.log.c.scope, home))
+         .order_by(t.log.c.pos))
+    with store.engine.connect() as conn:
+        for r in conn.execute(q.execution_options(yield_per=256)):
+            if r.envelope is None:
+                last = r.pos
+                continue
+            if out and used + len(r.envelope) > budget:
+                return out, authors, last, True
+            out.append(r.envelope)
+            authors.append(r.author)
+            used += len(r.envelope)
+            last = r.pos
+    return out, authors, last, False
+
+
+def has_after(store: Store, cursor: int, home: str) -> bool:
+    q = select(t.log.c.pos).where(t.log.c.status == "applied", t.log.c.pos > cursor,
+                                  visible(t.log.c.scope, home)).limit(1)
+    with store.engine.connect() as conn:
+        return conn.execute(q).first() is not None
+
+
+def heads_of(store: Store, author: bytes) -> list[tuple[str, int, bytes]]:
+    q = select(t.heads.c.scope, t.heads.c.seq, t.heads.c.id).where(t.heads.c.author == author)
+    with store.engine.connect() as conn:
+        return [(r.scope, r.seq, r.id) for r in conn.execute(q)]
+
+
+def unpushed(store: Store, push_cursor: int, limit: int, budget: int) -> tuple[list[bytes], int]:
+    """Our applied envelopes of our own subtree past `push_cursor`: what the hub may lack."""
+    q = (select(t.log.c.pos, t.log.c.envelope)
+         .where(t.log.c.status == "applied", t.log.c.pos > push_cursor, within(t.log.c.scope, store.home))
+         .order_by(t.log.c.pos).limit(limit))
+    out: list[bytes] = []
+    used, last = 0, push_cursor
+    with store.engine.connect() as conn:
+        for r in conn.execute(q):
+            if r.envelope is None:
+                last = r.pos
+                continue
+            if out and used + len(r.envelope) > budget:
+                break
+            out.append(r.envelope)
+            used += len(r.envelope)
+            last = r.pos
+    return out, last
+
+
+def cursors(store: Store, peer: str) -> tuple[int, int]:
+    with store.engine.connect() as conn:
+        r = conn.execute(select(t.peers).where(t.peers.c.peer == peer)).first()
+    return (r.pull_cursor, r.push_cursor) if r else (0, 0)
+
+
+def save_cursor(conn: Connection, peer: str, *, pull: int | None = None, push: int | None = None,
+                when: int | None = None, error: str | None = None) -> None:
+    """Record progress with a peer inside the caller's transaction (with the data it covers)."""
+    r = conn.execute(select(t.peers).where(t.peers.c.peer == peer)).first()
+    row = {"peer": peer, "pull_cursor": r.pull_cursor if r else 0, "push_cursor": r.push_cursor if r else 0,
+           "last_sync": r.last_sync if r else None, "last_error": error}
+    if pull is not None:
+        row["pull_cursor"] = pull
+    if push is not None:
+        row["push_cursor"] = push
+    if when is not None:
+        row["last_sync"] = when
+    conn.execute(upsert(conn.dialect.name, t.peers, ["peer"]), row)
