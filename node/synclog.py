@@ -24,9 +24,10 @@ def within(col: Any, home: str) -> Any:
     return col.like(scopes.prefix(home) + "%")
 
 
-def after(store: Store, cursor: int, home: str, budget: int) -> tuple[list[bytes], list[bytes], int, bool]:
-    """Envelopes past `cursor` that `home` may see, up to `budget` bytes (at least one);
-    their authors; the new cursor; and whether more remain."""
+def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes | None = None
+          ) -> tuple[list[bytes], list[bytes], int, bool]:
+    """Envelopes past `cursor` that `home` may see, up to `budget` bytes (at least one), except
+    `skip_author`'s own; their authors; the new cursor; and whether more remain."""
     out: list[bytes] = []
     authors: list[bytes] = []
     used, last = 0, cursor
@@ -35,7 +36,7 @@ def after(store: Store, cursor: int, home: str, budget: int) -> tuple[list[bytes
          .order_by(t.log.c.pos))
     with store.engine.connect() as conn:
         for r in conn.execute(q.execution_options(yield_per=256)):
-            if r.envelope is None:
+            if r.envelope is None or r.author == skip_author:
                 last = r.pos
                 continue
             if out and used + len(r.envelope) > budget:
@@ -47,9 +48,11 @@ def after(store: Store, cursor: int, home: str, budget: int) -> tuple[list[bytes
     return out, authors, last, False
 
 
-def has_after(store: Store, cursor: int, home: str) -> bool:
-    q = select(t.log.c.pos).where(t.log.c.status == "applied", t.log.c.pos > cursor,
-                                  visible(t.log.c.scope, home)).limit(1)
+def has_after(store: Store, cursor: int, home: str, skip_author: bytes | None = None) -> bool:
+    q = select(t.log.c.pos).where(t.log.c.status == "applied", t.log.c.pos > cursor, visible(t.log.c.scope, home))
+    if skip_author is not None:
+        q = q.where(t.log.c.author != skip_author)
+    q = q.limit(1)
     with store.engine.connect() as conn:
         return conn.execute(q).first() is not None
 
@@ -60,12 +63,13 @@ def heads_of(store: Store, author: bytes) -> list[tuple[str, int, bytes]]:
         return [(r.scope, r.seq, r.id) for r in conn.execute(q)]
 
 
-def unpushed(store: Store, push_cursor: int, limit: int, budget: int) -> tuple[list[bytes], int]:
-    """Our applied envelopes of our own subtree past `push_cursor`: what the hub may lack."""
-    q = (select(t.log.c.pos, t.log.c.envelope)
+def unpushed(store: Store, push_cursor: int, limit: int, budget: int) -> tuple[list[bytes], set[bytes], int]:
+    """Our applied envelopes of our own subtree past `push_cursor` (what the hub may lack), their authors."""
+    q = (select(t.log.c.pos, t.log.c.author, t.log.c.envelope)
          .where(t.log.c.status == "applied", t.log.c.pos > push_cursor, within(t.log.c.scope, store.home))
          .order_by(t.log.c.pos).limit(limit))
     out: list[bytes] = []
+    authors: set[bytes] = set()
     used, last = 0, push_cursor
     with store.engine.connect() as conn:
         for r in conn.execute(q):
@@ -75,9 +79,10 @@ def unpushed(store: Store, push_cursor: int, limit: int, budget: int) -> tuple[l
             if out and used + len(r.envelope) > budget:
                 break
             out.append(r.envelope)
+            authors.add(r.author)
             used += len(r.envelope)
             last = r.pos
-    return out, last
+    return out, authors, last
 
 
 def cursors(store: Store, peer: str) -> tuple[int, int]:

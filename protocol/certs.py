@@ -191,6 +191,13 @@ class Trust:
         cert = decode_certificate(data)
         self._check_issuer(cert)
         known = self.certs.get(cert.subject)
+        if known is not None and not self._issued_above(cert.issuer, known):
+            # Otherwise any issuer could re-certify a key it does not own with a higher serial:
+            # a stolen township key demoting the county hub, or the root itself, to a village.
+            raise NotAllowed(
+                f"{short_id(cert.subject)} is certified by {short_id(known.issuer)}; only that issuer "
+                f"or one above it may re-certify it, not {short_id(cert.issuer)}"
+            )
         if known is None or cert.serial > known.serial:
             self.certs[cert.subject] = cert
         return self.certs[cert.subject]
@@ -211,6 +218,19 @@ class Trust:
             rev = Revocation(rev.issuer, rev.subject, merged, min(old.at, rev.at), rev.reason, rev.raw)
         self.revocations[rev.subject] = rev
         return rev
+
+    def _issued_above(self, issuer: bytes, cert: Certificate) -> bool:
+        """True when `issuer` signed `cert` or a certificate above it in its chain."""
+        seen: set[bytes] = set()
+        while cert.subject not in seen:
+            if cert.issuer == issuer:
+                return True
+            seen.add(cert.subject)
+            parent = self.certs.get(cert.issuer)
+            if parent is None:
+                return False
+            cert = parent
+        return False
 
     def _check_issuer(self, cert: Certificate) -> None:
         if cert.issuer == self.root and cert.subject == self.root:
@@ -266,6 +286,24 @@ class Trust:
                 f"is past the cut-off {rev.cutoffs.get(feed_scope, 0)}"
             )
         return cert
+
+    def chains(self, authors: set[bytes]) -> list[bytes]:
+        """The certificates that let a receiver verify `authors`, issuers first, each once."""
+        out: list[bytes] = []
+        seen: set[bytes] = set()
+
+        def visit(subject: bytes) -> None:
+            cert = self.certs.get(subject)
+            if cert is None or subject in seen:
+                return
+            seen.add(subject)
+            if cert.issuer != subject:
+                visit(cert.issuer)
+            out.append(cert.raw)
+
+        for a in sorted(authors):
+            visit(a)
+        return out
 
     def export(self) -> list[bytes]:
         """Certificates in issuing order (root first), ready to send to a peer."""

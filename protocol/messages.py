@@ -164,11 +164,13 @@ class Pull:
     token: bytes
     cursor: int
     budget: int
+    own: bool  # also send the caller's own changesets: only a laptop restored from backup needs them
 
-    KEYS = ("v", "token", "cursor", "budget")
+    KEYS = ("v", "token", "cursor", "budget", "own")
 
     def encode(self) -> bytes:
-        return codec.pack({"v": VERSION, "token": self.token, "cursor": self.cursor, "budget": self.budget})
+        return codec.pack({"v": VERSION, "token": self.token, "cursor": self.cursor, "budget": self.budget,
+                           "own": self.own})
 
     @classmethod
     def decode(cls, data: bytes) -> Pull:
@@ -177,6 +179,7 @@ class Pull:
             token=codec.expect(m["token"], bytes, "pull.token"),
             cursor=codec.expect_uint(m["cursor"], "pull.cursor", 63),
             budget=codec.expect_uint(m["budget"], "pull.budget", 40),
+            own=codec.expect(m["own"], bool, "pull.own"),
         )
 
 

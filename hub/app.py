@@ -1,0 +1,257 @@
+"""The hub's HTTP face (DESIGN §8): Starlette endpoints over a `node.store.Store`.
+
+Every request body is msgpack with `v` first, read with a size cap and a time limit. A peer's bad,
+forged or stale input is answered 4xx with `{error, reason}`; a 500 means a bug of ours. Writes to
+the store are serialized by one lock (SQLite has one writer); reads run beside them.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hub import enroll
+from node import synclog
+from node.store import Store
+from protocol import certs as certmod
+from protocol import clock, codec, messages, scope
+from protocol.errors import (
+    BadSignature,
+    CertificateError,
+    ClockAhead,
+    DecodeError,
+    LaowuError,
+    NotAllowed,
+    OutOfScope,
+    RemoteError,
+    Revoked,
+    TooLarge,
+)
+from protocol.keys import short_id
+
+log = logging.getLogger("laowu.hub")
+
+TOKEN_TTL_MS = 30 * 60 * 1000
+HELLO_WINDOW_MS = 10 * 60 * 1000
+BODY_TIMEOUT_S = 30.0
+MAX_PULL_BUDGET = 8 << 20
+
+
+class Unauthorized(RemoteError):
+    code = "unauthorized"
+
+
+class Stale(RemoteError):
+    code = "stale"
+
+
+STATUS: list[tuple[type[RemoteError], int]] = [
+    (TooLarge, 413),
+    (DecodeError, 400),
+    (Unauthorized, 401),
+    (BadSignature, 403),
+    (CertificateError, 403),
+    (Revoked, 403),
+    (OutOfScope, 403),
+    (NotAllowed, 403),
+    (Stale, 409),
+    (ClockAhead, 409),
+]
+
+
+def status_for(exc: RemoteError) -> int:
+    for cls, code in STATUS:
+        if isinstance(exc, cls):
+            return code
+    return 400
+
+
+@dataclass
+class Hub:
+    """The state a hub process serves from: its store, a token secret, recent hello nonces."""
+
+    store: Store
+    secret: bytes = field(default_factory=lambda: os.urandom(32))
+    otps: dict[str, tuple[str, str]] = field(default_factory=dict)  # one-time code → (place, role)
+    nonces: OrderedDict[bytes, int] = field(default_factory=OrderedDict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def token(self, author: bytes, home: str, now: int) -> bytes:
+        expiry = (now + TOKEN_TTL_MS).to_bytes(8, "big")
+        payload = author + home.encode() + expiry
+        return payload + hmac.new(self.secret, payload, hashlib.sha256).digest()
+
+    def session(self, token: bytes, now: int) -> tuple[bytes, str]:
+        if len(token) != 32 + 12 + 8 + 32:
+            raise Unauthorized("session token malformed: say hello again")
+        payload, mac = token[:-32], token[-32:]
+        if not hmac.compare_digest(mac, hmac.new(self.secret, payload, hashlib.sha256).digest()):
+            raise Unauthorized("session token not issued by this hub (or the hub restarted): say hello again")
+        if int.from_bytes(payload[-8:], "big") < now:
+            raise Unauthorized("session token expired: say hello again")
+        author, home = payload[:32], payload[32:44].decode()
+        self._check_key(author)
+        return author, home
+
+    def _check_key(self, author: bytes) -> certmod.Certificate:
+        cert = self.store.trust.verify_chain(author, self.store.hlc.physical())
+        rev = self.store.trust.revocations.get(author)
+        if rev is not None:
+            raise Revoked(f"key {short_id(author)} was revoked ({rev.reason}): it may not sync")
+        return cert
+
+    def remember_nonce(self, nonce: bytes, now: int) -> None:
+        while self.nonces and next(iter(self.nonces.values())) < now - 2 * HELLO_WINDOW_MS:
+            self.nonces.popitem(last=False)
+        if nonce in self.nonces:
+            raise Stale("this hello was already used: a replay")
+        self.nonces[nonce] = now
+        if len(self.nonces) > 100_000:
+            self.nonces.popitem(last=False)
+
+    # -- endpoints (sync code, run in a thread) -------------------------------------------------
+
+    def hello(self, body: bytes) -> bytes:
+        msg = messages.Hello.decode(body)
+        now = self.store.hlc.physical()
+        msg.verify_for(self.store.author)
+        if abs(msg.time - now) > HELLO_WINDOW_MS:
+            raise Stale(
+                f"hello stamped {clock.format_ms(msg.time)}, hub time is {clock.format_ms(now)}: "
+                "the client clock is far off; the hub's time is in this answer's error only"
+            )
+        self.remember_nonce(msg.nonce, now)
+        for raw in msg.certs:
+            self._learn_cert(raw)
+        cert = self._check_key(msg.author)
+        if msg.home not in cert.scopes:
+            raise NotAllowed(f"{cert.describe()} may not subscribe as {msg.home}")
+        if not scope.visible_to(self.store.home, msg.home):
+            raise OutOfScope(f"this hub serves {self.store.home}, not {msg.home}")
+        welcome = messages.Welcome(
+            hub=self.store.author,
+            home=self.store.home,
+            time=now,
+            token=self.token(msg.author, msg.home, now),
+            heads=synclog.heads_of(self.store, msg.author),
+            more=synclog.has_after(self.store, msg.cursor, msg.home, msg.author),
+            revocations=[r.raw for r in self.store.trust.revocations.values()],
+        )
+        return welcome.encode()
+
+    def _learn_cert(self, raw: bytes) -> None:
+        cert = certmod.decode_certificate(raw)
+        known = self.store.trust.certs.get(cert.subject)
+        if known is None or known.serial < cert.serial:
+            self.store.add_certificate(raw)
+
+    def push(self, body: bytes) -> bytes:
+        msg = messages.Push.decode(body)
+        author, home = self.session(msg.token, self.store.hlc.physical())
+        for raw in msg.certs:
+            try:
+                self._learn_cert(raw)
+            except RemoteError as exc:
+                log.info("push from %s: certificate refused: %s", short_id(author), exc)
+        for raw in msg.revocations:
+            try:
+                rev = certmod.decode_revocation(raw)
+                if rev.subject not in self.store.trust.revocations or rev.cutoffs != self.store.trust.revocations[rev.subject].cutoffs:
+                    self.store.add_revocation(raw)
+            except RemoteError as exc:
+                log.info("push from %s: revocation refused: %s", short_id(author), exc)
+        results = self.store.apply(msg.envelopes, carrier=home)
+        return messages.PushResult(results).encode()
+
+    def pull(self, body: bytes) -> bytes:
+        msg = messages.Pull.decode(body)
+        author, home = self.session(msg.token, self.store.hlc.physical())
+        budget = min(max(msg.budget, 1), MAX_PULL_BUDGET)
+        envs, authors, cursor, more = synclog.after(self.store, msg.cursor, home, budget, None if msg.own else author)
+        return messages.Batch(envs, self.store.trust.chains(set(authors)), cursor, more).encode()
+
+    def enroll(self, body: bytes) -> bytes:
+        """Online enrollment with a one-time code handed out by a county operator."""
+        req = messages.EnrollRequest.decode(body)
+        granted = self.otps.pop(req.otp, None) if req.otp else None
+        if granted is None or granted != (req.code, req.role):
+            raise Unauthorized("unknown or used one-time code, or it was issued for another place or role")
+        cert = self.issue_for(req)
+        return codec.pack({"v": 1, "certs": self.store.trust.chains({req.pub}), "cert": cert})
+
+    def issue_for(self, req: messages.EnrollRequest) -> bytes:
+        return enroll.approve(self.store, req)
+
+
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > messages.MAX_REQUEST_BYTES:
+        raise TooLarge(f"request of {declared} bytes exceeds {messages.MAX_REQUEST_BYTES}")
+    chunks: list[bytes] = []
+    size = 0
+
+    async def collect() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > messages.MAX_REQUEST_BYTES:
+                raise TooLarge(f"request exceeds {messages.MAX_REQUEST_BYTES} bytes")
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(collect(), BODY_TIMEOUT_S)
+    except asyncio.TimeoutError as exc:
+        raise Stale(f"request body not received within {BODY_TIMEOUT_S:.0f}s") from exc
+    return b"".join(chunks)
+
+
+def endpoint(hub: Hub, handler: Callable[[bytes], bytes], *, write: bool) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            body = await read_body(request)
+            if write:
+                async with hub.lock:
+                    out = await run_in_threadpool(handler, body)
+            else:
+                out = await run_in_threadpool(handler, body)
+            return Response(out, media_type=messages.CONTENT_TYPE)
+        except RemoteError as exc:
+            status = status_for(exc)
+            log.info("%s %s → %d %s: %s", request.method, request.url.path, status, exc.code, exc)
+            return Response(messages.error_body(exc.code, str(exc)), status_code=status, media_type=messages.CONTENT_TYPE)
+        except LaowuError as exc:
+            log.error("%s %s failed on our side: %s", request.method, request.url.path, exc)
+            return Response(messages.error_body(exc.code, str(exc)), status_code=503, media_type=messages.CONTENT_TYPE)
+        finally:
+            log.debug("%s took %.1f ms", request.url.path, (time.perf_counter() - started) * 1000)
+
+    return run
+
+
+def create_app(hub: Hub) -> Starlette:
+    async def health(request: Request) -> Response:
+        return Response(codec.pack({"v": 1, "home": hub.store.home, "time": hub.store.hlc.physical()}),
+                        media_type=messages.CONTENT_TYPE)
+
+    routes = [
+        Route("/v1/hello", endpoint(hub, hub.hello, write=True), methods=["POST"]),
+        Route("/v1/push", endpoint(hub, hub.push, write=True), methods=["POST"]),
+        Route("/v1/pull", endpoint(hub, hub.pull, write=False), methods=["POST"]),
+        Route("/v1/enroll", endpoint(hub, hub.enroll, write=True), methods=["POST"]),
+        Route("/v1/health", health, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)
+

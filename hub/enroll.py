@@ -1,0 +1,71 @@
+"""Enrollment, revocation and re-keying: the county (or province) operator's certificate work.
+
+A node makes its own key and an `EnrollRequest`; the operator approves it (online with a one-time
+code, or as a file) and the hub issues a certificate for exactly the place asked, within its own
+scopes. Revocation keeps what the key wrote up to the heads the hub holds; re-keying issues a
+successor certificate and revokes the old key at those heads, so a restored laptop cannot fork.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from node import engine_tables as t
+from node.db import upsert
+from node.store import Store
+from protocol import certs, codec, messages, scope
+from protocol.errors import ConfigError, NotAllowed
+
+YEAR_MS = 365 * 24 * 3600 * 1000
+
+
+def _issuer(store: Store) -> tuple[certs.Certificate, certs.KeyPair]:
+    if store.key is None:
+        raise ConfigError("this hub was opened without its key: cannot sign")
+    cert = store.trust.certs.get(store.key.public)
+    if cert is None:
+        raise ConfigError("this hub has no certificate yet: install the one the province issued")
+    return cert, store.key
+
+
+def next_serial(store: Store) -> int:
+    with store.transaction() as conn:
+        r = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "serial").with_for_update()).first()
+        serial = (codec.unpack(r.value, max_bytes=64, what="serial") if r else 1) + 1
+        conn.execute(upsert(conn.dialect.name, t.meta, ["key"]), {"key": "serial", "value": codec.pack(serial)})
+    return int(serial)
+
+
+def approve(store: Store, req: messages.EnrollRequest, *, years: int = 3, succeeds: bytes | None = None) -> bytes:
+    """Issue a certificate for `req` if this hub may; the request's own signature was checked on decode."""
+    mine, key = _issuer(store)
+    if req.role not in certs.MAY_ISSUE[mine.role]:
+        raise NotAllowed(f"a {mine.role} hub may not issue {req.role} certificates")
+    if scope.level(req.code) != req.role:
+        raise NotAllowed(f"{req.code} is a {scope.level(req.code)} code, not a {req.role}")
+    if not mine.may_write(req.code):
+        raise NotAllowed(f"{req.code} is outside this hub's scopes {list(mine.scopes)}")
+    now = store.hlc.physical()
+    raw = certs.issue(key, req.pub, req.role, [req.code], now - 3600_000, now + years * YEAR_MS, next_serial(store),
+                      succeeds=succeeds)
+    store.add_certificate(raw)
+    return raw
+
+
+def held_heads(store: Store, author: bytes) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return {r.scope: r.seq for r in conn.execute(select(t.heads.c.scope, t.heads.c.seq).where(t.heads.c.author == author))}
+
+
+def revoke(store: Store, subject: bytes, reason: str, cutoffs: dict[str, int] | None = None) -> bytes:
+    """Revoke `subject`, keeping each of its feeds up to the head this hub holds (or `cutoffs`)."""
+    _, key = _issuer(store)
+    raw = certs.revoke(key, subject, cutoffs if cutoffs is not None else held_heads(store, subject), store.hlc.physical(), reason)
+    store.add_revocation(raw)
+    return raw
+
+
+def rekey(store: Store, old: bytes, req: messages.EnrollRequest) -> tuple[bytes, bytes]:
+    """A laptop restored from backup gets a new key: a successor certificate, the old key revoked at our heads."""
+    cert = approve(store, req, succeeds=old)
+    rev = revoke(store, old, "re-keyed after restore from backup")
+    return cert, rev

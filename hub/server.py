@@ -1,0 +1,45 @@
+"""Running a hub: uvicorn on a host and port, in the foreground or in a thread (tests, demo)."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+from hub.app import Hub, create_app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerThread:
+    """A real uvicorn server on loopback in a background thread; `url` once started."""
+
+    def __init__(self, hub: Hub, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(hub), host="127.0.0.1", port=self.port, log_level="warning",
+                                timeout_keep_alive=5, limit_concurrency=256)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("hub server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def serve(hub: Hub, host: str, port: int) -> None:
+    uvicorn.run(create_app(hub), host=host, port=port, log_level="info", timeout_keep_alive=5)

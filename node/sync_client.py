@@ -1,0 +1,186 @@
+"""The node's side of sync (DESIGN §8): hello, pull, seal, push; and a background loop.
+
+Order matters. After hello the node *pulls first*: a laptop restored from a backup receives its own
+later changesets back from the hub before it seals anything, so it continues its feed instead of
+forking it. Then it seals open local changes and pushes what the hub lacks. Each pulled batch is
+applied in one transaction together with the cursor that covers it, so a cut at any byte resumes
+exactly where it stopped and nothing acknowledged is fetched twice. Sync never blocks local work:
+it runs in its own thread with its own connections; SQLite WAL lets writes go on beside it.
+"""
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import httpx
+
+from node import synclog
+from node.store import Store
+from protocol import codec, messages
+from protocol.errors import LocalError, RemoteError
+
+DEFAULT_BUDGET = 1 << 20
+PUSH_BATCH = 256
+PUSH_BYTES = 4 << 20
+
+
+class SyncFailed(LocalError):
+    """The hub refused or could not be reached; the message says which and why. Nothing is lost."""
+
+    code = "sync-failed"
+
+
+@dataclass
+class SyncReport:
+    hub: str
+    pushed: int = 0
+    pulled: int = 0
+    sealed: int = 0
+    refused: list[dict[str, object]] = field(default_factory=list)
+    round_trips: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    offset_ms: int = 0
+    restored_feeds: int = 0
+
+    def line(self) -> str:
+        return (f"pushed {self.pushed}, pulled {self.pulled}, sealed {self.sealed}, refused {len(self.refused)}; "
+                f"{self.round_trips} round trips, {self.bytes_sent + self.bytes_received} bytes")
+
+
+class SyncClient:
+    def __init__(self, store: Store, url: str, hub: bytes, *, budget: int = DEFAULT_BUDGET,
+                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0) -> None:
+        self.store = store
+        self.url = url.rstrip("/")
+        self.hub = hub
+        self.budget = budget
+        self.http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout,
+                                 headers={"content-type": messages.CONTENT_TYPE})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _post(self, path: str, body: bytes, report: SyncReport) -> bytes:
+        report.round_trips += 1
+        report.bytes_sent += len(body)
+        try:
+            resp = self.http.post(path, content=body)
+        except httpx.HTTPError as exc:
+            raise SyncFailed(f"{self.url}{path}: {type(exc).__name__}: {exc}") from exc
+        report.bytes_received += len(resp.content)
+        if resp.status_code != 200:
+            try:
+                err = codec.unpack(resp.content, max_bytes=1 << 16, what="error")
+                why = f"{err.get('error')}: {err.get('reason')}"
+            except (RemoteError, AttributeError):
+                why = resp.text[:200]
+            raise SyncFailed(f"{self.url}{path} answered {resp.status_code} ({why})")
+        return resp.content
+
+    def sync(self, progress: Callable[[str, int, int], None] | None = None) -> SyncReport:
+        """One full exchange with the hub. Raises SyncFailed; local data is never at risk."""
+        report = SyncReport(self.url)
+        store = self.store
+        pull_cursor, push_cursor = synclog.cursors(store, self.url)
+        assert store.key is not None
+        sent_at = time.monotonic()
+        hello = messages.Hello.make(store.key, self.hub, store.home, store.trust.chains({store.author}), pull_cursor,
+                                    store.hlc.physical(), os.urandom(messages.NONCE_LEN))
+        welcome = messages.Welcome.decode(self._post("/v1/hello", hello.encode(), report))
+        rtt = int((time.monotonic() - sent_at) * 1000)
+        before = store.hlc.physical()
+        store.hlc.correct(welcome.time, rtt)
+        report.offset_ms = store.hlc.physical() - before
+        for raw in welcome.revocations:
+            try:
+                store.add_revocation(raw)
+            except RemoteError:
+                pass  # one we cannot place yet (issuer unknown); it comes again next time
+        mine = {sc: seq for sc, seq, _ in synclog.heads_of(store, store.author)}
+        report.restored_feeds = sum(1 for sc, seq, _ in welcome.heads if seq > mine.get(sc, 0))
+
+        more = welcome.more or report.restored_feeds > 0
+        while more:
+            batch = messages.Batch.decode(self._post(
+                "/v1/pull", messages.Pull(welcome.token, pull_cursor, self.budget, report.restored_feeds > 0).encode(), report))
+            for raw in batch.certs:
+                try:
+                    store.add_certificate(raw)
+                except RemoteError:
+                    pass  # its envelopes will be refused with the reason; counted below
+            cursor = batch.cursor
+            outcomes = store.apply(batch.envelopes,
+                                   also=lambda conn: synclog.save_cursor(conn, self.url, pull=cursor))
+            report.pulled += sum(1 for o in outcomes if o.get("status") == "accepted")
+            report.refused += [o for o in outcomes if o.get("status") == "refused"]
+            pull_cursor, more = batch.cursor, batch.more
+            if progress:
+                progress("pull", report.pulled, 0)
+
+        report.sealed = len(store.seal())
+        while True:
+            envs, authors, last = synclog.unpushed(store, push_cursor, PUSH_BATCH, PUSH_BYTES)
+            if not envs:
+                if last != push_cursor:
+                    self._save(push=last)
+                break
+            push = messages.Push(welcome.token, envs, store.trust.chains(authors),
+                                 [r.raw for r in store.trust.revocations.values()])
+            result = messages.PushResult.decode(self._post("/v1/push", push.encode(), report))
+            statuses = [r.get("status") for r in result.results]
+            report.pushed += statuses.count("accepted")
+            report.refused += [r for r in result.results if r.get("status") == "refused"]
+            if "pending" in statuses and push_cursor > 0:
+                # The hub lacks something we thought it had (it was restored from a backup): start over.
+                push_cursor = 0
+                self._save(push=0)
+                continue
+            push_cursor = last
+            self._save(push=last)
+            if progress:
+                progress("push", report.pushed, 0)
+        with store.transaction() as conn:
+            synclog.save_cursor(conn, self.url, when=store.hlc.physical())
+        return report
+
+    def _save(self, *, push: int) -> None:
+        with self.store.transaction() as conn:
+            synclog.save_cursor(conn, self.url, push=push)
+
+
+class Background:
+    """Sync on a timer in a daemon thread: backoff with jitter on failure, never in the way of writes."""
+
+    def __init__(self, client: SyncClient, interval: float = 60.0, max_backoff: float = 900.0) -> None:
+        self.client = client
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self.stop = threading.Event()
+        self.last: SyncReport | None = None
+        self.last_error: str | None = None
+        self.failures = 0
+        self.thread = threading.Thread(target=self._run, name="laowu-sync", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.last = self.client.sync()
+                self.failures, self.last_error = 0, None
+                wait = self.interval
+            except (SyncFailed, RemoteError) as exc:
+                self.failures += 1
+                self.last_error = str(exc)
+                wait = min(self.max_backoff, self.interval * 2 ** min(self.failures, 10))
+            self.stop.wait(wait * random.uniform(0.5, 1.0))
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
