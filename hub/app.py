@@ -84,7 +84,6 @@ class Hub:
 
     store: Store
     secret: bytes = field(default_factory=lambda: os.urandom(32))
-    otps: dict[str, tuple[str, str]] = field(default_factory=dict)  # one-time code → (place, role)
     nonces: OrderedDict[bytes, int] = field(default_factory=OrderedDict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -185,7 +184,7 @@ class Hub:
     def enroll(self, body: bytes) -> bytes:
         """Online enrollment with a one-time code handed out by a county operator."""
         req = messages.EnrollRequest.decode(body)
-        granted = self.otps.pop(req.otp, None) if req.otp else None
+        granted = enroll.take_otp(self.store, req.otp) if req.otp else None
         if granted is None or granted != (req.code, req.role):
             raise Unauthorized("unknown or used one-time code, or it was issued for another place or role")
         cert = self.issue_for(req)

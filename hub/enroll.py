@@ -14,11 +14,12 @@ from node.db import upsert
 from node.store import Store
 from protocol import certs, codec, messages, scope
 from protocol.errors import ConfigError, NotAllowed
+from protocol.keys import KeyPair
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 
 
-def _issuer(store: Store) -> tuple[certs.Certificate, certs.KeyPair]:
+def _issuer(store: Store) -> tuple[certs.Certificate, KeyPair]:
     if store.key is None:
         raise ConfigError("this hub was opened without its key: cannot sign")
     cert = store.trust.certs.get(store.key.public)
@@ -69,3 +70,21 @@ def rekey(store: Store, old: bytes, req: messages.EnrollRequest) -> tuple[bytes,
     cert = approve(store, req, succeeds=old)
     rev = revoke(store, old, "re-keyed after restore from backup")
     return cert, rev
+
+
+def add_otp(store: Store, otp: str, place: str, role: str) -> None:
+    """Record a one-time enrollment code handed to a village operator by phone or on paper."""
+    scope.check_code(place, "place")
+    with store.transaction() as conn:
+        conn.execute(upsert(conn.dialect.name, t.meta, ["key"]), {"key": f"otp/{otp}", "value": codec.pack([place, role])})
+
+
+def take_otp(store: Store, otp: str) -> tuple[str, str] | None:
+    """Use up a one-time code: the (place, role) it was issued for, or None if unknown or used."""
+    with store.transaction() as conn:
+        r = conn.execute(select(t.meta.c.value).where(t.meta.c.key == f"otp/{otp}").with_for_update()).first()
+        if r is None:
+            return None
+        conn.execute(t.meta.delete().where(t.meta.c.key == f"otp/{otp}"))
+        place, role = codec.unpack(r.value, max_bytes=256, what="otp")
+        return str(place), str(role)

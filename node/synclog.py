@@ -91,6 +91,12 @@ def cursors(store: Store, peer: str) -> tuple[int, int]:
     return (r.pull_cursor, r.push_cursor) if r else (0, 0)
 
 
+def last_sync(store: Store, peer: str) -> int | None:
+    with store.engine.connect() as conn:
+        r = conn.execute(select(t.peers.c.last_sync).where(t.peers.c.peer == peer)).first()
+    return int(r.last_sync) if r and r.last_sync is not None else None
+
+
 def save_cursor(conn: Connection, peer: str, *, pull: int | None = None, push: int | None = None,
                 when: int | None = None, error: str | None = None) -> None:
     """Record progress with a peer inside the caller's transaction (with the data it covers)."""

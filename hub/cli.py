@@ -1,0 +1,204 @@
+"""`laowu-hub`: set up and run county and province hubs.
+
+    laowu-hub init-province --dir P --code 510000000000     root key, province file, hub database
+    laowu-hub init --dir C --code 513225000000 --province P/province.laowu   key + enrollment request
+    laowu-hub approve --dir P --request C/enroll-request.laowu --out C/certs.laowu
+    laowu-hub install --dir C --certs C/certs.laowu
+    laowu-hub otp --dir C --place 513225103201 [--role village]   one-time code for online enrollment
+    laowu-hub revoke --dir C --key HEX --reason "laptop stolen"
+    laowu-hub rekey --dir C --old HEX --request REQ --out CERTS
+    laowu-hub serve --dir C --port 8700 [--upstream URL --upstream-key HEX]
+    laowu-hub status --dir C
+
+A hub's private key stays unencrypted on its server unless LAOWU_PASSPHRASE is set.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from hub import enroll
+from hub.app import Hub
+from node.domain.rules import RULES
+from node.files import ProvinceFile, load_chain, load_province, save_chain, save_province, write_atomic
+from node.store import Store
+from node.sync_client import Background, SyncClient
+from protocol import certs, clock, messages, scope
+from protocol.errors import LaowuError
+from protocol.keys import KeyPair, short_id
+
+YEAR_MS = 365 * 24 * 3600 * 1000
+
+
+def _paths(d: str) -> tuple[Path, Path, Path]:
+    base = Path(d)
+    return base / "hub.key", base / "hub.sqlite", base / "hub.json"
+
+
+def _db(args: argparse.Namespace) -> str:
+    return args.db or str(_paths(args.dir)[1])
+
+
+def _key(args: argparse.Namespace) -> KeyPair:
+    return KeyPair.load(_paths(args.dir)[0], os.environ.get("LAOWU_PASSPHRASE"))
+
+
+def _open(args: argparse.Namespace) -> Store:
+    return Store.open(_db(args), _key(args), rules=RULES)
+
+
+def cmd_init_province(args: argparse.Namespace) -> dict[str, object]:
+    keyfile, _, _ = _paths(args.dir)
+    key = KeyPair.generate()
+    key.save(keyfile, os.environ.get("LAOWU_PASSPHRASE"))
+    now = clock.wall_ms()
+    root_cert = certs.issue(key, key.public, "province", [args.code], now - 3600_000, now + 30 * YEAR_MS, 1)
+    pf = ProvinceFile(root_cert, secrets.token_bytes(32))
+    save_province(Path(args.dir) / "province.laowu", pf)
+    Store.create(_db(args), key, args.code, key.public, [root_cert], pf.person_key)
+    return {"root": key.public.hex(), "short": key.short, "province_file": str(Path(args.dir) / "province.laowu")}
+
+
+def cmd_init(args: argparse.Namespace) -> dict[str, object]:
+    keyfile, _, _ = _paths(args.dir)
+    pf = load_province(args.province)
+    key = KeyPair.generate()
+    key.save(keyfile, os.environ.get("LAOWU_PASSPHRASE"))
+    Store.create(_db(args), key, args.code, pf.root, [pf.root_cert], pf.person_key)
+    req = messages.EnrollRequest.make(key, args.code, scope.level(args.code), args.operator, clock.wall_ms())
+    out = Path(args.dir) / "enroll-request.laowu"
+    write_atomic(out, req.encode())
+    return {"author": key.public.hex(), "short": key.short, "request": str(out)}
+
+
+def cmd_approve(args: argparse.Namespace) -> dict[str, object]:
+    store = _open(args)
+    req = messages.EnrollRequest.decode(Path(args.request).read_bytes())
+    raw = enroll.approve(store, req)
+    save_chain(args.out, store.trust.chains({req.pub}))
+    cert = certs.decode_certificate(raw)
+    return {"issued": cert.describe(), "out": args.out}
+
+
+def cmd_install(args: argparse.Namespace) -> dict[str, object]:
+    store = _open(args)
+    for raw in load_chain(args.certs):
+        store.add_certificate(raw)
+    mine = store.trust.verify_chain(store.author, store.hlc.physical())
+    return {"certificate": mine.describe()}
+
+
+def cmd_otp(args: argparse.Namespace) -> dict[str, object]:
+    store = _open(args)
+    code = args.value or f"{secrets.randbelow(10**8):08d}"
+    enroll.add_otp(store, code, args.place, args.role or scope.level(args.place))
+    return {"otp": code, "place": args.place}
+
+
+def cmd_revoke(args: argparse.Namespace) -> dict[str, object]:
+    store = _open(args)
+    rev = certs.decode_revocation(enroll.revoke(store, bytes.fromhex(args.key), args.reason))
+    return {"revoked": short_id(rev.subject), "cutoffs": rev.cutoffs}
+
+
+def cmd_rekey(args: argparse.Namespace) -> dict[str, object]:
+    store = _open(args)
+    req = messages.EnrollRequest.decode(Path(args.request).read_bytes())
+    enroll.rekey(store, bytes.fromhex(args.old), req)
+    save_chain(args.out, store.trust.chains({req.pub}))
+    return {"successor": short_id(req.pub), "out": args.out}
+
+
+def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
+    from hub.server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    store = _open(args)
+    relay = None
+    if args.upstream:
+        relay = Background(SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key)), interval=args.relay_interval)
+        relay.start()
+    try:
+        serve(Hub(store), args.host, args.port)
+    finally:
+        if relay:
+            relay.close()
+    return {}
+
+
+def cmd_relay(args: argparse.Namespace) -> dict[str, object]:
+    store = _open(args)
+    report = SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key)).sync()
+    return {"relay": report.line()}
+
+
+def cmd_status(args: argparse.Namespace) -> dict[str, object]:
+    st = _open(args).status()
+    return {"home": st.home, "author": st.author.hex(), "feeds": st.feeds, "pending": st.pending,
+            "quarantined": st.quarantined, "forks": st.forks, "conflicts": st.conflicts}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="laowu-hub", description="Laowu county and province hubs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def cmd(name: str, fn: object, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help)
+        sp.add_argument("--dir", required=True, help="the hub's directory (key, database)")
+        sp.add_argument("--db", help="SQLAlchemy URL instead of DIR/hub.sqlite (e.g. postgresql://...)")
+        sp.set_defaults(fn=fn)
+        return sp
+
+    sp = cmd("init-province", cmd_init_province, "create the province root key and hub")
+    sp.add_argument("--code", required=True)
+    sp = cmd("init", cmd_init, "create a county hub key and its enrollment request")
+    sp.add_argument("--code", required=True)
+    sp.add_argument("--province", required=True, help="the province file")
+    sp.add_argument("--operator", default="")
+    sp = cmd("approve", cmd_approve, "issue a certificate for an enrollment request file")
+    sp.add_argument("--request", required=True)
+    sp.add_argument("--out", required=True)
+    sp = cmd("install", cmd_install, "install this hub's certificate chain")
+    sp.add_argument("--certs", required=True)
+    sp = cmd("otp", cmd_otp, "make a one-time code for online enrollment of a place")
+    sp.add_argument("--place", required=True)
+    sp.add_argument("--role")
+    sp.add_argument("--value", help=argparse.SUPPRESS)
+    sp = cmd("revoke", cmd_revoke, "revoke a key, keeping what it wrote up to the heads held here")
+    sp.add_argument("--key", required=True, help="the author id (hex)")
+    sp.add_argument("--reason", required=True)
+    sp = cmd("rekey", cmd_rekey, "successor certificate for a laptop restored from backup")
+    sp.add_argument("--old", required=True)
+    sp.add_argument("--request", required=True)
+    sp.add_argument("--out", required=True)
+    for name, fn, help in [("serve", cmd_serve, "serve the sync protocol"), ("relay", cmd_relay, "one relay run upstream")]:
+        sp = cmd(name, fn, help)
+        sp.add_argument("--host", default="127.0.0.1")
+        sp.add_argument("--port", type=int, default=8700)
+        sp.add_argument("--upstream", help="the province hub URL (county hubs relay to it)")
+        sp.add_argument("--upstream-key", help="the province hub's author id (hex)")
+        sp.add_argument("--relay-interval", type=float, default=5.0)
+    cmd("status", cmd_status, "feeds, pending, quarantine, forks, conflicts")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        out = args.fn(args)
+    except LaowuError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return 2
+    if out:
+        print(json.dumps(out, ensure_ascii=False) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""`laowu-node`: the village operator's command line.
+
+    laowu-node init --place 513225103201 --province province.laowu --hub URL --hub-key HEX
+    laowu-node enroll --otp 12345678          online, with the code the county gave by phone
+    laowu-node install-certs --certs FILE     offline: the county approved the request file
+    laowu-node sync                           one exchange with the hub, with progress
+    laowu-node status                         open changes, last sync, pending, conflicts
+    laowu-node export-bundle --out FILE / import-bundle --file FILE     USB stick, no network
+
+Domain commands (person, broker, job, placement, followup, return) are added by
+`node.cli_domain`. The key file is encrypted under LAOWU_PASSPHRASE (asked for when unset).
+Output is readable Chinese for the operator; `--json` is for scripts.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+from node import synclog
+from node.files import load_chain, load_province, write_atomic
+from node.store import Store
+from node.sync_client import SyncClient
+from protocol import clock, codec, messages, scope
+from protocol.errors import ConfigError, LaowuError
+from protocol.keys import KeyPair
+
+Handler = Callable[[argparse.Namespace, "Node"], Any]
+
+
+@dataclass
+class Node:
+    """A node directory: key, database, config."""
+
+    dir: Path
+
+    @property
+    def keyfile(self) -> Path:
+        return self.dir / "node.key"
+
+    @property
+    def dbfile(self) -> Path:
+        return self.dir / "node.sqlite"
+
+    @property
+    def configfile(self) -> Path:
+        return self.dir / "config.json"
+
+    def config(self) -> dict[str, Any]:
+        if not self.configfile.exists():
+            raise ConfigError(f"{self.dir} is not a Laowu node: run `laowu-node init` first")
+        return dict(json.loads(self.configfile.read_text()))
+
+    def save_config(self, cfg: dict[str, Any]) -> None:
+        write_atomic(self.configfile, json.dumps(cfg, ensure_ascii=False, indent=2).encode())
+
+    def key(self) -> KeyPair:
+        return KeyPair.load(self.keyfile, passphrase())
+
+    def store(self) -> Store:
+        from node.domain.rules import RULES
+
+        return Store.open(self.dbfile, self.key(), rules=RULES)
+
+
+def passphrase() -> str:
+    value = os.environ.get("LAOWU_PASSPHRASE")
+    if value is None:
+        if not sys.stdin.isatty():
+            raise ConfigError("set LAOWU_PASSPHRASE or run in a terminal: the key is encrypted")
+        value = getpass.getpass("口令 passphrase: ")
+    if len(value) < 8:
+        raise ConfigError("the passphrase must be at least 8 characters")
+    return value
+
+
+def cmd_init(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    if node.configfile.exists():
+        raise ConfigError(f"{node.dir} already holds a node")
+    scope.check_code(args.place, "place")
+    pf = load_province(args.province)
+    key = KeyPair.generate()
+    key.save(node.keyfile, passphrase())
+    Store.create(node.dbfile, key, args.place, pf.root, [pf.root_cert], pf.person_key).close()
+    role = scope.level(args.place)
+    req = messages.EnrollRequest.make(key, args.place, role, args.operator, clock.wall_ms())
+    write_atomic(node.dir / "enroll-request.laowu", req.encode())
+    node.save_config({"place": args.place, "role": role, "hub": args.hub, "hub_key": args.hub_key,
+                      "operator": args.operator})
+    return {"节点 node": key.short, "地点 place": args.place, "申请文件 request": str(node.dir / "enroll-request.laowu")}
+
+
+def cmd_enroll(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    cfg = node.config()
+    key = node.key()
+    req = messages.EnrollRequest.make(key, cfg["place"], cfg["role"], cfg.get("operator", ""), clock.wall_ms(), args.otp)
+    resp = httpx.post(cfg["hub"].rstrip("/") + "/v1/enroll", content=req.encode(),
+                      headers={"content-type": messages.CONTENT_TYPE}, timeout=30)
+    body = codec.unpack(resp.content, max_bytes=1 << 20, what="enroll answer")
+    if resp.status_code != 200:
+        raise ConfigError(f"enrollment refused: {body.get('error')}: {body.get('reason')}")
+    store = node.store()
+    for raw in body["certs"]:
+        store.add_certificate(raw)
+    return {"证书 certificate": store.trust.verify_chain(store.author, store.hlc.physical()).describe()}
+
+
+def cmd_install_certs(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    store = node.store()
+    for raw in load_chain(args.certs):
+        store.add_certificate(raw)
+    return {"证书 certificate": store.trust.verify_chain(store.author, store.hlc.physical()).describe()}
+
+
+def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    cfg = node.config()
+    store = node.store()
+
+    def progress(stage: str, done: int, _total: int) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"\r  {'接收' if stage == 'pull' else '发送'} {stage}: {done}", end="", file=sys.stderr)
+
+    client = SyncClient(store, args.hub or cfg["hub"], bytes.fromhex(cfg["hub_key"]))
+    try:
+        report = client.sync(progress)
+    finally:
+        client.close()
+    return {"同步 sync": report.line(), "发送 pushed": report.pushed, "接收 pulled": report.pulled,
+            "拒绝 refused": [f"{r.get('code')}: {r.get('reason')}" for r in report.refused]}
+
+
+def cmd_status(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    cfg = node.config()
+    store = node.store()
+    st = store.status()
+    last = synclog.last_sync(store, cfg["hub"])
+    return {
+        "地点 place": st.home, "节点 node": store.key.short if store.key else "",
+        "未同步修改 open changes": st.open_changes, "等待前序 pending": st.pending,
+        "隔离 quarantined": st.quarantined, "分叉 forks": st.forks, "待处理冲突 conflicts": st.conflicts,
+        "上次同步 last sync": clock.format_ms(last) if last else "从未 never",
+    }
+
+
+def cmd_export_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    from node.bundles import export_bundle
+
+    store = node.store()
+    store.seal()
+    size = export_bundle(store, args.out)
+    return {"文件 file": args.out, "字节 bytes": size}
+
+
+def cmd_import_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    from node.bundles import import_bundle
+
+    return {"导入 imported": import_bundle(node.store(), args.file)}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="laowu-node", description="Laowu village node")
+    p.add_argument("--dir", default=os.environ.get("LAOWU_HOME", str(Path.home() / ".laowu")), help="node directory")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def add(name: str, fn: Handler, help: str, parent: Any = sub) -> argparse.ArgumentParser:
+        sp = parent.add_parser(name, help=help)
+        sp.set_defaults(fn=fn)
+        return sp
+
+    sp = add("init", cmd_init, "create this node's key and database")
+    sp.add_argument("--place", required=True, help="12-digit village (or township) code")
+    sp.add_argument("--province", required=True, help="the province file")
+    sp.add_argument("--hub", required=True, help="the county hub URL")
+    sp.add_argument("--hub-key", required=True, help="the county hub's author id (hex)")
+    sp.add_argument("--operator", default="", help="who operates this node")
+    add("enroll-request", lambda a, n: {"申请文件 request": str(n.dir / "enroll-request.laowu")},
+        "where the enrollment request file for the county is")
+    sp = add("enroll", cmd_enroll, "enroll online with the county's one-time code")
+    sp.add_argument("--otp", required=True)
+    sp = add("install-certs", cmd_install_certs, "install the certificate file the county approved")
+    sp.add_argument("--certs", required=True)
+    sp = add("sync", cmd_sync, "sync with the hub now")
+    sp.add_argument("--hub", help="another hub (e.g. the province when the county is down)")
+    add("status", cmd_status, "what is waiting, last sync, conflicts")
+    sp = add("export-bundle", cmd_export_bundle, "write a bundle file for a USB stick")
+    sp.add_argument("--out", required=True)
+    sp = add("import-bundle", cmd_import_bundle, "import a bundle file")
+    sp.add_argument("--file", required=True)
+    try:
+        from node.cli_domain import add_domain_commands
+    except ImportError:
+        pass
+    else:
+        add_domain_commands(sub, add)
+    return p
+
+
+def render(out: Any) -> str:
+    if isinstance(out, dict):
+        return "\n".join(f"{k}: {render(v) if isinstance(v, (dict, list)) else v}" for k, v in out.items())
+    if isinstance(out, list):
+        return "\n".join(render(x) if isinstance(x, (dict, list)) else str(x) for x in out) or "(无 none)"
+    return str(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    node = Node(Path(args.dir))
+    try:
+        out = args.fn(args, node)
+    except LaowuError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return 2
+    if out is not None:
+        print(json.dumps(out, ensure_ascii=False, default=str) if args.json else render(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
