@@ -19,7 +19,7 @@ test: $(STAMP) typecheck
 	$(BIN)/pytest
 
 demo: $(STAMP)
-	$(BIN)/python -m node.demo
+	$(BIN)/python -m hub.demo
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,0 +1,203 @@
+"""`make demo`: a province hub, a county hub and two village nodes as real processes on loopback.
+
+Generated villagers are registered offline in two villages, synced up through the county to the
+province, edited on both sides of a network cut, synced again; then a sibling village's read and a
+forged push are refused. Every step runs the real CLIs (`laowu-hub`, `laowu-node`) in subprocesses.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hub.server import free_port
+from node.generate import people
+from protocol import clock, codec, messages
+from protocol.changeset import Change, seal
+from protocol.keys import KeyPair
+
+PROVINCE, COUNTY = "510000000000", "513225000000"
+VILLAGES = {"513225103201": ("新民村", 30), "513225103202": ("红岩村", 20)}
+PASS = "demo-passphrase"
+BIN = Path(sys.executable).parent
+
+
+def say(text: str) -> None:
+    print(f"\n\033[1m{text}\033[0m", flush=True)
+
+
+def run(*argv: str, env: dict[str, str]) -> Any:
+    out = subprocess.run([*argv[:1], "--json", *argv[1:]], capture_output=True, text=True, env=env, timeout=120)
+    if out.returncode != 0:
+        raise SystemExit(f"demo failed at: {' '.join(argv)}\n{out.stderr}")
+    return json.loads(out.stdout) if out.stdout.strip() else {}
+
+
+def hub(*args: str, env: dict[str, str]) -> Any:
+    return run(str(BIN / "laowu-hub"), *args, env=env)
+
+
+def node(d: Path, *args: str, env: dict[str, str]) -> Any:
+    return run(str(BIN / "laowu-node"), "--dir", str(d), *args, env=env)
+
+
+class Server:
+    def __init__(self, d: Path, port: int, env: dict[str, str], upstream: tuple[str, str] | None = None) -> None:
+        argv = [str(BIN / "laowu-hub"), "serve", "--dir", str(d), "--port", str(port)]
+        if upstream:
+            argv += ["--upstream", upstream[0], "--upstream-key", upstream[1], "--relay-interval", "1"]
+        self.d, self.argv, self.env, self.port = d, argv, env, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        log = open(self.d / "serve.log", "ab")
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=log)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise SystemExit(f"hub at {self.url} did not start; see {self.d / 'serve.log'}")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+
+def people_csv(path: Path, place: str, village: str, n: int, seed: int) -> list[dict[str, Any]]:
+    rows = people(random.Random(seed), place, village, n, county="九寨沟县", township="漳扎镇", today=date(2026, 11, 1))
+    fields = ["id_number", "name", "phone", "education", "health", "household_address", "poverty_status", "monthly_pay"]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k) if r.get(k) is not None else "" for k in fields})
+    return [dict(r) for r in rows]
+
+
+def persons_at(db: Path) -> dict[str, dict[str, Any]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as c:
+        c.row_factory = sqlite3.Row
+        return {r["id_number"]: dict(r) for r in c.execute("SELECT * FROM person")}
+
+
+def main() -> None:
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="laowu-demo-"))
+    env = {**os.environ, "LAOWU_PASSPHRASE": PASS, "PYTHONUNBUFFERED": "1"}
+    servers: list[Server] = []
+    try:
+        say("1. 省级根密钥与县级枢纽 — province root key, county hub enrolled by file")
+        prov, county = work / "province", work / "county"
+        root = hub("init-province", "--dir", str(prov), "--code", PROVINCE, env=env)
+        print(f"   province root key {root['short']}; province file {root['province_file']}")
+        c = hub("init", "--dir", str(county), "--code", COUNTY, "--province", root["province_file"], env=env)
+        issued = hub("approve", "--dir", str(prov), "--request", c["request"], "--out", str(county / "certs.laowu"), env=env)
+        hub("install", "--dir", str(county), "--certs", str(county / "certs.laowu"), env=env)
+        print(f"   {issued['issued']}")
+        p_srv = Server(prov, free_port(), env).start()
+        c_srv = Server(county, free_port(), env, (p_srv.url, root["root"])).start()
+        servers += [p_srv, c_srv]
+        print(f"   province hub {p_srv.url}, county hub {c_srv.url} (relaying up every second)")
+
+        say("2. 村节点上线,县里电话给一次性码 — two villages enroll online with one-time codes")
+        dirs: dict[str, Path] = {}
+        for place, (name, _) in VILLAGES.items():
+            d = dirs[place] = work / place
+            n = node(d, "init", "--place", place, "--province", root["province_file"], "--hub", c_srv.url,
+                     "--hub-key", c["author"], "--operator", f"{name}服务站", env=env)
+            otp = hub("otp", "--dir", str(county), "--place", place, env=env)["otp"]
+            cert = node(d, "enroll", "--otp", otp, env=env)
+            print(f"   {name} {place}: key {n['节点 node']}, {cert['证书 certificate']}")
+
+        say("3. 一村一册:离线登记 — each village registers its generated villagers offline")
+        registered: dict[str, list[dict[str, Any]]] = {}
+        for i, (place, (name, n)) in enumerate(VILLAGES.items()):
+            csvfile = work / f"{place}.csv"
+            registered[place] = people_csv(csvfile, place, name, n, seed=i + 1)
+            out = node(dirs[place], "person", "import", "--csv", str(csvfile), env=env)
+            print(f"   {name}: {out}")
+        sample = registered["513225103201"][0]
+        listing = node(dirs["513225103201"], "person", "list", env=env)
+        first = listing[0] if isinstance(listing, list) and listing else {}
+        print(f"   a list shows ID numbers masked: {first.get('id_number', first)}")
+
+        say("4. 同步:村 → 县 → 省 — sync up through the county to the province")
+        for place, d in dirs.items():
+            print(f"   {VILLAGES[place][0]}: {node(d, 'sync', env=env)['同步 sync']}")
+        expected = sum(n for _, n in VILLAGES.values())
+        deadline = time.monotonic() + 20
+        while len(persons_at(prov / "hub.sqlite")) < expected and time.monotonic() < deadline:
+            time.sleep(0.3)
+        print(f"   county holds {len(persons_at(county / 'hub.sqlite'))} people, "
+              f"province holds {len(persons_at(prov / 'hub.sqlite'))} (expected {expected})")
+
+        say("5. 断网 — the county hub goes down; both sides keep working offline")
+        c_srv.kill()
+        a_dir, b_dir = dirs["513225103201"], dirs["513225103202"]
+        node(a_dir, "person", "edit", "--id-number", sample["id_number"], "--set", "phone=13990001111", env=env)
+        node(a_dir, "person", "edit", "--id-number", sample["id_number"], "--set", "monthly_pay=5200", env=env)
+        failed = subprocess.run([str(BIN / "laowu-node"), "--dir", str(a_dir), "sync"], capture_output=True, text=True, env=env)
+        print(f"   village A edits {sample['name']}'s card; sync fails cleanly: {failed.stderr.strip()[:90]}…")
+        status = node(a_dir, "status", env=env)
+        print(f"   village A status: {status['未同步修改 open changes']} open changes kept locally")
+
+        say("6. 恢复 — the county hub is back: sync, relay, converge")
+        c_srv = Server(county, c_srv.port, env, (p_srv.url, root["root"])).start()
+        servers.append(c_srv)
+        for place, d in dirs.items():
+            print(f"   {VILLAGES[place][0]}: {node(d, 'sync', env=env)['同步 sync']}")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            at_prov = persons_at(prov / "hub.sqlite").get(sample["id_number"], {})
+            if at_prov.get("phone") == "13990001111":
+                break
+            time.sleep(0.3)
+        a_rows, p_rows = persons_at(a_dir / "node.sqlite"), persons_at(prov / "hub.sqlite")
+        same = all(p_rows.get(k) == v for k, v in a_rows.items())
+        print(f"   province sees phone {p_rows[sample['id_number']]['phone']}, pay {p_rows[sample['id_number']]['monthly_pay']}")
+        print(f"   village A's {len(a_rows)} cards identical at the province: {'yes' if same else 'NO'}")
+        b_rows = persons_at(b_dir / "node.sqlite")
+        print(f"   village B holds {len(b_rows)} cards, none of village A's: "
+              f"{'yes' if not set(b_rows) & set(a_rows) else 'NO'}")
+
+        say("7. 越权与伪造 — a sibling village's read and a forged push are refused")
+        b_key = KeyPair.load(b_dir / "node.key", PASS)
+        hello = messages.Hello.make(b_key, bytes.fromhex(c["author"]), "513225103201", [], 0, clock.wall_ms(), os.urandom(16))
+        r = httpx.post(c_srv.url + "/v1/hello", content=hello.encode())
+        print(f"   village B asks to read village A's feed: HTTP {r.status_code} {codec.unpack(r.content, max_bytes=1 << 16, what='e')['error']}")
+        thief = KeyPair.generate()
+        forged = seal(thief, "513225103201", 1, None, [Change("person", os.urandom(16), "name", "冒名", clock.wall_ms() << 16)])
+        a_key = KeyPair.load(a_dir / "node.key", PASS)
+        hello = messages.Hello.make(a_key, bytes.fromhex(c["author"]), "513225103201", [], 0, clock.wall_ms(), os.urandom(16))
+        token = messages.Welcome.decode(httpx.post(c_srv.url + "/v1/hello", content=hello.encode()).content).token
+        push = messages.Push(token, [forged.envelope], [], [])
+        res = messages.PushResult.decode(httpx.post(c_srv.url + "/v1/push", content=push.encode()).content).results[0]
+        print(f"   a changeset signed by an unenrolled key: {res['status']} ({res['code']})")
+        if not same:
+            raise SystemExit("demo failed: the province does not match village A")
+        say(f"完成 done in {time.monotonic() - started:.1f}s — files in {work}")
+    finally:
+        for s in servers:
+            s.kill()
+
+
+if __name__ == "__main__":
+    main()
