@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass, field
 from protocol import codec
 from protocol.changeset import MAX_ENVELOPE_BYTES
-from protocol.errors import Malformed, TooLarge, Truncated, UnknownVersion
+from protocol.errors import ConfigError, Malformed, TooLarge, Truncated, UnknownVersion
 from protocol.feed import Vector, vector_from_wire, vector_to_wire
 from protocol.keys import AUTHOR_LEN
 
@@ -53,6 +53,9 @@ def encode(b: Bundle) -> bytes:
     )
     parts = [MAGIC, bytes([VERSION]), _U32.pack(len(header)), header]
     for env in b.envelopes:
+        if not env:
+            # A zero length is the end marker: the records after it would make the bundle unreadable.
+            raise ConfigError("a bundle cannot carry an empty envelope")
         parts += [_U32.pack(len(env)), env]
     parts.append(_U32.pack(0))
     data = b"".join(parts)

@@ -42,7 +42,9 @@ def unpack(data: bytes, *, max_bytes: int, what: str) -> Any:
         raise Malformed(f"{what}: trailing bytes after the message") from exc
     except (ValueError, msgpack.OutOfData) as exc:
         text = str(exc)
-        if "incomplete" in text or isinstance(exc, msgpack.OutOfData):
+        # msgpack limits each count to what the buffer could hold, so "exceeds max_..._len" means
+        # a header announces more than the bytes that are left: the message was cut short.
+        if "incomplete" in text or "exceeds max_" in text or isinstance(exc, msgpack.OutOfData):
             raise Truncated(f"{what}: the bytes stop before the message ends") from exc
         raise Malformed(f"{what}: not valid msgpack ({text})") from exc
     except (TypeError, UnicodeDecodeError, RecursionError) as exc:
@@ -53,6 +55,9 @@ def expect_map(obj: Any, keys: tuple[str, ...], what: str, version: int | None =
     """Check `obj` is a map with exactly `keys` (in order: canonical) and the version we speak."""
     if not isinstance(obj, dict):
         raise Malformed(f"{what}: expected a map, got {type(obj).__name__}")
+    if version is not None and "v" in obj and type(obj["v"]) is not int:
+        # `True == 1` and `1.0 == 1` in Python: without this a body with `v: true` passed as v1.
+        raise Malformed(f"{what}: version must be an int, got {type(obj['v']).__name__}")
     if version is not None and "v" in obj and obj.get("v") != version:
         raise UnknownVersion(f"{what}: version {obj.get('v')!r}, this build speaks {version}")
     got = tuple(obj.keys())
