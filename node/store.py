@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from conflict.registry import Registry
 from conflict.row import RowState, merge_row, row_values
 from conflict.semantic import Rule
+from node import domain  # noqa: F401  (registers the replicated tables before any registry is built)
 from node import engine_tables as t
 from node import schema
 from node.db import StorageFull, is_full, make_engine, upsert
@@ -156,6 +157,11 @@ class Store:
         with self.transaction() as conn:
             conn.execute(upsert(conn.dialect.name, t.revocation_store, ["subject"]), {"subject": rev.subject, "raw": raw})
 
+    def revocations(self) -> list[bytes]:
+        """The revocations we hold, verbatim, to hand on to peers."""
+        with self.engine.connect() as conn:
+            return [r.raw for r in conn.execute(select(t.revocation_store.c.raw).order_by(t.revocation_store.c.subject))]
+
     # -- local writes -------------------------------------------------------------------------
 
     def write(self, table: str, row: bytes, values: dict[str, Value], *, scope: str | None = None) -> None:
@@ -163,6 +169,10 @@ class Store:
         if self.key is None:
             raise ConfigError("this store was opened read-only (no key)")
         feed_scope = scope or self.home
+        mine = self.trust.certs.get(self.author)
+        if mine is not None and not mine.may_write(feed_scope):
+            # Sealed, it would be refused by every peer while staying applied here: a silent divergence.
+            raise ConfigError(f"our certificate {mine.describe()} may not write scope {feed_scope}")
         with self.transaction() as conn:
             exists = conn.execute(select(t.rows.c.row).where(t.rows.c.tbl == table, t.rows.c.row == row)).first()
             if not exists and "scope" not in values and table in schema.TABLES:
@@ -222,11 +232,11 @@ class Store:
         outcomes: list[Outcome] = [{} for _ in envelopes]
         early: list[tuple[int, Changeset, ClockAhead]] = []
         for i, env in enumerate(envelopes):
+            why: ClockAhead | None = None
             try:
                 cs = admit(env, self.trust, now, bound)
             except ClockAhead as exc:
-                early.append((i, open_envelope(env), exc))
-                continue
+                cs, why = open_envelope(env), exc
             except RemoteError as exc:
                 outcomes[i] = {"id": None, "status": "refused", "code": exc.code, "reason": str(exc)}
                 continue
@@ -236,6 +246,9 @@ class Store:
             if carrier is not None and not scopes.contains(carrier, cs.scope):
                 outcomes[i] = _refused(cs, "out-of-scope", f"a peer of {carrier} may not hand over scope {cs.scope}")
                 continue
+            if why is not None:  # genuine and ours to hold, only early: quarantined, after the scope checks
+                early.append((i, cs, why))
+                continue
             admitted.append((i, cs))
         with self.transaction() as conn:
             batch = _Batch(self, conn)
@@ -244,10 +257,10 @@ class Store:
             for i, cs, why in early:
                 outcomes[i] = batch.hold_early(cs, why)
             batch.finish()
-            if release:
-                ids = [o["id"] for o in outcomes if o.get("status") in ("accepted", "duplicate")]
-                if ids:
-                    conn.execute(delete(t.quarantine).where(t.quarantine.c.id.in_(ids)))
+            # Released by staff, or arrived again once time caught up: now held in the log or the fork table.
+            settled = [o["id"] for o in outcomes if o.get("status") in ("accepted", "duplicate", "pending", "held", "fork")]
+            for part in _chunks(settled, 500):
+                conn.execute(delete(t.quarantine).where(t.quarantine.c.id.in_(part)))
             self._save_clock(conn)
             if also is not None:
                 also(conn)
@@ -302,6 +315,7 @@ class Store:
         if cls is None:
             return  # a table from a newer schema: its merge state is kept, nothing to show yet
         tbl = cls.__table__  # type: ignore[attr-defined]
+        required = [c.name for c in tbl.columns if not c.nullable and c.name != "id"]
         gone = [row.hex() for row, st in items if st.deleted]
         live = []
         for row, st in items:
@@ -309,6 +323,11 @@ class Store:
                 continue
             values = row_values(st, table, self.registry)
             values.setdefault("scope", feed_scope[(table, row)])
+            if any(values.get(name) is None for name in required):
+                # An edit that arrived before the row's creation (another feed): it waits in the merge
+                # state until the required fields arrive, instead of failing the whole batch.
+                gone.append(row.hex())
+                continue
             live.append(schema.materialize(cls, row.hex(), values))
         if gone:
             conn.execute(delete(tbl).where(tbl.c.id.in_(gone)))
@@ -399,6 +418,11 @@ class Store:
                     out.append(r.envelope)
                     used += len(r.envelope)
         return out, False
+
+    def row_state(self, table: str, row: bytes) -> RowState | None:
+        """One row's merge state: what a set remove must name (`conflict.orset.remove_op`)."""
+        with self.engine.connect() as conn:
+            return self._load_rows(conn, [(table, row)]).get((table, row))
 
     def values(self, table: str | None = None) -> dict[tuple[str, bytes], dict[str, Value] | None]:
         """Every row's merged values (None for a tombstone), for comparing replicas."""

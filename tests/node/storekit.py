@@ -1,0 +1,184 @@
+"""Helpers shared by the store tests, their fixtures (conftest.py) and the crash worker subprocess.
+
+One deterministic province of real keys and certificates (derived from a fixed seed, so a failing
+hypothesis example or a crash run replays exactly), SQLite stores on it, and the checks that read
+a store's database back: a full dump for "changes nothing", the materialized tables, and the
+invariants a crash must not break.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import msgpack
+from sqlalchemy import select, text
+
+from conflict.row import RowState, merge_row
+
+from node import engine_tables as t
+from node import schema
+from node.domain.person import Person, person_row_id
+from node.replica import Replica
+from node.sandbox import Member, Sandbox
+from node.store import Store
+from protocol.certs import Trust
+from protocol.changeset import Change, Value, open_envelope
+from protocol.feed import Head, Placement, place
+
+PROVINCE = "510000000000"
+COUNTY = "513225000000"
+TOWNSHIP = "513225103000"
+VILLAGE = "513225103201"
+SIBLING = "513225103202"  # the village next door: same township, never sees VILLAGE's people
+NOW_MS = 1_700_000_000_000  # 2023-11-14, inside the sandbox certificates' validity
+PERSON_KEY = b"tests/node person key 32 bytes!!"
+MINUTE = 60_000
+
+Values = dict[tuple[str, bytes], dict[str, Value] | None]
+
+
+class Clock:
+    """A wall clock the test moves by hand: `Store(..., wall=clock)`."""
+
+    def __init__(self, ms: int = NOW_MS) -> None:
+        self.ms = ms
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+@dataclass
+class Province:
+    """Keys by name: county, township, village-a and village-b (two laptops of VILLAGE), sibling."""
+
+    box: Sandbox
+    members: dict[str, Member] = field(default_factory=dict)
+
+    def home(self, name: str) -> str:
+        return self.members[name].scopes[0]
+
+    def certs(self) -> list[bytes]:
+        """Every certificate, issuers first."""
+        return [self.box.members[PROVINCE].cert] + [m.cert for n, m in self.members.items() if n != "province"]
+
+    def trust(self) -> Trust:
+        trust = Trust(self.box.root.public)
+        for raw in self.certs():
+            trust.add_certificate(raw)
+        return trust
+
+    def create(self, name: str, path: str | Path, wall: Callable[[], int] | None = None, **kw: Any) -> Store:
+        member = self.members[name]
+        return Store.create(str(path), member.key, self.home(name), self.box.root.public, self.certs(),
+                            PERSON_KEY, wall=wall or Clock(), **kw)
+
+    def open(self, name: str, path: str | Path, wall: Callable[[], int] | None = None, **kw: Any) -> Store:
+        return Store.open(str(path), self.members[name].key, wall=wall or Clock(), **kw)
+
+    def replica(self, name: str, wall: Callable[[], int] | None = None) -> Replica:
+        """The in-memory implementation, for cross-checking a store."""
+        member = self.members[name]
+        return Replica(member.key, self.home(name), self.trust(), schema.registry(), wall=wall or Clock())
+
+
+def build_province() -> Province:
+    box = Sandbox.create(PROVINCE, seed="tests/node")
+    p = Province(box)
+    p.members["county"] = box.enroll(COUNTY, "county", PROVINCE)
+    p.members["township"] = box.enroll(TOWNSHIP, "township", COUNTY)
+    p.members["village-a"] = box.enroll(VILLAGE, "village", COUNTY)
+    p.members["village-b"] = box.enroll(VILLAGE, "village", COUNTY)  # a second laptop in the same village
+    p.members["sibling"] = box.enroll(SIBLING, "village", COUNTY)
+    return p
+
+
+def person(n: int) -> tuple[bytes, str]:
+    """Row id and ID number of test person `n` (the number is a fixed-width stand-in, not validated here)."""
+    id_number = f"5132251990{n:07d}X"[:18]
+    return person_row_id(PERSON_KEY, id_number), id_number
+
+
+# -- reading a database back ---------------------------------------------------------------------
+
+
+def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, sorted: equal dumps mean nothing changed."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with store.engine.connect() as conn:
+        for tbl in t.metadata.sorted_tables:
+            out[tbl.name] = sorted((tuple(r) for r in conn.execute(select(tbl))), key=repr)
+    return out
+
+
+def people(store: Store) -> dict[str, dict[str, Any]]:
+    """The materialized person table, by row id."""
+    with store.engine.connect() as conn:
+        return {r.id: dict(r._mapping) for r in conn.execute(select(Person.__table__))}  # type: ignore[attr-defined]
+
+
+def expected_people(values: Values) -> dict[str, dict[str, Any]]:
+    """What the person table must hold for these merged values: live rows with their required fields."""
+    out: dict[str, dict[str, Any]] = {}
+    for (tbl, row), v in values.items():
+        if tbl != "person" or v is None or v.get("id_number") is None or v.get("name") is None or v.get("scope") is None:
+            continue
+        out[row.hex()] = schema.materialize(Person, row.hex(), v)
+    return out
+
+
+def integrity(path: str | Path) -> str:
+    con = sqlite3.connect(str(path))
+    try:
+        return str(con.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        con.close()
+
+
+def applied_log(store: Store) -> list[Any]:
+    with store.engine.connect() as conn:
+        return conn.execute(select(t.log).where(t.log.c.status == "applied")
+                            .order_by(t.log.c.author, t.log.c.scope, t.log.c.seq)).all()
+
+
+def check_whole(store: Store, province: Province, observer: str) -> None:
+    """No half-applied state. Heads agree with the log; every applied changeset is chained; the merge
+    state is exactly the applied changesets plus the open local changes (an in-memory replica fed
+    exactly those holds the same values); the materialized rows agree with the merge state."""
+    log = applied_log(store)
+    with store.engine.connect() as conn:
+        heads = {(r.author, r.scope): (r.seq, r.id) for r in conn.execute(select(t.heads))}
+        open_changes = [Change(*msgpack.unpackb(r.change)) for r in conn.execute(select(t.open_changes.c.change))]
+    by_feed: dict[tuple[bytes, str], list[Any]] = {}
+    for r in log:
+        by_feed.setdefault((r.author, r.scope), []).append(r)
+    assert set(by_feed) == set(heads), "a feed has applied changesets but no head, or a head but no log"
+    for feed, rows in by_feed.items():
+        assert [r.seq for r in rows] == list(range(1, len(rows) + 1)), f"applied seqs of {feed} are not contiguous"
+        assert heads[feed] == (rows[-1].seq, rows[-1].id), f"head of {feed} does not match its log"
+        head = None
+        for r in rows:
+            cs = open_envelope(r.envelope)
+            assert cs.id == r.id and place(cs, head, None) is Placement.APPLY, f"{feed} seq {r.seq} is not chained"
+            head = Head(cs.seq, cs.id)
+    replica = province.replica(observer, wall=Clock(NOW_MS + 24 * 3600_000))
+    for r in log:
+        assert replica.receive(r.envelope).status == "accepted"
+    registry = schema.registry()
+    for c in open_changes:  # written and committed locally, not sealed yet
+        key = (c.table, c.row)
+        replica.rows[key], _ = merge_row(replica.rows.get(key, RowState()), c.table, [(c, store.author)], registry)
+    values = store.values()
+    assert values == replica.values(), "the merge state is not exactly the applied and open changes"
+    assert people(store) == expected_people(values), "materialized rows differ from the merge state"
+
+
+def sqlite_pages(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(text("PRAGMA page_count")).scalar_one())
+
+
+def files_in(path: str | Path) -> list[str]:
+    return sorted(os.listdir(path))

@@ -1,0 +1,389 @@
+"""Specs of the SQLite store (node/store.py, DESIGN §4 and §7), one behaviour per test.
+
+Every store here is a real SQLite file with real keys and certificates from the test province
+(storekit.py): village-a and village-b are two laptops of one village, sibling is the village next
+door, township and county are above both. Clocks are injected, so quarantine is tested by moving time.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from storekit import (
+    COUNTY,
+    MINUTE,
+    NOW_MS,
+    SIBLING,
+    VILLAGE,
+    Clock,
+    Province,
+    dump,
+    expected_people,
+    people,
+    person,
+)
+
+from conflict.orset import add_op
+from node import engine_tables as t
+from node.store import Store
+from protocol import changeset
+from protocol.changeset import Change
+from protocol.errors import ConfigError
+
+MakeStore = Callable[..., Store]
+
+
+def register(store: Store, n: int, **more: Any) -> bytes:
+    """Register test person `n` on `store` (in its home unless `scope=`); return the row id."""
+    row, id_number = person(n)
+    scope = more.pop("scope", None)
+    store.write("person", row, {"id_number": id_number, "name": f"工人{n}", **more}, scope=scope)
+    return row
+
+
+def envelopes(css: list[changeset.Changeset]) -> list[bytes]:
+    return [cs.envelope for cs in css]
+
+
+def statuses(outcomes: list[dict[str, Any]]) -> list[str]:
+    return [o["status"] for o in outcomes]
+
+
+# -- local writes and sealing ---------------------------------------------------------------------
+
+
+def test_a_local_write_is_visible_at_once(make_store: MakeStore) -> None:
+    village = make_store("village-a")
+    row = register(village, 1, phone="13812345678")
+    assert village.values()[("person", row)] == {
+        "id_number": person(1)[1], "name": "工人1", "phone": "13812345678", "scope": VILLAGE}
+    assert people(village)[row.hex()]["phone"] == "13812345678"
+
+
+def test_a_local_write_lands_in_the_open_changes_not_in_a_feed(make_store: MakeStore) -> None:
+    village = make_store("village-a")
+    register(village, 1, phone="13812345678")
+    assert village.status().open_changes == 4  # scope, id_number, name, phone
+    assert village.vector() == {}
+
+
+def test_a_write_outside_the_keys_scopes_is_refused(make_store: MakeStore) -> None:
+    village = make_store("village-a")
+    with pytest.raises(ConfigError, match="may not write scope"):
+        register(village, 1, scope=SIBLING)
+    assert village.status().open_changes == 0 and village.values() == {}
+
+
+def test_seal_makes_one_changeset_per_scope(make_store: MakeStore) -> None:
+    county = make_store("county")
+    register(county, 1, scope=VILLAGE)
+    register(county, 2, scope=SIBLING)
+    register(county, 3)
+    register(county, 4, scope=VILLAGE)
+    sealed = county.seal()
+    assert sorted(cs.scope for cs in sealed) == sorted([VILLAGE, SIBLING, COUNTY])
+    assert all(cs.seq == 1 and cs.prev is None for cs in sealed)
+    assert county.vector() == {(county.author, s): 1 for s in (VILLAGE, SIBLING, COUNTY)}
+
+
+def test_seal_empties_the_open_changes(make_store: MakeStore) -> None:
+    village = make_store("village-a")
+    register(village, 1)
+    village.seal()
+    assert village.status().open_changes == 0
+    assert village.seal() == []
+
+
+def test_seal_chains_seq_and_prev_within_a_feed(make_store: MakeStore) -> None:
+    village = make_store("village-a")
+    register(village, 1)
+    (first,) = village.seal()
+    register(village, 2)
+    (second,) = village.seal()
+    assert (second.seq, second.prev) == (2, first.id)
+    assert changeset.open_envelope(second.envelope) == second
+
+
+# -- applying remote changesets --------------------------------------------------------------------
+
+
+def test_an_accepted_changeset_is_merged_and_materialized(make_store: MakeStore) -> None:
+    village, county = make_store("village-a"), make_store("county")
+    register(village, 1, phone="13812345678")
+    assert statuses(county.apply(envelopes(village.seal()))) == ["accepted"]
+    assert county.values() == village.values()
+    assert people(county) == people(village)
+
+
+def test_applying_a_changeset_twice_changes_nothing(make_store: MakeStore) -> None:
+    village, county = make_store("village-a"), make_store("county")
+    register(village, 1)
+    envs = envelopes(village.seal())
+    county.apply(envs)
+    before = dump(county)
+    assert statuses(county.apply(envs)) == ["duplicate"]
+    assert dump(county) == before
+
+
+def test_a_changeset_after_a_gap_is_held_as_pending(make_store: MakeStore) -> None:
+    village, county = make_store("village-a"), make_store("county")
+    register(village, 1)
+    village.seal()
+    register(village, 2)
+    (second,) = village.seal()
+    assert statuses(county.apply([second.envelope])) == ["pending"]
+    assert county.status().pending == 1
+    assert county.values() == {} and county.vector() == {}
+
+
+def test_a_pending_changeset_is_released_when_the_gap_fills(make_store: MakeStore) -> None:
+    village, county = make_store("village-a"), make_store("county")
+    register(village, 1)
+    (first,) = village.seal()
+    register(village, 2)
+    (second,) = village.seal()
+    county.apply([second.envelope])
+    (outcome,) = county.apply([first.envelope])
+    assert (outcome["status"], outcome["released"]) == ("accepted", 1)
+    assert county.status().pending == 0
+    assert county.values() == village.values()
+    assert county.vector() == village.vector()
+
+
+def test_a_fork_is_recorded_with_both_envelopes_and_not_merged(make_store: MakeStore) -> None:
+    village, county = make_store("village-a"), make_store("county")
+    restored = make_store("village-a", "restored-from-backup.db")  # same key, empty history
+    register(village, 1, phone="13800000001")
+    (original,) = village.seal()
+    register(restored, 1, phone="13999999999")
+    (forked,) = restored.seal()
+    county.apply([original.envelope])
+    (outcome,) = county.apply([forked.envelope])
+    assert (outcome["status"], outcome["code"]) == ("fork", "fork")
+    with county.engine.connect() as conn:
+        proof = conn.execute(select(t.forks.c.held, t.forks.c.incoming)).all()
+    assert [tuple(p) for p in proof] == [(original.envelope, forked.envelope)]
+    assert county.status().forks == 1
+    assert county.values() == village.values()
+
+
+def test_a_future_stamped_changeset_is_quarantined_not_applied(make_store: MakeStore) -> None:
+    fast = make_store("village-a", wall=Clock(NOW_MS + 60 * MINUTE))  # a laptop clock an hour ahead
+    county = make_store("county")
+    register(fast, 1)
+    assert statuses(county.apply(envelopes(fast.seal()))) == ["quarantined"]
+    assert county.status().quarantined == 1
+    assert county.values() == {} and county.vector() == {}
+
+
+def test_staff_release_applies_a_quarantined_changeset(make_store: MakeStore) -> None:
+    fast, county = make_store("village-a", wall=Clock(NOW_MS + 60 * MINUTE)), make_store("county")
+    register(fast, 1)
+    (cs,) = fast.seal()
+    county.apply([cs.envelope])
+    assert statuses(county.release_quarantine([cs.id])) == ["accepted"]
+    assert county.status().quarantined == 0
+    assert county.values() == fast.values()
+
+
+def test_a_quarantined_changeset_is_released_once_the_clock_catches_up(make_store: MakeStore, clock: Clock) -> None:
+    fast, county = make_store("village-a", wall=Clock(NOW_MS + 60 * MINUTE)), make_store("county")
+    register(fast, 1)
+    county.apply(envelopes(fast.seal()))
+    assert county.release_quarantine(due_only=True) == []
+    clock.ms += 60 * MINUTE
+    assert statuses(county.release_quarantine(due_only=True)) == ["accepted"]
+    assert county.status().quarantined == 0
+
+
+def test_a_quarantined_changeset_delivered_again_in_time_leaves_the_quarantine(make_store: MakeStore, clock: Clock) -> None:
+    fast, county = make_store("village-a", wall=Clock(NOW_MS + 60 * MINUTE)), make_store("county")
+    register(fast, 1)
+    envs = envelopes(fast.seal())
+    county.apply(envs)
+    clock.ms += 60 * MINUTE
+    assert statuses(county.apply(envs)) == ["accepted"]
+    assert county.status().quarantined == 0
+
+
+def test_a_sibling_villages_changeset_is_refused_out_of_scope(make_store: MakeStore) -> None:
+    sibling, village = make_store("sibling"), make_store("village-a")
+    register(sibling, 1)
+    (outcome,) = village.apply(envelopes(sibling.seal()))
+    assert (outcome["status"], outcome["code"]) == ("refused", "out-of-scope")
+    assert village.values() == {} and dump(village)["lw_log"] == []
+
+
+def test_a_future_stamped_changeset_of_a_sibling_is_refused_not_quarantined(make_store: MakeStore) -> None:
+    sibling, village = make_store("sibling", wall=Clock(NOW_MS + 60 * MINUTE)), make_store("village-a")
+    register(sibling, 1)
+    (outcome,) = village.apply(envelopes(sibling.seal()))
+    assert (outcome["status"], outcome["code"]) == ("refused", "out-of-scope")
+    assert village.status().quarantined == 0
+
+
+def test_an_edit_arriving_before_its_row_exists_waits_in_the_merge_state(make_store: MakeStore) -> None:
+    village, county, township = make_store("village-a"), make_store("county"), make_store("township")
+    row = register(village, 1)
+    created = envelopes(village.seal())
+    county.write("person", row, {"phone": "13812345678"}, scope=VILLAGE)  # the county never saw the card
+    assert statuses(township.apply(envelopes(county.seal()))) == ["accepted"]
+    assert township.values()[("person", row)] == {"phone": "13812345678", "scope": VILLAGE}
+    assert people(township) == {}
+    township.apply(created)
+    assert people(township)[row.hex()]["phone"] == "13812345678"
+    assert people(township) == expected_people(township.values())
+
+
+# -- deletes ------------------------------------------------------------------------------------------
+
+
+def test_delete_purges_the_materialized_row_and_keeps_a_tombstone(make_store: MakeStore) -> None:
+    village = make_store("village-a")
+    row = register(village, 1, phone="13812345678")
+    village.delete("person", row)
+    assert village.values() == {("person", row): None}
+    assert people(village) == {}
+    state = village.row_state("person", row)
+    assert state is not None and state.fields == {} and state.tombstone is not None
+
+
+def test_an_edit_from_a_replica_that_missed_the_delete_does_not_resurrect_the_row(make_store: MakeStore) -> None:
+    village = make_store("village-a")
+    county = make_store("county", wall=Clock(NOW_MS + MINUTE))  # its edit is stamped after the delete
+    row = register(village, 1)
+    county.apply(envelopes(village.seal()))
+    village.delete("person", row)
+    deleted = envelopes(village.seal())
+    county.write("person", row, {"phone": "13812345678"})
+    village.apply(envelopes(county.seal()))
+    county.apply(deleted)
+    assert village.values() == county.values() == {("person", row): None}
+    assert people(village) == people(county) == {}
+
+
+# -- schema versions and unknown fields -------------------------------------------------------------
+
+
+def newer_schema_changeset(province: Province, seq: int = 1, prev: bytes | None = None) -> changeset.Changeset:
+    row, id_number = person(9)
+    changes = [Change("person", row, "id_number", id_number, (NOW_MS << 16) + seq),
+               Change("person", row, "blood_type", "O", (NOW_MS << 16) + seq)]
+    return changeset.seal(province.members["county"].key, VILLAGE, seq, prev, changes, schema=2)
+
+
+def test_a_changeset_from_a_newer_schema_is_held_not_applied(make_store: MakeStore, province: Province) -> None:
+    village = make_store("village-a")
+    cs = newer_schema_changeset(province)
+    assert statuses(village.apply([cs.envelope])) == ["held"]
+    assert village.values() == {} and village.vector() == {}
+    with village.engine.connect() as conn:
+        held = conn.execute(select(t.log.c.status, t.log.c.envelope).where(t.log.c.id == cs.id)).one()
+    assert tuple(held) == ("held", cs.envelope)
+
+
+def test_a_held_changeset_is_kept_once_when_delivered_again(make_store: MakeStore, province: Province) -> None:
+    village = make_store("village-a")
+    cs = newer_schema_changeset(province)
+    village.apply([cs.envelope])
+    before = dump(village)
+    assert statuses(village.apply([cs.envelope])) == ["duplicate"]
+    assert dump(village) == before
+
+
+def test_changesets_after_a_held_one_wait_behind_it(make_store: MakeStore, province: Province) -> None:
+    village = make_store("village-a")
+    held = newer_schema_changeset(province)
+    row, _ = person(9)
+    later = changeset.seal(province.members["county"].key, VILLAGE, 2, held.id,
+                           [Change("person", row, "phone", "13812345678", (NOW_MS << 16) + 9)])
+    assert statuses(village.apply([held.envelope, later.envelope])) == ["held", "pending"]
+    assert village.values() == {} and village.vector() == {}
+
+
+def test_unknown_fields_are_kept_in_the_merge_state(make_store: MakeStore) -> None:
+    village, county = make_store("village-a"), make_store("county")
+    row = register(village, 1, blood_type="O")  # not a Person column in this build
+    county.apply(envelopes(village.seal()))
+    assert county.values()[("person", row)]["blood_type"] == "O"
+    assert "blood_type" not in people(county)[row.hex()]
+
+
+def test_unknown_fields_converge_by_their_default_policy(make_store: MakeStore) -> None:
+    village = make_store("village-a")
+    county = make_store("county", wall=Clock(NOW_MS + MINUTE))
+    row = register(village, 1)
+    county.apply(envelopes(village.seal()))
+    village.write("person", row, {"blood_type": "A"})
+    county.write("person", row, {"blood_type": "B"}, scope=VILLAGE)  # later: lww picks it everywhere
+    a, b = envelopes(village.seal()), envelopes(county.seal())
+    village.apply(b)
+    county.apply(a)
+    assert village.values() == county.values()
+    assert village.values()[("person", row)]["blood_type"] == "B"
+
+
+def test_set_fields_merge_adds_from_two_replicas(make_store: MakeStore) -> None:
+    village, county = make_store("village-a"), make_store("county")
+    row = register(village, 1, skills=add_op("电工"))
+    county.apply(envelopes(village.seal()))
+    village.write("person", row, {"skills": add_op("焊工")})
+    county.write("person", row, {"skills": add_op("厨师")}, scope=VILLAGE)
+    a, b = envelopes(village.seal()), envelopes(county.seal())
+    village.apply(b)
+    county.apply(a)
+    assert village.values()[("person", row)]["skills"] == ["厨师", "焊工", "电工"]
+    assert people(village) == people(county)
+
+
+# -- reopening ----------------------------------------------------------------------------------------
+
+
+def test_reopening_restores_the_clock(make_store: MakeStore, province: Province, tmp_path: Any) -> None:
+    village = make_store("village-a")
+    register(village, 1)
+    last = village.hlc.last
+    village.close()
+    reopened = province.open("village-a", tmp_path / "village-a.db", wall=Clock(NOW_MS - 24 * 60 * MINUTE))
+    try:
+        assert reopened.hlc.last == last
+        register(reopened, 2)  # the wall clock went back a day: stamps still move forward
+        assert reopened.hlc.last > last
+    finally:
+        reopened.close()
+
+
+def test_reopening_restores_the_certificates(make_store: MakeStore, province: Province, tmp_path: Any) -> None:
+    village = make_store("village-a")
+    known = {s: c.raw for s, c in village.trust.certs.items()}
+    village.close()
+    reopened = province.open("village-a", tmp_path / "village-a.db")
+    try:
+        assert {s: c.raw for s, c in reopened.trust.certs.items()} == known
+    finally:
+        reopened.close()
+
+
+def test_reopening_restores_the_heads_so_the_feed_continues(make_store: MakeStore, province: Province, tmp_path: Any) -> None:
+    village = make_store("village-a")
+    register(village, 1)
+    (first,) = village.seal()
+    vector = village.vector()
+    village.close()
+    reopened = province.open("village-a", tmp_path / "village-a.db")
+    try:
+        assert reopened.vector() == vector
+        register(reopened, 2)
+        (second,) = reopened.seal()
+        assert (second.seq, second.prev) == (2, first.id)
+    finally:
+        reopened.close()
+
+
+def test_importing_the_store_registers_the_domain_tables() -> None:
+    code = "import node.store, node.schema; assert node.schema.registry().policy('person', 'skills').name == 'set'"
+    subprocess.run([sys.executable, "-c", code], check=True)
