@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from protocol import codec, scope
@@ -64,7 +65,7 @@ class Changeset:
     def feed(self) -> FeedKey:
         return (self.author, self.scope)
 
-    @property
+    @cached_property
     def max_hlc(self) -> int:
         return max((c.hlc for c in self.changes), default=0)
 
