@@ -7,8 +7,12 @@ invariants a crash must not break.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import random
+import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -25,8 +29,7 @@ from node.replica import Replica
 from node.sandbox import Member, Sandbox
 from node.store import Store
 from protocol.certs import Trust
-from protocol.changeset import Change, Value, open_envelope
-from protocol.feed import Head, Placement, place
+from protocol.changeset import Change, Value, seal
 
 PROVINCE = "510000000000"
 COUNTY = "513225000000"
@@ -38,6 +41,17 @@ PERSON_KEY = b"tests/node person key 32 bytes!!"
 MINUTE = 60_000
 
 Values = dict[tuple[str, bytes], dict[str, Value] | None]
+
+
+def scratch(prefix: str) -> tempfile.TemporaryDirectory[str]:
+    """A temporary directory in memory where there is one: property tests check convergence, not
+    durability (test_crash.py does that on disk), and fsync on a busy disk would dominate them."""
+    shm = "/dev/shm"
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None)
+
+
+_TEMPLATES: dict[tuple[str, bytes], Path] = {}
+_TEMPLATE_DIR: list[tempfile.TemporaryDirectory[str]] = []
 
 
 class Clock:
@@ -75,6 +89,21 @@ class Province:
         return Store.create(str(path), member.key, self.home(name), self.box.root.public, self.certs(),
                             PERSON_KEY, wall=wall or Clock(), **kw)
 
+    def fresh(self, name: str, path: str | Path, wall: Callable[[], int] | None = None) -> Store:
+        """Like `create`, from a copy of a template database made once per process: creating the
+        tables takes longer than a whole property-test example should."""
+        key = (name, self.members[name].key.public)
+        template = _TEMPLATES.get(key)
+        if template is None:
+            if not _TEMPLATE_DIR:
+                _TEMPLATE_DIR.append(scratch("laowu-templates-"))
+                atexit.register(_TEMPLATE_DIR[0].cleanup)
+            template = Path(_TEMPLATE_DIR[0].name) / f"{name}-{len(_TEMPLATES)}.db"
+            self.create(name, template).close()  # the last connection closing checkpoints the WAL
+            _TEMPLATES[key] = template
+        shutil.copyfile(template, path)
+        return self.open(name, path, wall=wall)
+
     def open(self, name: str, path: str | Path, wall: Callable[[], int] | None = None, **kw: Any) -> Store:
         return Store.open(str(path), self.members[name].key, wall=wall or Clock(), **kw)
 
@@ -99,6 +128,39 @@ def person(n: int) -> tuple[bytes, str]:
     """Row id and ID number of test person `n` (the number is a fixed-width stand-in, not validated here)."""
     id_number = f"5132251990{n:07d}X"[:18]
     return person_row_id(PERSON_KEY, id_number), id_number
+
+
+def history(province: Province, n: int = 300, seed: int = 7) -> list[bytes]:
+    """`n` signed changesets of three feeds, interleaved: the two laptops of VILLAGE and the county
+    (writing in VILLAGE too). Registrations, edits of rows another feed registered (sometimes
+    before that registration is delivered), skills added, and a few deletes: one bundle's worth of
+    a busy week, for the crash and disk-full tests."""
+    rnd = random.Random(seed)
+    authors = [province.members[name].key for name in ("village-a", "village-b", "county")]
+    heads: list[tuple[int, bytes | None]] = [(0, None)] * len(authors)
+    out: list[bytes] = []
+    stamp = NOW_MS << 16
+    for i in range(n):
+        a = i % len(authors)
+        changes = []
+        for _ in range(rnd.randint(3, 6)):
+            stamp += 1
+            row, id_number = person(rnd.randrange(n // 2))
+            kind = rnd.random()
+            if kind < 0.35:
+                changes += [Change("person", row, f, v, stamp) for f, v in
+                            (("scope", VILLAGE), ("id_number", id_number), ("name", f"工人{i}"))]
+            elif kind < 0.7:
+                changes.append(Change("person", row, "phone", f"138{rnd.randrange(10**8):08d}", stamp))
+            elif kind < 0.97:
+                changes.append(Change("person", row, "skills", ["+", rnd.choice(["电工", "焊工", "厨师"])], stamp))
+            else:
+                changes.append(Change("person", row, "*", "delete", stamp))
+        seq, prev = heads[a]
+        cs = seal(authors[a], VILLAGE, seq + 1, prev, changes)
+        heads[a] = (cs.seq, cs.id)
+        out.append(cs.envelope)
+    return out
 
 
 # -- reading a database back ---------------------------------------------------------------------
@@ -143,10 +205,13 @@ def applied_log(store: Store) -> list[Any]:
                             .order_by(t.log.c.author, t.log.c.scope, t.log.c.seq)).all()
 
 
-def check_whole(store: Store, province: Province, observer: str) -> None:
-    """No half-applied state. Heads agree with the log; every applied changeset is chained; the merge
+def check_whole(store: Store, province: Province, observer: str, replica: Replica | None = None) -> Replica:
+    """No half-applied state. Heads agree with the log; every applied changeset verifies and is chained; the merge
     state is exactly the applied changesets plus the open local changes (an in-memory replica fed
-    exactly those holds the same values); the materialized rows agree with the merge state."""
+    exactly those holds the same values); the materialized rows agree with the merge state.
+
+    Pass the replica a previous check returned to feed it only what is new (no open changes then).
+    """
     log = applied_log(store)
     with store.engine.connect() as conn:
         heads = {(r.author, r.scope): (r.seq, r.id) for r in conn.execute(select(t.heads))}
@@ -158,14 +223,11 @@ def check_whole(store: Store, province: Province, observer: str) -> None:
     for feed, rows in by_feed.items():
         assert [r.seq for r in rows] == list(range(1, len(rows) + 1)), f"applied seqs of {feed} are not contiguous"
         assert heads[feed] == (rows[-1].seq, rows[-1].id), f"head of {feed} does not match its log"
-        head = None
-        for r in rows:
-            cs = open_envelope(r.envelope)
-            assert cs.id == r.id and place(cs, head, None) is Placement.APPLY, f"{feed} seq {r.seq} is not chained"
-            head = Head(cs.seq, cs.id)
-    replica = province.replica(observer, wall=Clock(NOW_MS + 24 * 3600_000))
-    for r in log:
-        assert replica.receive(r.envelope).status == "accepted"
+    if replica is None:
+        replica = province.replica(observer, wall=Clock(NOW_MS + 24 * 3600_000))
+    for r in log:  # in feed order: each must verify and be the next link of its chain
+        if r.seq not in replica.held.get((r.author, r.scope), {}):  # a replica passed in continues
+            assert replica.receive(r.envelope).status == "accepted", f"applied changeset {r.seq} of {r.scope} is not chained"
     registry = schema.registry()
     for c in open_changes:  # written and committed locally, not sealed yet
         key = (c.table, c.row)
@@ -173,6 +235,7 @@ def check_whole(store: Store, province: Province, observer: str) -> None:
     values = store.values()
     assert values == replica.values(), "the merge state is not exactly the applied and open changes"
     assert people(store) == expected_people(values), "materialized rows differ from the merge state"
+    return replica
 
 
 def sqlite_pages(store: Store) -> int:
