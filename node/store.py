@@ -10,6 +10,7 @@ The hot path uses SQLAlchemy Core with executemany, not ORM objects.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any, Callable
 
 import msgpack
 from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -323,6 +325,11 @@ class Store:
                 continue
             values = row_values(st, table, self.registry)
             values.setdefault("scope", feed_scope[(table, row)])
+            for col in tbl.columns:
+                if not _fits(col, values.get(col.name)):
+                    # A signed value of the wrong type (a newer or buggy writer): kept in the merge
+                    # state like an unknown field, shown empty, instead of failing the whole batch.
+                    values[col.name] = None
             if any(values.get(name) is None for name in required):
                 # An edit that arrived before the row's creation (another feed): it waits in the merge
                 # state until the required fields arrive, instead of failing the whole batch.
@@ -590,6 +597,28 @@ def _tx(engine: Engine) -> Iterator[Connection]:
             raise StorageFull("the disk is full: this change was rolled back, nothing committed was lost; "
                               "free space and try again") from exc
         raise
+
+
+def _fits(col: Any, value: Any) -> bool:
+    """Whether a merged value can be stored in a materialized column as it is."""
+    kind = col.type.impl if isinstance(col.type, sqltypes.TypeDecorator) else col.type  # sqlmodel's AutoString
+    if value is None:
+        return True
+    if isinstance(kind, sqltypes.JSON):
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            return False
+        return True
+    if isinstance(kind, sqltypes.Boolean):
+        return isinstance(value, int) and value in (0, 1)
+    if isinstance(kind, sqltypes.String):
+        return isinstance(value, str)
+    if isinstance(kind, sqltypes.Integer):
+        return isinstance(value, int) and not isinstance(value, bool) and -(1 << 63) <= value < (1 << 63)
+    if isinstance(kind, (sqltypes.Float, sqltypes.Numeric)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (str, bytes)) or (isinstance(value, int) and -(1 << 63) <= value < (1 << 63))
 
 
 def _insert_ignore(conn: Connection, table: Any, keys: list[str]) -> Any:
