@@ -1,5 +1,30 @@
 """The labor-service domain (DESIGN §9): replicated tables, their merge policies and their rules.
 
-Importing this package registers every table with `node.schema`.
+Importing this package registers every table with `node.schema`. One module per concept:
+
+    person     一人一卡, keyed by a keyed hash of the ID number; card.py checks its form
+    broker     乡村劳务经纪人: the filing workflow, eligibility, the two-year review
+    employer   用人单位 and 用工信息 (job postings, gig work)
+    placement  组织转移就业 and 跟踪服务 follow-up visits
+    training   培训需求 and 培训记录
+    returns    返乡登记
+    station    村级就业服务站 and its service log
+    order      服务订单: 线上接单、线下服务
+    village    村情: population, broker coverage
+    rules      semantic conflicts for the county's queue (`RULES`)
+
+`workflow.py` holds the shape of a stage workflow, `forms.py` the field checks; `ops.py` is the
+local write API and `privacy.py` the masking of personal data (both import the store, so they are
+not imported here).
 """
-from node.domain import person  # noqa: F401
+from node.domain import (  # noqa: F401
+    broker,
+    employer,
+    order,
+    person,
+    placement,
+    returns,
+    station,
+    training,
+    village,
+)

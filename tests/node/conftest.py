@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from storekit import Clock, Province, build_province
 
+from node.domain.rules import RULES
 from node.store import Store
 
 
@@ -41,3 +42,21 @@ def make_store(province: Province, clock: Clock, tmp_path: Path) -> Iterator[Cal
     yield make
     for store in made:
         store.close()
+
+
+@pytest.fixture
+def village(make_store: Callable[..., Store]) -> Store:
+    """Village 513225103201's laptop (village-a), running the domain's semantic rules."""
+    return make_store("village-a", rules=RULES)
+
+
+@pytest.fixture
+def county(make_store: Callable[..., Store]) -> Store:
+    """The county hub 513225000000's store, running the domain's semantic rules."""
+    return make_store("county", rules=RULES)
+
+
+@pytest.fixture
+def sibling(make_store: Callable[..., Store]) -> Store:
+    """Village 513225103202, next door to `village`: neither sees the other's records."""
+    return make_store("sibling", rules=RULES)

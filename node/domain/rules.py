@@ -1,0 +1,95 @@
+"""Semantic rules: what merging cannot settle, queued for county staff (DESIGN §6).
+
+The data converges by the field policies regardless; these rules look at merged rows and report
+disagreements a person must resolve. Stores run them on every row that changed, local or remote,
+so each replica that holds both sides of a conflict queues it, under the same key (derived from
+the kind and the rows). A detail names both rows in row-id order, so it reads the same wherever
+it is found.
+
+1. `PlacementOverlap`: one person placed by two different brokers for overlapping periods
+   ([start, start + contract) cut short by an end date). Usually two brokers both claiming the
+   same person (and the 300-yuan subsidy); sometimes a real job change entered with a wrong date.
+2. `BrokerTwice`: one ID number with two standing broker applications or filings: in two villages
+   (a broker is filed where they live and serve), or twice in one village (entered on two
+   machines). Rejected and revoked applications stand for nothing and conflict with nothing.
+3. `PersonIdTwice`: two person cards with one ID number under different row keys. A card's key is
+   the hash of the ID number it was registered with, so this happens when a mistyped ID number is
+   corrected on one card while the right number was registered elsewhere: the two cards must be
+   merged by hand.
+
+The same checks serve the local write API (`ops.py`), which refuses to create such a conflict on
+one machine; the rules catch what two machines create offline.
+"""
+from __future__ import annotations
+
+from conflict.semantic import RowValues, RowView, Rule, SemanticConflict
+from node.domain import broker, placement
+
+
+def _pair(row: bytes, other: bytes) -> tuple[bytes, bytes]:
+    return (row, other) if row <= other else (other, row)
+
+
+def _s(value: object) -> str:
+    return value.hex() if isinstance(value, bytes) else str(value)
+
+
+class PlacementOverlap:
+    kind = "placement-overlap"
+    tables: tuple[str, ...] = ("placement",)
+
+    def check(self, table: str, row: bytes, values: RowValues, view: RowView) -> list[SemanticConflict]:
+        if values.get("stage") == "revoked" or not values.get("broker") or not values.get("person"):
+            return []
+        out = []
+        for other, ov in view.find("placement", person=values["person"]):
+            if other == row or ov.get("stage") == "revoked" or not ov.get("broker"):
+                continue
+            if ov["broker"] != values["broker"] and placement.overlaps(values, ov):
+                (ra, a), (rb, b) = sorted(((row, values), (other, ov)), key=lambda x: x[0])
+                out.append(SemanticConflict(self.kind, "placement", _pair(row, other),
+                    f"同一人员由两名经纪人同时安置:经纪人{_s(a['broker'])[:8]}自{_s(a['start_date'])}起,"
+                    f"经纪人{_s(b['broker'])[:8]}自{_s(b['start_date'])}起,时间重叠 / one person placed by "
+                    f"two brokers for overlapping periods: placement {ra.hex()[:8]} from "
+                    f"{_s(a['start_date'])}, placement {rb.hex()[:8]} from {_s(b['start_date'])}"))
+        return out
+
+
+class BrokerTwice:
+    kind = "broker-twice"
+    tables: tuple[str, ...] = ("broker",)
+
+    def check(self, table: str, row: bytes, values: RowValues, view: RowView) -> list[SemanticConflict]:
+        if values.get("stage") not in broker.ACTIVE or not values.get("id_number"):
+            return []
+        out = []
+        for other, ov in view.find("broker", id_number=values["id_number"]):
+            if other == row or ov.get("stage") not in broker.ACTIVE:
+                continue
+            (ra, a), (rb, b) = sorted(((row, values), (other, ov)), key=lambda x: x[0])
+            sa, sb = _s(a["scope"]), _s(b["scope"])
+            where = (f"在两个村备案:{sa}与{sb} / filed in two villages, {sa} and {sb}" if sa != sb else
+                     f"在{sa}重复登记 / entered twice in village {sa}")
+            out.append(SemanticConflict(self.kind, "broker", _pair(row, other),
+                f"同一经纪人(身份证号{_s(values['id_number'])[:6]}…)有两条有效记录,{where} "
+                f"(records {ra.hex()[:8]}, {rb.hex()[:8]})"))
+        return out
+
+
+class PersonIdTwice:
+    kind = "person-id-twice"
+    tables: tuple[str, ...] = ("person",)
+
+    def check(self, table: str, row: bytes, values: RowValues, view: RowView) -> list[SemanticConflict]:
+        if not values.get("id_number"):
+            return []
+        return [
+            SemanticConflict(self.kind, "person", _pair(row, other),
+                f"同一身份证号({_s(values['id_number'])[:6]}…)登记了两张卡,请人工合并 / one ID number "
+                f"on two person cards ({min(row, other).hex()[:8]}, {max(row, other).hex()[:8]}): "
+                "merge them by hand")
+            for other, _ in view.find("person", id_number=values["id_number"]) if other != row
+        ]
+
+
+RULES: list[Rule] = [PlacementOverlap(), BrokerTwice(), PersonIdTwice()]
