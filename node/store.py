@@ -28,7 +28,7 @@ from conflict.semantic import Rule
 from node import domain  # noqa: F401  (registers the replicated tables before any registry is built)
 from node import engine_tables as t
 from node import schema
-from node.db import StorageFull, is_full, make_engine, upsert
+from node.db import StorageFull, begin_write, is_full, make_engine, upsert
 from node.rowview import SqlRowView
 from protocol import clock, codec
 from protocol import scope as scopes
@@ -166,20 +166,31 @@ class Store:
 
     # -- local writes -------------------------------------------------------------------------
 
-    def write(self, table: str, row: bytes, values: dict[str, Value], *, scope: str | None = None) -> None:
-        """Set fields of one row in one transaction; a new row is placed in `scope` (default: home)."""
+    def write(
+        self,
+        table: str,
+        row: bytes,
+        values: dict[str, Value] | Sequence[tuple[str, Value]],
+        *,
+        scope: str | None = None,
+    ) -> None:
+        """Set fields of one row in one transaction. `values` may repeat a field as (field, value)
+        pairs (several set adds at once). A new row is placed in `scope` (default: home); an
+        existing row's edits go to the row's own place unless `scope` says otherwise."""
         if self.key is None:
             raise ConfigError("this store was opened read-only (no key)")
-        feed_scope = scope or self.home
-        mine = self.trust.certs.get(self.author)
-        if mine is not None and not mine.may_write(feed_scope):
-            # Sealed, it would be refused by every peer while staying applied here: a silent divergence.
-            raise ConfigError(f"our certificate {mine.describe()} may not write scope {feed_scope}")
+        items = list(values.items()) if isinstance(values, dict) else list(values)
         with self.transaction() as conn:
-            exists = conn.execute(select(t.rows.c.row).where(t.rows.c.tbl == table, t.rows.c.row == row)).first()
-            if not exists and "scope" not in values and table in schema.TABLES:
-                values = {"scope": feed_scope, **values}
-            changes = [Change(table, row, f, v, self.hlc.now()) for f, v in values.items()]
+            current = self._load_rows(conn, [(table, row)]).get((table, row))
+            placed = current.fields.get("scope") if current else None
+            feed_scope = scope or (str(self.registry.policy(table, "scope").value(placed)) if placed else self.home)
+            mine = self.trust.certs.get(self.author)
+            if mine is not None and not mine.may_write(feed_scope):
+                # Sealed, it would be refused by every peer while staying applied here: a silent divergence.
+                raise ConfigError(f"our certificate {mine.describe()} may not write scope {feed_scope}")
+            if current is None and table in schema.TABLES and all(f != "scope" for f, _ in items):
+                items.insert(0, ("scope", feed_scope))
+            changes = [Change(table, row, f, v, self.hlc.now()) for f, v in items]
             self._merge(conn, [(c, self.author, feed_scope) for c in changes])
             conn.execute(t.open_changes.insert(), [{"scope": feed_scope, "change": codec.pack(c.as_wire())} for c in changes])
             self._save_clock(conn)
@@ -591,6 +602,7 @@ class _Batch:
 def _tx(engine: Engine) -> Iterator[Connection]:
     try:
         with engine.begin() as conn:
+            begin_write(conn)
             yield conn
     except OperationalError as exc:
         if is_full(exc):
@@ -613,9 +625,12 @@ def _fits(col: Any, value: Any) -> bool:
     if isinstance(kind, sqltypes.Boolean):
         return isinstance(value, int) and value in (0, 1)
     if isinstance(kind, sqltypes.String):
-        return isinstance(value, str)
+        # PostgreSQL enforces VARCHAR(n) and refuses NUL in text; SQLite does neither. Judged alike
+        # on both, so a SQLite node and a PostgreSQL hub show the same rows and neither fails a batch.
+        return isinstance(value, str) and "\x00" not in value and (kind.length is None or len(value) <= kind.length)
     if isinstance(kind, sqltypes.Integer):
-        return isinstance(value, int) and not isinstance(value, bool) and -(1 << 63) <= value < (1 << 63)
+        bits = 63 if isinstance(kind, sqltypes.BigInteger) else 15 if isinstance(kind, sqltypes.SmallInteger) else 31
+        return isinstance(value, int) and not isinstance(value, bool) and -(1 << bits) <= value < (1 << bits)
     if isinstance(kind, (sqltypes.Float, sqltypes.Numeric)):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     return isinstance(value, (str, bytes)) or (isinstance(value, int) and -(1 << 63) <= value < (1 << 63))
