@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conflict.types import Incoming
+from protocol import codec
 from protocol.changeset import Value
 
 
@@ -35,12 +36,12 @@ class Lattice:
 
     def merge(self, state: LatticeState | None, inc: Incoming) -> LatticeState:
         new = LatticeState(inc.value, self.rank(inc.value), inc.hlc, inc.author)
-        if state is None or (new.rank, new.hlc, new.author, str(new.value)) > (
-            state.rank,
-            state.hlc,
-            state.author,
-            str(state.value),
-        ):
+        if state is None:
+            return new
+        mine, theirs = (state.rank, state.hlc, state.author), (new.rank, new.hlc, new.author)
+        # An exact tie only comes from a forged or forked feed; the value's bytes decide, as in lww
+        # (`str()` would tie 1 with "1" and let arrival order choose).
+        if theirs > mine or (theirs == mine and codec.pack(new.value) > codec.pack(state.value)):
             return new
         return state
 

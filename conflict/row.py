@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 from conflict.registry import Registry
 from conflict.types import Incoming, Tag
+from protocol import codec
 from protocol.changeset import Change, Value
 
 
@@ -26,29 +27,47 @@ def merge_row(
 ) -> tuple[RowState, set[str]]:
     """Apply `(change, author)` pairs to `row`; return the new state and the fields whose value moved.
 
-    Pure: `row` is not modified. A delete purges every field (`"*"` is reported changed).
+    Pure: `row` is not modified. "Moved" compares the row before and after the whole batch, so a
+    value that changes and changes back within one batch is not reported. A delete purges every
+    field: the row's fields and `"*"` are reported.
     """
     fields = dict(row.fields)
     tombstone = row.tombstone
-    changed: set[str] = set()
+    touched: set[str] = set()
     for change, author in changes:
         tag = (change.hlc, author)
         if change.is_delete:
-            if tombstone is None:
-                changed |= set(fields) | {"*"}
-                fields = {}
+            fields = {}
             tombstone = max(tombstone, tag) if tombstone else tag
             continue
         if tombstone is not None:
             continue
         policy = registry.policy(table, change.field)
-        old = fields.get(change.field)
-        new = policy.merge(old, Incoming(change.value, change.hlc, author))
-        if new != old:
-            if old is None or policy.value(new) != policy.value(old):
-                changed.add(change.field)
-            fields[change.field] = new
-    return RowState(fields, tombstone), changed
+        fields[change.field] = policy.merge(fields.get(change.field), Incoming(change.value, change.hlc, author))
+        touched.add(change.field)
+    new = RowState(fields, tombstone)
+    if new.deleted:
+        return new, set() if row.deleted else set(row.fields) | {"*"}
+    return new, {f for f in touched if _value(row, table, f, registry) != _value(new, table, f, registry)}
+
+
+def _value(row: RowState, table: str, fld: str, registry: Registry) -> bytes | None:
+    """The field's value as canonical bytes (so 1, 1.0 and True differ); None when unset."""
+    state = row.fields.get(fld)
+    return None if state is None else codec.pack(registry.policy(table, fld).value(state))
+
+
+def check_values(changes: Iterable[Change], registry: Registry) -> None:
+    """Raise `Malformed` if a change's value does not fit its field's policy (a set change that is
+    not `["+", elem]` or `["-", elem, tags]`).
+
+    Judged on each change alone, never on the row it lands in: `merge_row` skips edits to a deleted
+    row, so a check made while merging would refuse a changeset on one replica and accept it on
+    another that already holds the tombstone.
+    """
+    for change in changes:
+        if not change.is_delete:
+            registry.policy(change.table, change.field).merge(None, Incoming(change.value, change.hlc, b""))
 
 
 def row_values(row: RowState, table: str, registry: Registry) -> dict[str, Value]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from conflict.registry import Registry
-from conflict.row import RowState, merge_row, row_values
+from conflict.row import RowState, check_values, merge_row, row_values
 from protocol import clock, scope
 from protocol.admit import admit
 from protocol.certs import Trust
@@ -83,6 +83,10 @@ class Replica:
             return Outcome("refused", exc.code, str(exc))
         if not scope.visible_to(self.home, cs.scope):
             return Outcome("refused", "out-of-scope", f"scope {cs.scope} is not visible to {self.home}")
+        try:
+            check_values(cs.changes, self.registry)  # before placing it: nothing half-merged, nothing held
+        except RemoteError as exc:
+            return Outcome("refused", exc.code, str(exc))
         held = self.held.get(cs.feed, {}).get(cs.seq) or self.pending.get(cs.feed, {}).get(cs.seq)
         verdict = place(cs, self.heads.get(cs.feed), held.id if held else None)
         if verdict is Placement.DUPLICATE:
