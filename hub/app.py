@@ -146,7 +146,7 @@ class Hub:
             token=self.token(msg.author, msg.home, now),
             heads=synclog.heads_of(self.store, msg.author),
             more=synclog.has_after(self.store, msg.cursor, msg.home, msg.author),
-            revocations=[r.raw for r in self.store.trust.revocations.values()],
+            revocations=self.store.revocations(),
         )
         return welcome.encode()
 

@@ -138,7 +138,10 @@ cert_store = Table(
 revocation_store = Table(
     "lw_revocation",
     metadata,
-    Column("subject", LargeBinary(32), primary_key=True),
+    # Every revocation is kept verbatim: two of one key merge to the stricter cut-off on load,
+    # and peers receive both, so they merge alike.
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("subject", LargeBinary(32), nullable=False, index=True),
     Column("raw", LargeBinary, nullable=False),
 )
 

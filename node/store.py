@@ -10,6 +10,7 @@ The hot path uses SQLAlchemy Core with executemany, not ORM objects.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -157,12 +158,14 @@ class Store:
     def add_revocation(self, raw: bytes) -> None:
         rev = self.trust.add_revocation(raw)
         with self.transaction() as conn:
-            conn.execute(upsert(conn.dialect.name, t.revocation_store, ["subject"]), {"subject": rev.subject, "raw": raw})
+            conn.execute(_insert_ignore(conn, t.revocation_store, ["digest"]),
+                         {"digest": hashlib.sha256(raw).digest(), "subject": rev.subject, "raw": raw})
 
     def revocations(self) -> list[bytes]:
         """The revocations we hold, verbatim, to hand on to peers."""
         with self.engine.connect() as conn:
-            return [r.raw for r in conn.execute(select(t.revocation_store.c.raw).order_by(t.revocation_store.c.subject))]
+            q = select(t.revocation_store.c.raw).order_by(t.revocation_store.c.subject, t.revocation_store.c.digest)
+            return [r.raw for r in conn.execute(q)]
 
     # -- local writes -------------------------------------------------------------------------
 

@@ -398,8 +398,6 @@ def test_reopening_restores_the_heads_so_the_feed_continues(make_store: MakeStor
         reopened.close()
 
 
-@pytest.mark.xfail(strict=True, reason="lw_revocation keeps one raw revocation per key: the merged cut-off of two "
-                   "revocations is lost on reopening (needs one row per revocation, engine_tables.py)")
 def test_two_revocations_of_one_key_keep_the_stricter_cutoff_after_reopening(
         make_store: MakeStore, province: Province, tmp_path: Any) -> None:
     county = make_store("county")
