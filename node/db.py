@@ -5,7 +5,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -49,6 +49,19 @@ def make_engine(target: str | Path, *, max_page_count: int | None = None) -> Eng
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return create_engine(url, pool_pre_ping=True)
+
+
+# One PostgreSQL advisory lock per database ("laowu" in ASCII), held by its one writer at a time.
+WRITER_LOCK = 0x6C616F7775
+
+
+def begin_write(conn: Connection) -> None:
+    """Make this transaction the database's only writer until it ends, as BEGIN IMMEDIATE does on
+    SQLite. Applying reads feed heads and the log before writing; without this two PostgreSQL
+    transactions placing the same changeset at once (a county's relay pulling what a village is
+    pushing) would both insert it, and one would fail on the log's primary key."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK})
 
 
 def upsert(engine_or_dialect: Engine | str, table: Table, keys: list[str]) -> Any:

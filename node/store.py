@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from conflict.registry import Registry
-from conflict.row import RowState, merge_row, row_values
+from conflict.row import RowState, check_values, merge_row, row_values
 from conflict.semantic import Rule
 from node import domain  # noqa: F401  (registers the replicated tables before any registry is built)
 from node import engine_tables as t
@@ -105,19 +105,27 @@ class Store:
     def create(
         cls,
         target: str | Any,
-        key: KeyPair,
+        key: KeyPair | None,
         home: str,
         root: bytes,
         certs: Iterable[bytes],
         person_key: bytes,
+        *,
+        author: bytes | None = None,
         **kw: Any,
     ) -> Store:
-        """Create the tables and record who we are; `certs` must include our own chain."""
+        """Create the tables and record who we are; `certs` must include our own chain.
+
+        A hub making a snapshot for a new node passes `key=None` and the node's `author`."""
         scopes.check_code(home, "home")
+        if key is not None:
+            author = key.public
+        if author is None:
+            raise ConfigError("a store needs its author: give a key or an author id")
         engine = target if isinstance(target, Engine) else make_engine(target, **kw.pop("engine_kw", {}))
         t.metadata.create_all(engine)
         with engine.begin() as conn:
-            for k, v in {"home": home, "author": key.public, "root": root, "person_key": person_key,
+            for k, v in {"home": home, "author": author, "root": root, "person_key": person_key,
                          "schema": schema.SCHEMA_VERSION}.items():
                 conn.execute(upsert(engine, t.meta, ["key"]), {"key": k, "value": codec.pack(v)})
         store = cls(engine, key, **kw)
@@ -261,6 +269,11 @@ class Store:
                 continue
             if carrier is not None and not scopes.contains(carrier, cs.scope):
                 outcomes[i] = _refused(cs, "out-of-scope", f"a peer of {carrier} may not hand over scope {cs.scope}")
+                continue
+            try:
+                check_values(cs.changes, self.registry)  # judged alone, so every replica refuses alike
+            except RemoteError as exc:
+                outcomes[i] = _refused(cs, exc.code, str(exc))
                 continue
             if why is not None:  # genuine and ours to hold, only early: quarantined, after the scope checks
                 early.append((i, cs, why))

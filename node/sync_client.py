@@ -29,9 +29,16 @@ PUSH_BYTES = 4 << 20
 
 
 class SyncFailed(LocalError):
-    """The hub refused or could not be reached; the message says which and why. Nothing is lost."""
+    """The hub refused or could not be reached; the message says which and why. Nothing is lost.
+
+    `status` and `error` are the hub's HTTP status and error code when it answered at all."""
 
     code = "sync-failed"
+
+    def __init__(self, message: str, status: int | None = None, error: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
 
 
 @dataclass
@@ -74,33 +81,56 @@ class SyncClient:
             raise SyncFailed(f"{self.url}{path}: {type(exc).__name__}: {exc}") from exc
         report.bytes_received += len(resp.content)
         if resp.status_code != 200:
+            error = None
             try:
                 err = codec.unpack(resp.content, max_bytes=1 << 16, what="error")
-                why = f"{err.get('error')}: {err.get('reason')}"
+                error = str(err.get("error"))
+                why = f"{error}: {err.get('reason')}"
             except (RemoteError, AttributeError):
                 why = resp.text[:200]
-            raise SyncFailed(f"{self.url}{path} answered {resp.status_code} ({why})")
+            raise SyncFailed(f"{self.url}{path} answered {resp.status_code} ({why})", resp.status_code, error)
         return resp.content
+
+    def _hello(self, cursor: int, report: SyncReport) -> messages.Welcome:
+        store = self.store
+        assert store.key is not None
+        sent_at = time.monotonic()
+        hello = messages.Hello.make(store.key, self.hub, store.home, store.trust.chains({store.author}), cursor,
+                                    store.hlc.physical(), os.urandom(messages.NONCE_LEN))
+        welcome = messages.Welcome.decode(self._post("/v1/hello", hello.encode(), report))
+        store.hlc.correct(welcome.time, int((time.monotonic() - sent_at) * 1000))
+        return welcome
+
+    def _learn_time(self, report: SyncReport) -> None:
+        """Correct our clock from the hub's /v1/health: a hello from a clock far off is refused."""
+        report.round_trips += 1
+        sent_at = time.monotonic()
+        try:
+            resp = self.http.get("/v1/health")
+            resp.raise_for_status()
+            hub_ms = int(codec.unpack(resp.content, max_bytes=1 << 16, what="health")["time"])
+        except (httpx.HTTPError, RemoteError, KeyError, TypeError, ValueError) as exc:
+            raise SyncFailed(f"{self.url}/v1/health: cannot read the hub's time: {exc}") from exc
+        report.bytes_received += len(resp.content)
+        self.store.hlc.correct(hub_ms, int((time.monotonic() - sent_at) * 1000))
 
     def sync(self, progress: Callable[[str, int, int], None] | None = None) -> SyncReport:
         """One full exchange with the hub. Raises SyncFailed; local data is never at risk."""
         report = SyncReport(self.url)
         store = self.store
         pull_cursor, push_cursor = synclog.cursors(store, self.url)
-        assert store.key is not None
-        sent_at = time.monotonic()
-        hello = messages.Hello.make(store.key, self.hub, store.home, store.trust.chains({store.author}), pull_cursor,
-                                    store.hlc.physical(), os.urandom(messages.NONCE_LEN))
-        welcome = messages.Welcome.decode(self._post("/v1/hello", hello.encode(), report))
-        rtt = int((time.monotonic() - sent_at) * 1000)
-        before = store.hlc.physical()
-        store.hlc.correct(welcome.time, rtt)
-        report.offset_ms = store.hlc.physical() - before
-        for raw in welcome.revocations:
-            try:
-                store.add_revocation(raw)
-            except RemoteError:
-                pass  # one we cannot place yet (issuer unknown); it comes again next time
+        offset_before = store.hlc.offset_ms
+        try:
+            welcome = self._hello(pull_cursor, report)
+        except SyncFailed as exc:
+            if exc.error != "stale":
+                raise
+            # A laptop clock far off (a dead CMOS battery) is outside the hub's hello window: learn
+            # the hub's time first, then say hello again. Without this it could never sync (§5).
+            self._learn_time(report)
+            welcome = self._hello(pull_cursor, report)
+        report.offset_ms = store.hlc.offset_ms - offset_before
+        unplaced = self._revocations(welcome.revocations)
         mine = {sc: seq for sc, seq, _ in synclog.heads_of(store, store.author)}
         report.restored_feeds = sum(1 for sc, seq, _ in welcome.heads if seq > mine.get(sc, 0))
 
@@ -113,6 +143,9 @@ class SyncClient:
                     store.add_certificate(raw)
                 except RemoteError:
                     pass  # its envelopes will be refused with the reason; counted below
+            # A revocation of a key we had no certificate for is placed now, before that key's
+            # envelopes in this batch are applied: its cut-off applies to them.
+            unplaced = self._revocations(unplaced) if unplaced else []
             cursor = batch.cursor
             outcomes = store.apply(batch.envelopes,
                                    also=lambda conn: synclog.save_cursor(conn, self.url, pull=cursor))
@@ -123,14 +156,22 @@ class SyncClient:
                 progress("pull", report.pulled, 0)
 
         report.sealed = len(store.seal())
+        # Revocations the hub lacks go with the next push, with the revoked keys' certificates so
+        # the hub can place them; with nothing else to push they still go, in a push of their own
+        # (a county that revoked a stolen laptop's key must tell the province at its next sync).
+        revocations = [r.raw for r in store.trust.revocations.values()]
+        revoked = {r.subject for r in store.trust.revocations.values() if r.raw not in set(welcome.revocations)}
         while True:
             envs, authors, last = synclog.unpushed(store, push_cursor, PUSH_BATCH, PUSH_BYTES)
             if not envs:
                 if last != push_cursor:
                     self._save(push=last)
+                if revoked:
+                    self._post("/v1/push", messages.Push(welcome.token, [], store.trust.chains(revoked),
+                                                         revocations).encode(), report)
                 break
-            push = messages.Push(welcome.token, envs, store.trust.chains(authors),
-                                 [r.raw for r in store.trust.revocations.values()])
+            push = messages.Push(welcome.token, envs, store.trust.chains(authors | revoked), revocations)
+            revoked = set()
             result = messages.PushResult.decode(self._post("/v1/push", push.encode(), report))
             statuses = [r.get("status") for r in result.results]
             report.pushed += statuses.count("accepted")
@@ -147,6 +188,16 @@ class SyncClient:
         with store.transaction() as conn:
             synclog.save_cursor(conn, self.url, when=store.hlc.physical())
         return report
+
+    def _revocations(self, raws: list[bytes]) -> list[bytes]:
+        """Add revocations to our store; return those we cannot place yet (their key is unknown to us)."""
+        unplaced = []
+        for raw in raws:
+            try:
+                self.store.add_revocation(raw)
+            except RemoteError:
+                unplaced.append(raw)  # placed once a pulled batch brings the key's certificate, or next time
+        return unplaced
 
     def _save(self, *, push: int) -> None:
         with self.store.transaction() as conn:

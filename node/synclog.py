@@ -34,8 +34,10 @@ def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes 
     q = (select(t.log.c.pos, t.log.c.author, t.log.c.envelope)
          .where(t.log.c.status == "applied", t.log.c.pos > cursor, visible(t.log.c.scope, home))
          .order_by(t.log.c.pos))
-    with store.engine.connect() as conn:
-        for r in conn.execute(q.execution_options(yield_per=256)):
+    # The result is closed explicitly: on PostgreSQL `yield_per` reads through a server-side
+    # cursor, which returning early would otherwise leave open until garbage collection.
+    with store.engine.connect() as conn, conn.execute(q.execution_options(yield_per=256)) as result:
+        for r in result:
             if r.envelope is None or r.author == skip_author:
                 last = r.pos
                 continue
