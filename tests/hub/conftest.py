@@ -2,9 +2,9 @@
 
 `backend` hands out fresh database URLs for hub stores: a file in tmp_path, or an empty database
 of its own on the PostgreSQL server at LAOWU_TEST_PG_URL (made once per session, emptied after
-each test, dropped at the end).
-An unreachable server skips the PostgreSQL half, except under CI, where it fails. Node stores are
-always SQLite files. `world` is the three-tier setup of `hubkit.World` on real loopback servers.
+each test, dropped at the end). An unreachable server skips the PostgreSQL half, except under CI
+(CI=true), where it fails. Node stores are always SQLite files. `world` is the three-tier setup of
+`hubkit.World` on real loopback servers.
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def pg() -> Iterator[PgDatabases | str]:
         with _connect() as conn:
             conn.execute(b"SELECT 1")
     except Exception as exc:  # whatever stops us reaching it means the same thing here
-        yield f"{type(exc).__name__}: {exc}".strip()
+        yield " ".join(f"{type(exc).__name__}: {exc}".split())
         return
     dbs = PgDatabases()
     yield dbs
@@ -110,8 +110,9 @@ class Backend:
 def backend(request: pytest.FixtureRequest, tmp_path: Path, pg: PgDatabases | str) -> Iterator[Backend]:
     """Where hub stores live: SQLite files, or empty databases on a real PostgreSQL server."""
     if request.param == "postgresql" and isinstance(pg, str):
-        message = f"PostgreSQL not reachable at {PG_URL} ({pg}): hub tests on PostgreSQL skipped"
-        if os.environ.get("CI"):
+        shown = make_url(PG_URL).render_as_string(hide_password=True)
+        message = f"PostgreSQL not reachable at {shown} ({pg}): hub tests on PostgreSQL skipped"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
             pytest.fail(message + "; CI is set, where they must run: start PostgreSQL or set LAOWU_TEST_PG_URL")
         pytest.skip(message)
     b = Backend(request.param, tmp_path, pg if isinstance(pg, PgDatabases) and request.param == "postgresql" else None)

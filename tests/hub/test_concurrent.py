@@ -13,7 +13,7 @@ VILLAGES = [f"513225103{n:03d}" for n in range(201, 207)]
 
 
 def test_concurrent_villages_converge_at_the_county(world: World) -> None:
-    world.county  # started before the threads race for it
+    assert world.county_url  # the county hub starts before the threads race for it
     written: dict[str, set[bytes]] = {}
     for code in VILLAGES:
         node = world.node(code)
