@@ -46,8 +46,9 @@ def make_engine(target: str | Path, *, max_page_count: int | None = None) -> Eng
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            url = "postgresql+psycopg://" + url[len(scheme) :]
     return create_engine(url, pool_pre_ping=True)
 
 

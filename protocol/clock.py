@@ -15,6 +15,7 @@ trusted time and reports the poisoned range, instead of re-seeding from stored m
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -59,7 +60,8 @@ class Reanchored:
 
 
 class HLC:
-    """A replica's clock. Not thread-safe; one per replica, owned by its store."""
+    """A replica's clock, one per replica, owned by its store. A hub's handler threads and its relay
+    thread share it, so each read-modify-write holds a lock."""
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class HLC:
         max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS,
     ) -> None:
         self._wall = wall
+        self._lock = threading.Lock()
         self.last = last
         self.offset_ms = offset_ms
         self.max_ahead_ms = max_ahead_ms
@@ -80,9 +83,10 @@ class HLC:
 
     def now(self) -> int:
         """A fresh stamp, strictly greater than every stamp issued or observed before."""
-        candidate = pack(self.physical())
-        self.last = candidate if candidate > self.last else self._bump(self.last)
-        return self.last
+        with self._lock:
+            candidate = pack(self.physical())
+            self.last = candidate if candidate > self.last else self._bump(self.last)
+            return self.last
 
     def observe(self, remote: int) -> int:
         """Merge a remote stamp into ours; refuse it if it is too far in the future."""
@@ -91,19 +95,21 @@ class HLC:
                 f"stamp {format_hlc(remote)} is more than {self.max_ahead_ms // 1000}s ahead of "
                 f"{format_ms(self.physical())}; held until staff release it or time catches up"
             )
-        if remote > self.last:
-            self.last = remote
-        return self.last
+        with self._lock:
+            if remote > self.last:
+                self.last = remote
+            return self.last
 
     def correct(self, hub_ms: int, rtt_ms: int = 0) -> Reanchored | None:
         """Learn the offset to a trusted (hub) clock; re-anchor if we had run into the future."""
         trusted = hub_ms + rtt_ms // 2
-        self.offset_ms = trusted - self._wall()
-        if physical_ms(self.last) > trusted + self.max_ahead_ms:
-            poisoned = self.last
-            self.last = pack(trusted)
-            return Reanchored(poisoned_high=poisoned, trusted_ms=trusted)
-        return None
+        with self._lock:
+            self.offset_ms = trusted - self._wall()
+            if physical_ms(self.last) > trusted + self.max_ahead_ms:
+                poisoned = self.last
+                self.last = pack(trusted)
+                return Reanchored(poisoned_high=poisoned, trusted_ms=trusted)
+            return None
 
     @staticmethod
     def _bump(stamp: int) -> int:
