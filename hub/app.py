@@ -11,9 +11,11 @@ import hashlib
 import hmac
 import logging
 import os
+import tempfile
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Awaitable, Callable
 
 from starlette.applications import Starlette
@@ -23,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub import enroll
+from hub.snapshot import make_snapshot
 from node import synclog
 from node.store import Store
 from protocol import certs as certmod
@@ -181,6 +184,15 @@ class Hub:
         envs, authors, cursor, more = synclog.after(self.store, msg.cursor, home, budget, None if msg.own else author)
         return messages.Batch(envs, self.store.trust.chains(set(authors)), cursor, more).encode()
 
+    def snapshot(self, body: bytes) -> tuple[bytes, int]:
+        """A SQLite replica of what the session may see, and the log position it covers."""
+        msg = messages.SnapshotRequest.decode(body)
+        author, home = self.session(msg.token, self.store.hlc.physical())
+        with tempfile.TemporaryDirectory(prefix="laowu-snap-") as d:
+            path = Path(d) / "snapshot.sqlite"
+            cursor, _ = make_snapshot(self.store, home, author, path)
+            return path.read_bytes(), cursor
+
     def enroll(self, body: bytes) -> bytes:
         """Online enrollment with a one-time code handed out by a county operator."""
         req = messages.EnrollRequest.decode(body)
@@ -240,6 +252,22 @@ def endpoint(hub: Hub, handler: Callable[[bytes], bytes], *, write: bool) -> Cal
     return run
 
 
+def snapshot_endpoint(hub: Hub) -> Callable[[Request], Awaitable[Response]]:
+    """Answers the file itself, not msgpack: a snapshot can be many megabytes."""
+
+    async def run(request: Request) -> Response:
+        try:
+            body = await read_body(request)
+            data, cursor = await run_in_threadpool(hub.snapshot, body)
+        except RemoteError as exc:
+            return Response(messages.error_body(exc.code, str(exc)), status_code=status_for(exc),
+                            media_type=messages.CONTENT_TYPE)
+        return Response(data, media_type=messages.SNAPSHOT_TYPE,
+                        headers={messages.SNAPSHOT_CURSOR_HEADER: str(cursor)})
+
+    return run
+
+
 def create_app(hub: Hub) -> Starlette:
     async def health(request: Request) -> Response:
         return Response(codec.pack({"v": 1, "home": hub.store.home, "time": hub.store.hlc.physical()}),
@@ -250,6 +278,7 @@ def create_app(hub: Hub) -> Starlette:
         Route("/v1/push", endpoint(hub, hub.push, write=True), methods=["POST"]),
         Route("/v1/pull", endpoint(hub, hub.pull, write=False), methods=["POST"]),
         Route("/v1/enroll", endpoint(hub, hub.enroll, write=True), methods=["POST"]),
+        Route("/v1/snapshot", snapshot_endpoint(hub), methods=["POST"]),
         Route("/v1/health", health, methods=["GET"]),
     ]
     return Starlette(routes=routes)

@@ -10,6 +10,7 @@ The hot path uses SQLAlchemy Core with executemany, not ORM objects.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import msgpack
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
@@ -34,7 +35,7 @@ from node.rowview import SqlRowView
 from protocol import clock, codec
 from protocol import scope as scopes
 from protocol.admit import admit
-from protocol.certs import ROLES, Trust, decode_certificate
+from protocol.certs import Trust, issuing_order
 from protocol.changeset import (
     DELETE_FIELD,
     DELETE_VALUE,
@@ -94,7 +95,7 @@ class Store:
         with engine.connect() as conn:
             certs = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
             revs = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]
-        for raw in _issuing_order(certs, self.trust):
+        for raw in issuing_order(certs):
             self.trust.add_certificate(raw)
         for raw in revs:
             self.trust.add_revocation(raw)
@@ -149,7 +150,7 @@ class Store:
             raise ConfigError(f"cannot read the database: {exc.orig}") from exc
 
     def _save_clock(self, conn: Connection) -> None:
-        conn.execute(upsert(conn.dialect.name, t.meta, ["key"]),
+        conn.execute(_upsert(conn.dialect.name, t.meta, ("key",)),
                      {"key": "hlc", "value": codec.pack([self.hlc.last, self.hlc.offset_ms])})
 
     def transaction(self) -> AbstractContextManager[Connection]:
@@ -161,7 +162,7 @@ class Store:
     def add_certificate(self, raw: bytes) -> None:
         cert = self.trust.add_certificate(raw)
         with self.transaction() as conn:
-            conn.execute(upsert(conn.dialect.name, t.cert_store, ["subject"]), {"subject": cert.subject, "raw": cert.raw})
+            conn.execute(_upsert(conn.dialect.name, t.cert_store, ("subject",)), {"subject": cert.subject, "raw": cert.raw})
 
     def add_revocation(self, raw: bytes) -> None:
         rev = self.trust.add_revocation(raw)
@@ -334,7 +335,7 @@ class Store:
             if changed:
                 touched.setdefault(key[0], []).append((key[1], after))
         if row_out:
-            conn.execute(upsert(conn.dialect.name, t.rows, ["tbl", "row"]), row_out)
+            conn.execute(_upsert(conn.dialect.name, t.rows, ("tbl", "row")), row_out)
         for table, items in touched.items():
             self._materialize(conn, table, items, feed_scope)
 
@@ -366,7 +367,7 @@ class Store:
         if gone:
             conn.execute(delete(tbl).where(tbl.c.id.in_(gone)))
         if live:
-            conn.execute(upsert(conn.dialect.name, tbl, ["id"]), live)
+            conn.execute(_upsert(conn.dialect.name, tbl, ("id",)), live)
         if self.rules and live:
             view = SqlRowView(conn)
             found = []
@@ -387,8 +388,7 @@ class Store:
             by_table.setdefault(tb, []).append(row)
         for tb, rows in by_table.items():
             for part in _chunks(rows, 500):
-                q = select(t.rows).where(t.rows.c.tbl == tb, t.rows.c.row.in_(part))
-                for r in conn.execute(q):
+                for r in conn.execute(_ROWS, {"tbl_name": tb, "row_ids": part}):
                     out[(tb, r.row)] = self._decode_state(tb, r)
         return out
 
@@ -403,12 +403,11 @@ class Store:
     # -- feeds and log ------------------------------------------------------------------------
 
     def _head(self, conn: Connection, feed: FeedKey) -> Head | None:
-        r = conn.execute(select(t.heads.c.seq, t.heads.c.id).where(
-            t.heads.c.author == feed[0], t.heads.c.scope == feed[1])).first()
+        r = conn.execute(_HEAD, {"feed_author": feed[0], "feed_scope": feed[1]}).first()
         return Head(r.seq, r.id) if r else None
 
     def _set_head(self, conn: Connection, cs: Changeset) -> None:
-        conn.execute(upsert(conn.dialect.name, t.heads, ["author", "scope"]),
+        conn.execute(_upsert(conn.dialect.name, t.heads, ("author", "scope")),
                      {"author": cs.author, "scope": cs.scope, "seq": cs.seq, "id": cs.id})
 
     def _log(self, conn: Connection, items: list[Changeset], status: str) -> None:
@@ -424,7 +423,7 @@ class Store:
         q = select(t.meta.c.value).where(t.meta.c.key == "pos").with_for_update()
         r = conn.execute(q).first()
         first = (msgpack.unpackb(r.value) if r else 0) + 1
-        conn.execute(upsert(conn.dialect.name, t.meta, ["key"]), {"key": "pos", "value": codec.pack(first + n - 1)})
+        conn.execute(_upsert(conn.dialect.name, t.meta, ("key",)), {"key": "pos", "value": codec.pack(first + n - 1)})
         return first
 
     # -- reading ------------------------------------------------------------------------------
@@ -516,8 +515,7 @@ class _Batch:
         done = self.positions.get((feed, seq))
         if done is not None:
             return done.id, done.envelope
-        r = self.conn.execute(select(t.log.c.id, t.log.c.envelope).where(
-            t.log.c.author == feed[0], t.log.c.scope == feed[1], t.log.c.seq == seq)).first()
+        r = self.conn.execute(_HELD, {"feed_author": feed[0], "feed_scope": feed[1], "at_seq": seq}).first()
         return (r.id, r.envelope) if r else None
 
     def offer(self, cs: Changeset) -> Outcome:
@@ -558,9 +556,8 @@ class _Batch:
                     return n
                 del self.pending_new[(feed, head.seq + 1)]
             else:
-                r = self.conn.execute(select(t.log.c.envelope).where(
-                    t.log.c.author == feed[0], t.log.c.scope == feed[1], t.log.c.seq == head.seq + 1,
-                    t.log.c.status == "pending")).first()
+                r = self.conn.execute(_PENDING_AT, {"feed_author": feed[0], "feed_scope": feed[1],
+                                                    "at_seq": head.seq + 1}).first()
                 if r is None:
                     return n
                 nxt = open_envelope(r.envelope)
@@ -608,10 +605,30 @@ class _Batch:
                 conn.execute(t.log.insert(), fresh)
         for feed, head in self.heads.items():
             if head is not None:
-                conn.execute(upsert(conn.dialect.name, t.heads, ["author", "scope"]),
+                conn.execute(_upsert(conn.dialect.name, t.heads, ("author", "scope")),
                              {"author": feed[0], "scope": feed[1], "seq": head.seq, "id": head.id})
         if self.merge:
             store._merge(conn, self.merge)
+
+
+# Statements run per changeset or per row, built once: building a SQLAlchemy expression and its
+# cache key costs more than SQLite takes to run it.
+_HEAD = select(t.heads.c.seq, t.heads.c.id).where(
+    t.heads.c.author == bindparam("feed_author"), t.heads.c.scope == bindparam("feed_scope"))
+_HELD = select(t.log.c.id, t.log.c.envelope).where(
+    t.log.c.author == bindparam("feed_author"), t.log.c.scope == bindparam("feed_scope"),
+    t.log.c.seq == bindparam("at_seq"))
+_PENDING_AT = select(t.log.c.envelope).where(
+    t.log.c.author == bindparam("feed_author"), t.log.c.scope == bindparam("feed_scope"),
+    t.log.c.seq == bindparam("at_seq"), t.log.c.status == "pending")
+_ROWS = select(t.rows).where(t.rows.c.tbl == bindparam("tbl_name"), t.rows.c.row.in_(bindparam("row_ids", expanding=True)))
+
+
+@functools.lru_cache(maxsize=None)
+def _upsert(dialect: str, table: Any, keys: tuple[str, ...]) -> Any:
+    """`node.db.upsert`, built once per dialect and table: its `excluded` columns alone take half a
+    millisecond to build for a domain table, more than the statement takes to run."""
+    return upsert(dialect, table, list(keys))
 
 
 @contextmanager
@@ -664,8 +681,3 @@ def _refused(cs: Changeset, code: str, reason: str) -> Outcome:
 def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:
     for i in range(0, len(items), n):
         yield items[i : i + n]
-
-
-def _issuing_order(certs: list[bytes], trust: Trust) -> list[bytes]:
-    """Certificates sorted so each issuer comes before what it issued."""
-    return sorted(certs, key=lambda raw: ROLES.index(decode_certificate(raw).role))

@@ -175,6 +175,11 @@ def decode_revocation(data: bytes) -> Revocation:
     )
 
 
+def issuing_order(raws: list[bytes]) -> list[bytes]:
+    """Certificates sorted so each issuer comes before what it issued (roles only issue downward)."""
+    return sorted(raws, key=lambda raw: ROLES.index(decode_certificate(raw).role))
+
+
 class Trust:
     """The certificates and revocations a replica knows, anchored at the pinned province root.
 

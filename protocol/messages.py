@@ -208,6 +208,27 @@ class Batch:
 
 
 @dataclass(frozen=True)
+class SnapshotRequest:
+    """Ask for a hub-made SQLite replica of the session's scope (a new node's first sync)."""
+
+    token: bytes
+
+    KEYS = ("v", "token")
+
+    def encode(self) -> bytes:
+        return codec.pack({"v": VERSION, "token": self.token})
+
+    @classmethod
+    def decode(cls, data: bytes) -> SnapshotRequest:
+        m = _load(data, cls.KEYS, "snapshot request")
+        return cls(token=codec.expect(m["token"], bytes, "snapshot.token"))
+
+
+SNAPSHOT_TYPE = "application/vnd.sqlite3"
+SNAPSHOT_CURSOR_HEADER = "x-laowu-cursor"
+
+
+@dataclass(frozen=True)
 class EnrollRequest:
     """A new node's key asking for a certificate; signed by that key. Travels online or as a file."""
 
