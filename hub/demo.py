@@ -133,7 +133,7 @@ def main() -> None:
             csvfile = work / f"{place}.csv"
             registered[place] = people_csv(csvfile, place, name, n, seed=i + 1)
             out = node(dirs[place], "person", "import", "--csv", str(csvfile), env=env)
-            print(f"   {name}: {out}")
+            print(f"   {name}: {out['导入 imported']} cards registered from {csvfile.name}, {out['拒绝 refused']} refused")
         sample = registered["513225103201"][0]
         listing = node(dirs["513225103201"], "person", "list", env=env)
         first = listing[0] if isinstance(listing, list) and listing else {}
@@ -152,12 +152,17 @@ def main() -> None:
         say("5. 断网 — the county hub goes down; both sides keep working offline")
         c_srv.kill()
         a_dir, b_dir = dirs["513225103201"], dirs["513225103202"]
-        node(a_dir, "person", "edit", "--id-number", sample["id_number"], "--set", "phone=13990001111", env=env)
-        node(a_dir, "person", "edit", "--id-number", sample["id_number"], "--set", "monthly_pay=5200", env=env)
+        node(a_dir, "person", "edit", "--id-number", sample["id_number"], "--set", "phone=13990001111",
+             "--set", "monthly_pay=5200", env=env)
         failed = subprocess.run([str(BIN / "laowu-node"), "--dir", str(a_dir), "sync"], capture_output=True, text=True, env=env)
         print(f"   village A edits {sample['name']}'s card; sync fails cleanly: {failed.stderr.strip()[:90]}…")
         status = node(a_dir, "status", env=env)
         print(f"   village A status: {status['未同步修改 open changes']} open changes kept locally")
+        walk_in = people(random.Random(99), "513225103202", "红岩村", 1, county="九寨沟县", township="漳扎镇",
+                         today=date(2026, 11, 1))[0]
+        node(b_dir, "person", "add", "--id-number", walk_in["id_number"], "--name", walk_in["name"],
+             "--phone", walk_in["phone"], "--education", walk_in["education"], env=env)
+        print(f"   village B registers a walk-in, {walk_in['name']}, offline too")
 
         say("6. 恢复 — the county hub is back: sync, relay, converge")
         c_srv = Server(county, c_srv.port, env, (p_srv.url, root["root"])).start()
@@ -166,13 +171,14 @@ def main() -> None:
             print(f"   {VILLAGES[place][0]}: {node(d, 'sync', env=env)['同步 sync']}")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            at_prov = persons_at(prov / "hub.sqlite").get(sample["id_number"], {})
-            if at_prov.get("phone") == "13990001111":
+            at_prov = persons_at(prov / "hub.sqlite")
+            if at_prov.get(sample["id_number"], {}).get("phone") == "13990001111" and walk_in["id_number"] in at_prov:
                 break
             time.sleep(0.3)
         a_rows, p_rows = persons_at(a_dir / "node.sqlite"), persons_at(prov / "hub.sqlite")
         same = all(p_rows.get(k) == v for k, v in a_rows.items())
-        print(f"   province sees phone {p_rows[sample['id_number']]['phone']}, pay {p_rows[sample['id_number']]['monthly_pay']}")
+        print(f"   province sees phone {p_rows[sample['id_number']]['phone']}, pay {p_rows[sample['id_number']]['monthly_pay']}; "
+              f"village B's walk-in there: {'yes' if walk_in['id_number'] in p_rows else 'NO'}")
         print(f"   village A's {len(a_rows)} cards identical at the province: {'yes' if same else 'NO'}")
         b_rows = persons_at(b_dir / "node.sqlite")
         print(f"   village B holds {len(b_rows)} cards, none of village A's: "
@@ -191,8 +197,8 @@ def main() -> None:
         push = messages.Push(token, [forged.envelope], [], [])
         res = messages.PushResult.decode(httpx.post(c_srv.url + "/v1/push", content=push.encode()).content).results[0]
         print(f"   a changeset signed by an unenrolled key: {res['status']} ({res['code']})")
-        if not same:
-            raise SystemExit("demo failed: the province does not match village A")
+        if not same or walk_in["id_number"] not in p_rows:
+            raise SystemExit("demo failed: the province does not match the villages")
         say(f"完成 done in {time.monotonic() - started:.1f}s — files in {work}")
     finally:
         for s in servers:

@@ -22,12 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import httpx
-
 from node import synclog
 from node.files import load_chain, load_province, write_atomic
 from node.store import Store
-from node.sync_client import SyncClient
 from protocol import clock, codec, messages, scope
 from protocol.errors import ConfigError, LaowuError
 from protocol.keys import KeyPair
@@ -98,6 +95,8 @@ def cmd_init(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def cmd_enroll(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    import httpx  # imported here: the network is for enrolling and syncing, not every command
+
     cfg = node.config()
     key = node.key()
     req = messages.EnrollRequest.make(key, cfg["place"], cfg["role"], cfg.get("operator", ""), clock.wall_ms(), args.otp)
@@ -120,6 +119,8 @@ def cmd_install_certs(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    from node.sync_client import SyncClient
+
     cfg = node.config()
     store = node.store()
 
@@ -154,14 +155,16 @@ def cmd_export_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
     store = node.store()
     store.seal()
-    size = export_bundle(store, args.out)
-    return {"文件 file": args.out, "字节 bytes": size}
+    count = export_bundle(store, args.out)
+    return {"文件 file": args.out, "记录 envelopes": count, "字节 bytes": Path(args.out).stat().st_size}
 
 
 def cmd_import_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     from node.bundles import import_bundle
 
-    return {"导入 imported": import_bundle(node.store(), args.file)}
+    s = import_bundle(node.store(), args.file)
+    return {"记录 envelopes": s.envelopes, "导入 imported": s.counts, "补全 released": s.released,
+            "证书 certificates": s.certificates, "吊销 revocations": s.revocations, "说明 notes": s.notes}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -196,8 +199,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--file", required=True)
     try:
         from node.cli_domain import add_domain_commands
-    except ImportError:
-        pass
+    except ModuleNotFoundError as exc:  # only a missing module: a broken one must fail loudly
+        if exc.name != "node.cli_domain":
+            raise
     else:
         add_domain_commands(sub, add)
     return p

@@ -1,0 +1,187 @@
+"""`laowu-node person ...`: the person card (一人一卡) at the village station.
+
+    person add --id-number X --name 张三 [--phone --education --skill 电工 ... --set field=value]
+    person edit --id-number X --set phone=13990001111 [--add-skill 焊工] [--remove-skill 电工]
+    person show --id-number X [--full]      masked; --full shows all and is written to the audit log
+    person list [--village CODE] [--employed | --unemployed | --willing]
+    person import --csv FILE                one card a row; refused rows are listed, the rest kept
+
+Lists and plain views mask the ID number, birth date, health and income (`node.domain.privacy`).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from node import validate
+from node.cli_view import PERSON_FIELDS, PERSON_LABELS, card, find_person, given, mask, rows, settings, table, typed
+from node.domain import ops
+from node.domain.person import EMPLOYMENT, Person
+from node.domain.privacy import mask_person, show_person
+from protocol import scope as scopes
+from protocol.errors import ConfigError, InvalidValue
+
+if TYPE_CHECKING:
+    from node.cli import Node
+
+EMPLOYED = EMPLOYMENT[1:]  # 已就业, 灵活就业, 自主创业
+# CSV headers an operator's spreadsheet may use for a card field.
+ALIASES = {"address": "household_address", "poverty": "poverty_status", "willing": "willing_to_migrate"}
+LIST_COLUMNS = {"id_number": "身份证号", "name": "姓名", "sex": "性别", "birth_date": "出生", "phone": "手机",
+                "education": "学历", "employment": "就业", "skills": "技能"}
+
+
+def _form(args: argparse.Namespace) -> dict[str, Any]:
+    return {**given(id_number=args.id_number, name=args.name, phone=args.phone, education=args.education,
+                    health=args.health, household_address=args.address, poverty_status=args.poverty,
+                    employment=args.employment, region_class=args.region_class, employer=args.employer,
+                    position=args.position, monthly_pay=args.monthly_pay, skills=args.skill,
+                    certificates=args.certificate, two_after=args.two_after or None,
+                    willing_to_migrate=args.willing or None),
+            **settings(Person, args.set)}
+
+
+def _who(p: dict[str, Any]) -> str:
+    return f"{p.get('name')} {mask(p.get('id_number'))}"
+
+
+def cmd_add(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    store = node.store()
+    row = ops.register_person(store, _form(args), scope=args.village)
+    p = find_person(store, args.id_number)
+    return {"已登记 registered": _who(p), "村 village": p["scope"], "编号 row": row.hex()}
+
+
+def cmd_edit(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    store = node.store()
+    cur = find_person(store, args.id_number)
+    fields = settings(Person, args.set)
+    if args.add_skill:
+        fields["skills"] = [*fields.get("skills", []), *args.add_skill]
+    for skill in args.remove_skill or ():  # checked before anything is written
+        if skill not in (cur.get("skills") or []):
+            raise InvalidValue("skills", f"此卡没有“{skill}”这项技能 / this card has no skill {skill!r}")
+    if not fields and not args.remove_skill:
+        raise InvalidValue("set", "没有要修改的内容 / nothing to change: give --set, --add-skill or --remove-skill")
+    row = bytes.fromhex(cur["id"])
+    if fields:
+        ops.edit_person(store, row, fields)
+    for skill in args.remove_skill or ():
+        ops.remove_skill(store, row, skill)
+    changed = [*fields, *(["skills"] if args.remove_skill and "skills" not in fields else [])]
+    return {"已修改 edited": _who(rows(store, "person", id=cur["id"])[0]), "字段 fields": ", ".join(changed)}
+
+
+def cmd_show(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    store = node.store()
+    cur = find_person(store, args.id_number)
+    actor = node.config().get("operator") or f"node {store.key.short if store.key else '?'}"
+    shown = show_person(store, bytes.fromhex(cur["id"]), actor, full=args.full)
+    assert shown is not None  # found just above
+    if args.json:
+        return shown
+    note = {"审计 audit": f"完整查看已记入审计日志 / full view logged for {actor}"} if args.full else {}
+    return {**card(shown, PERSON_LABELS), **note}
+
+
+def cmd_list(args: argparse.Namespace, node: Node) -> Any:
+    found = rows(node.store(), "person")
+    if args.village:
+        scopes.check_code(args.village, "village")
+        found = [p for p in found if scopes.contains(args.village, p["scope"])]
+    if args.employed:
+        found = [p for p in found if p.get("employment") in EMPLOYED]
+    if args.unemployed:
+        found = [p for p in found if p.get("employment") == "未就业"]
+    if args.willing:
+        found = [p for p in found if p.get("willing_to_migrate") is True]
+    people = [mask_person(p) for p in sorted(found, key=lambda p: (p["scope"], p.get("household_address") or "",
+                                                                    p["name"]))]
+    if args.json:
+        return people
+    return [*table(people, LIST_COLUMNS), f"共 {len(people)} 人 / {len(people)} people"]
+
+
+def cmd_import(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    store = node.store()
+    path = Path(args.csv)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
+    except FileNotFoundError:
+        raise ConfigError(f"没有这个文件 / no such file: {path}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} 不是UTF-8编码,请另存为“CSV UTF-8” / is not UTF-8: save it as CSV UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [ALIASES.get(h.strip(), h.strip()) for h in next(reader, [])]
+    unknown = [h for h in header if h not in PERSON_FIELDS]
+    if unknown or "id_number" not in header or len(set(header)) < len(header):
+        raise InvalidValue("csv", f"表头应为不重复的卡片字段,且须有id_number;不认识:{', '.join(unknown) or '无'} / "
+                           f"the header must name each card field once, id_number among them; unknown: "
+                           f"{', '.join(unknown) or 'none'}")
+    imported, refused = 0, []
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        try:
+            if len(cells) > len(header):
+                raise InvalidValue("csv", "这一行的列数多于表头 / this row has more cells than the header")
+            fields = {k: typed(Person, k, v.strip()) for k, v in zip(header, cells) if v.strip()}
+            ops.register_person(store, fields, scope=args.village)
+            imported += 1
+        except InvalidValue as exc:
+            refused.append({"行 line": line, "原因 reason": str(exc)})
+    out: dict[str, Any] = {"导入 imported": imported, "拒绝 refused": len(refused)}
+    if refused:
+        out["拒绝的行 refused rows"] = refused if args.json else "".join(
+            f"\n  第{r['行 line']}行 line {r['行 line']}: {r['原因 reason']}" for r in refused)
+    return out
+
+
+def add_commands(sub: Any, add: Any) -> None:
+    people = sub.add_parser("person", help="人员 一人一卡: add, edit, show, list, import")
+    psub = people.add_subparsers(dest="action", required=True)
+
+    sp = add("add", cmd_add, "登记一人 register a person", psub)
+    sp.add_argument("--id-number", required=True, help="18-digit resident ID number")
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--phone")
+    sp.add_argument("--education", help=" ".join(validate.EDUCATION))
+    sp.add_argument("--health", help=" ".join(validate.HEALTH))
+    sp.add_argument("--address", help="household address")
+    sp.add_argument("--poverty", help=" ".join(validate.POVERTY))
+    sp.add_argument("--two-after", action="store_true", help="两后生")
+    sp.add_argument("--employment", help=" ".join(EMPLOYMENT))
+    sp.add_argument("--region-class", help=" ".join(validate.REGION_CLASS))
+    sp.add_argument("--employer")
+    sp.add_argument("--position")
+    sp.add_argument("--monthly-pay", help="yuan a month")
+    sp.add_argument("--willing", action="store_true", help="willing to go out to work")
+    sp.add_argument("--skill", action="append", help="repeatable")
+    sp.add_argument("--certificate", action="append", help="repeatable")
+    sp.add_argument("--set", action="append", metavar="FIELD=VALUE", help="any other card field; repeatable")
+    sp.add_argument("--village", help="the village's code (default: this node's place)")
+
+    sp = add("edit", cmd_edit, "修改卡片 edit a card", psub)
+    sp.add_argument("--id-number", required=True)
+    sp.add_argument("--set", action="append", metavar="FIELD=VALUE", help="repeatable, e.g. phone=13990001111")
+    sp.add_argument("--add-skill", action="append", help="repeatable")
+    sp.add_argument("--remove-skill", action="append", help="repeatable")
+
+    sp = add("show", cmd_show, "查看卡片 show a card (masked)", psub)
+    sp.add_argument("--id-number", required=True)
+    sp.add_argument("--full", action="store_true", help="unmasked; written to the audit log")
+
+    sp = add("list", cmd_list, "人员名单 list people (masked)", psub)
+    sp.add_argument("--village", help="a village (or township) code")
+    which = sp.add_mutually_exclusive_group()
+    which.add_argument("--employed", action="store_true", help="已就业, 灵活就业 or 自主创业")
+    which.add_argument("--unemployed", action="store_true", help="未就业")
+    which.add_argument("--willing", action="store_true", help="willing to go out to work")
+
+    sp = add("import", cmd_import, "批量登记 register people from a CSV file", psub)
+    sp.add_argument("--csv", required=True, help="UTF-8 CSV, a header of card fields (id_number, name, ...)")
+    sp.add_argument("--village", help="the village's code (default: this node's place)")

@@ -1,0 +1,181 @@
+"""`laowu-node` as a village operator runs it: the installed command, in real subprocesses.
+
+A node is set up the offline way: `init` against a province file, then the county's certificate for
+the key the node made (read from its enrollment request file) installed with `install-certs`. No
+network is needed for local work. Each subprocess costs about a second of imports, so the day of
+work is one test walking through it and the refusals are one more.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stdnum.cn import ric
+
+from node.files import ProvinceFile, save_chain, save_province
+from node.generate import people
+from node.sandbox import NOT_AFTER, NOT_BEFORE, Sandbox
+from protocol import certs, messages
+
+BIN = Path(sys.executable).parent / "laowu-node"
+PROVINCE, COUNTY, VILLAGE, SIBLING = "510000000000", "513225000000", "513225103201", "513225103202"
+ENV = {**os.environ, "LAOWU_PASSPHRASE": "test-passphrase", "PYTHONIOENCODING": "utf-8"}
+OPERATOR = "新民村服务站"
+CSV_FIELDS = ["id_number", "name", "phone", "education", "health", "household_address", "poverty_status",
+              "monthly_pay"]
+
+
+def laowu(d: Path, *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([str(BIN), "--json", "--dir", str(d), *args], capture_output=True, encoding="utf-8", env=ENV,
+                         timeout=60)
+    assert out.returncode == code, f"laowu-node {' '.join(args)} → {out.returncode}\n{out.stdout}{out.stderr}"
+    return out
+
+
+def js(d: Path, *args: str) -> Any:
+    return json.loads(laowu(d, *args).stdout)
+
+
+def ident(birth: date, seq: int, region: str = "513225") -> str:
+    body = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+@pytest.fixture(scope="module")
+def box() -> Sandbox:
+    b = Sandbox.create(PROVINCE)
+    b.enroll(COUNTY, "county", PROVINCE)
+    return b
+
+
+@pytest.fixture(scope="module")
+def province_file(box: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("province") / "province.laowu"
+    save_province(path, ProvinceFile(box.members[PROVINCE].cert, bytes(range(32))))
+    return path
+
+
+def make_node(d: Path, place: str, role: str, box: Sandbox, province_file: Path) -> Path:
+    """`init`, then install a certificate for the key the node made (the county issues a village's,
+    the root a county's)."""
+    laowu(d, "init", "--place", place, "--province", str(province_file), "--hub", "http://127.0.0.1:9",
+          "--hub-key", "00" * 32, "--operator", OPERATOR)
+    req = messages.EnrollRequest.decode((d / "enroll-request.laowu").read_bytes())
+    issuer = box.members[COUNTY] if role == "village" else box.members[PROVINCE]
+    mine = certs.issue(issuer.key, req.pub, role, [place], NOT_BEFORE, NOT_AFTER, 100)
+    chain = [box.members[PROVINCE].cert, *([box.members[COUNTY].cert] if role == "village" else []), mine]
+    save_chain(d / "certs.laowu", chain)
+    laowu(d, "install-certs", "--certs", str(d / "certs.laowu"))
+    return d
+
+
+def sql(d: Path, query: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(d / "node.sqlite") as c:
+        return c.execute(query).fetchall()
+
+
+def test_a_village_day_of_work_round_trips_to_the_county(box: Sandbox, province_file: Path, tmp_path: Path) -> None:
+    village = make_node(tmp_path / "village", VILLAGE, "village", box, province_file)
+
+    # Morning: the station imports its spreadsheet; two bad rows are refused, the rest kept.
+    folk = people(random.Random(7), VILLAGE, "新民村", 20, county="九寨沟县", township="漳扎镇", today=date.today())
+    sheet = tmp_path / "people.csv"
+    with open(sheet, "w", newline="", encoding="utf-8-sig") as f:  # with a BOM, as Excel saves it
+        w = csv.writer(f)
+        w.writerow(CSV_FIELDS)
+        for i, p in enumerate(folk):
+            w.writerow(["" if p.get(k) is None else p.get(k) for k in CSV_FIELDS])
+            if i == 4:
+                w.writerow(["513225199001011235", "错号", "", "", "", "", "", ""])  # wrong check digit
+            if i == 9:
+                w.writerow([ident(date(1991, 2, 3), 11), "错电话", "12345", "", "", "", "", ""])
+    out = js(village, "person", "import", "--csv", str(sheet))
+    assert out["导入 imported"] == 20 and out["拒绝 refused"] == 2
+    assert [r["行 line"] for r in out["拒绝的行 refused rows"]] == [7, 13]  # header is line 1
+    assert "id_number" in out["拒绝的行 refused rows"][0]["原因 reason"]
+    assert "phone" in out["拒绝的行 refused rows"][1]["原因 reason"]
+
+    # A walk-in registers by flags; the station corrects a phone and adds a skill.
+    walk_in, broker_id = ident(date(1998, 5, 6), 21), ident(date(1985, 8, 9), 33)
+    laowu(village, "person", "add", "--id-number", walk_in, "--name", "王小军", "--phone", "13812345678",
+          "--education", "高中", "--poverty", "脱贫人口", "--skill", "电工", "--willing", "--set", "monthly_pay=4200")
+    laowu(village, "person", "edit", "--id-number", walk_in, "--set", "phone=13990001111", "--add-skill", "焊工",
+          "--set", "intended_region=省外")
+    listing = js(village, "person", "list")
+    assert len(listing) == 21
+    mine = next(p for p in listing if p["name"] == "王小军")
+    assert mine["id_number"] == walk_in[:6] + "********" + walk_in[-4:]
+    assert mine["monthly_pay"] == "***" and mine["birth_date"] == "1998"
+    assert mine["phone"] == "13990001111" and mine["skills"] == ["焊工", "电工"]
+    assert js(village, "person", "list", "--willing") == [mine]
+
+    full = js(village, "person", "show", "--id-number", walk_in, "--full")
+    assert full["id_number"] == walk_in and full["monthly_pay"] == 4200 and full["birth_date"] == "1998-05-06"
+    assert sql(village, "SELECT actor, action, tbl, row FROM lw_audit") == [(OPERATOR, "view-full", "person", mine["id"])]
+
+    # A broker applies and is filed; a job is posted; the walk-in is placed, visited, and comes home.
+    laowu(village, "broker", "apply", "--id-number", broker_id, "--name", "李四", "--phone", "13912345678",
+          "--background", "村干部")
+    for event in ("recommend", "first_review", "pass_exam", "certify", "notice", "file"):
+        more = ["--certificate-no", "川经纪2026001"] if event == "certify" else []
+        stage = js(village, "broker", "advance", "--id-number", broker_id, "--event", event, *more)
+    assert stage["阶段 stage"] == "已备案 filed"
+    laowu(village, "job", "post", "--employer-uscc", "91440300MA7JH4BX08", "--employer-name", "深圳鑫达电子科技有限公司",
+          "--title", "普工", "--positions", "20", "--pay-low", "4500", "--pay-high", "6000", "--region-class", "省外")
+    start = date.today().isoformat()
+    laowu(village, "placement", "add", "--id-number", walk_in, "--broker-id-number", broker_id,
+          "--employer-uscc", "91440300MA7JH4BX08", "--position", "普工", "--start", start, "--contract-months", "12",
+          "--social-insurance", "--region-class", "省外", "--stage", "sign")
+    laowu(village, "followup", "add", "--id-number", walk_in, "--method", "电话", "--still-employed",
+          "--satisfaction", "满意", "--issue", "生活情况")
+    laowu(village, "return", "add", "--id-number", walk_in, "--reason", "节日探亲", "--holiday", "春节",
+          "--going-out-again", "--need", "技能培训")
+    status = js(village, "status")
+    assert status["未同步修改 open changes"] > 0 and status["待处理冲突 conflicts"] == 0
+
+    # Evening: no network, so a bundle goes to the county on a USB stick.
+    bundle = tmp_path / "to-county.laowu"
+    assert js(village, "export-bundle", "--out", str(bundle))["记录 envelopes"] >= 1
+    county = make_node(tmp_path / "county", COUNTY, "county", box, province_file)
+    # Meanwhile the county entered the same broker's application for the sibling village.
+    laowu(county, "broker", "apply", "--id-number", broker_id, "--name", "李四", "--phone", "13912345678",
+          "--village", SIBLING)
+    imported = js(county, "import-bundle", "--file", str(bundle))
+    assert set(imported["导入 imported"]) == {"accepted"}
+    for table in ("person", "broker", "employer", "job_posting", "placement", "follow_up", "return_registration"):
+        query = f"SELECT * FROM {table} WHERE scope = '{VILLAGE}' ORDER BY id"
+        assert sql(county, query) == sql(village, query)
+    assert sql(county, "SELECT count(*) FROM return_registration") == [(1,)]
+    [conflict] = js(county, "conflicts")
+    assert conflict["kind"] == "broker-twice" and conflict["table"] == "broker" and len(conflict["rows"]) == 2
+
+
+def test_bad_input_exits_2_and_writes_nothing(box: Sandbox, province_file: Path, tmp_path: Path) -> None:
+    village = make_node(tmp_path / "village", VILLAGE, "village", box, province_file)
+    good = ident(date(1990, 3, 7), 3)
+    laowu(village, "person", "add", "--id-number", good, "--name", "张三")
+    before = sql(village, "SELECT count(*) FROM lw_open")
+
+    bad_id = laowu(village, "person", "add", "--id-number", "513225199001011235", "--name", "错号", code=2)
+    assert bad_id.stderr.startswith("错误 error: id_number: ") and "校验位" in bad_id.stderr
+    bad_phone = laowu(village, "person", "edit", "--id-number", good, "--set", "phone=12345",
+                      "--add-skill", "电工", code=2)
+    assert bad_phone.stderr.startswith("错误 error: phone: ")
+    no_field = laowu(village, "person", "edit", "--id-number", good, "--set", "salary=5000", code=2)
+    assert "salary" in no_field.stderr and "Traceback" not in no_field.stderr
+    unfiled = laowu(village, "placement", "add", "--id-number", good, "--employer", "某公司", "--start", "2026-01-01",
+                    "--contract-months", "twelve", code=2)
+    assert unfiled.stderr.startswith("错误 error: contract_months: ")
+
+    assert sql(village, "SELECT count(*) FROM lw_open") == before
+    [(number, phone, skills)] = sql(village, "SELECT id_number, phone, skills FROM person")
+    assert (number, phone, json.loads(skills or "null")) == (good, None, None)
