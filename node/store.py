@@ -204,7 +204,7 @@ class Store:
                 items.insert(0, ("scope", feed_scope))
             changes = [Change(table, row, f, v, self.hlc.now()) for f, v in items]
             self._merge(conn, [(c, self.author, feed_scope) for c in changes])
-            conn.execute(t.open_changes.insert(), [{"scope": feed_scope, "change": codec.pack(c.as_wire())} for c in changes])
+            conn.execute(_OPEN_INSERT, [{"scope": feed_scope, "change": codec.pack(c.as_wire())} for c in changes])
             self._save_clock(conn)
 
     def delete(self, table: str, row: bytes, *, scope: str | None = None) -> None:
@@ -216,7 +216,7 @@ class Store:
         if self.key is None:
             return []
         with self.transaction() as conn:
-            pending = conn.execute(select(t.open_changes).order_by(t.open_changes.c.n)).all()
+            pending = conn.execute(_OPEN).all()
             if not pending:
                 return []
             by_scope: dict[str, list[Change]] = {}
@@ -231,7 +231,7 @@ class Store:
                     self._log(conn, [cs], "applied")
                     self._set_head(conn, cs)
                     out.append(cs)
-            conn.execute(delete(t.open_changes).where(t.open_changes.c.n <= pending[-1].n))
+            conn.execute(_OPEN_CLEAR, {"upto": pending[-1].n})
             return out
 
     # -- remote envelopes ---------------------------------------------------------------------
@@ -413,15 +413,14 @@ class Store:
     def _log(self, conn: Connection, items: list[Changeset], status: str) -> None:
         now = self.hlc.physical()
         first = self._allocate_pos(conn, len(items)) if status == "applied" else None
-        conn.execute(t.log.insert(), [{"id": cs.id, "author": cs.author, "scope": cs.scope, "seq": cs.seq,
+        conn.execute(_LOG_INSERT, [{"id": cs.id, "author": cs.author, "scope": cs.scope, "seq": cs.seq,
                                        "status": status, "envelope": cs.envelope, "received": now,
                                        "pos": None if first is None else first + i} for i, cs in enumerate(items)])
 
     def _allocate_pos(self, conn: Connection, n: int) -> int:
         """Reserve `n` log positions. The counter row stays locked to commit, so positions become
         visible to readers in order (PostgreSQL); SQLite's BEGIN IMMEDIATE already serializes writers."""
-        q = select(t.meta.c.value).where(t.meta.c.key == "pos").with_for_update()
-        r = conn.execute(q).first()
+        r = conn.execute(_POS).first()
         first = (msgpack.unpackb(r.value) if r else 0) + 1
         conn.execute(_upsert(conn.dialect.name, t.meta, ("key",)), {"key": "pos", "value": codec.pack(first + n - 1)})
         return first
@@ -501,6 +500,7 @@ class _Batch:
         self.positions: dict[tuple[FeedKey, int], Changeset] = {}
         self.pending_new: dict[tuple[FeedKey, int], Changeset] = {}
         self.released: list[bytes] = []
+        self.waiting: dict[FeedKey, set[int]] = {}
 
     def head(self, feed: FeedKey) -> Head | None:
         if feed not in self.heads:
@@ -515,8 +515,20 @@ class _Batch:
         done = self.positions.get((feed, seq))
         if done is not None:
             return done.id, done.envelope
+        head = self.head(feed)
+        if seq > (head.seq if head else 0) and seq not in self._waiting(feed):
+            return None
         r = self.conn.execute(_HELD, {"feed_author": feed[0], "feed_scope": feed[1], "at_seq": seq}).first()
         return (r.id, r.envelope) if r else None
+
+    def _waiting(self, feed: FeedKey) -> set[int]:
+        """Seqs of `feed` the log holds unapplied (pending or held), read once per batch. Every applied
+        seq is at or below the feed's head, so above the head only these can be held: a batch of new
+        changesets then costs no log lookup per changeset."""
+        if feed not in self.waiting:
+            self.waiting[feed] = {r.seq for r in self.conn.execute(
+                _WAITING, {"feed_author": feed[0], "feed_scope": feed[1]})}
+        return self.waiting[feed]
 
     def offer(self, cs: Changeset) -> Outcome:
         held = self.held(cs.feed, cs.seq)
@@ -556,6 +568,8 @@ class _Batch:
                     return n
                 del self.pending_new[(feed, head.seq + 1)]
             else:
+                if head.seq + 1 not in self._waiting(feed):
+                    return n
                 r = self.conn.execute(_PENDING_AT, {"feed_author": feed[0], "feed_scope": feed[1],
                                                     "at_seq": head.seq + 1}).first()
                 if r is None:
@@ -602,7 +616,7 @@ class _Batch:
                     fresh.append({"id": cs.id, "author": cs.author, "scope": cs.scope, "seq": cs.seq, "status": "applied",
                                   "envelope": cs.envelope, "received": store.hlc.physical(), "pos": first + i})
             if fresh:
-                conn.execute(t.log.insert(), fresh)
+                conn.execute(_LOG_INSERT, fresh)
         for feed, head in self.heads.items():
             if head is not None:
                 conn.execute(_upsert(conn.dialect.name, t.heads, ("author", "scope")),
@@ -621,6 +635,13 @@ _HELD = select(t.log.c.id, t.log.c.envelope).where(
 _PENDING_AT = select(t.log.c.envelope).where(
     t.log.c.author == bindparam("feed_author"), t.log.c.scope == bindparam("feed_scope"),
     t.log.c.seq == bindparam("at_seq"), t.log.c.status == "pending")
+_WAITING = select(t.log.c.seq).where(
+    t.log.c.author == bindparam("feed_author"), t.log.c.scope == bindparam("feed_scope"), t.log.c.status != "applied")
+_POS = select(t.meta.c.value).where(t.meta.c.key == "pos").with_for_update()
+_LOG_INSERT = t.log.insert()
+_OPEN = select(t.open_changes).order_by(t.open_changes.c.n)
+_OPEN_INSERT = t.open_changes.insert()
+_OPEN_CLEAR = delete(t.open_changes).where(t.open_changes.c.n <= bindparam("upto"))
 _ROWS = select(t.rows).where(t.rows.c.tbl == bindparam("tbl_name"), t.rows.c.row.in_(bindparam("row_ids", expanding=True)))
 
 

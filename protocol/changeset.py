@@ -27,6 +27,7 @@ MAX_VALUE_BYTES = 64 * 1024
 ROW_ID_LEN = 16
 DELETE_FIELD = "*"
 DELETE_VALUE = "delete"
+_HLC_LIMIT = 1 << 63
 _BODY_KEYS = ("v", "author", "scope", "seq", "prev", "schema", "changes")
 _ENV_KEYS = ("body", "sig")
 
@@ -148,6 +149,19 @@ def _name(value: Any, what: str) -> str:
 
 
 def _change(raw: Any, i: int) -> Change:
+    # The common case checked inline (exact types, as msgpack decodes them); anything else, valid
+    # or not, takes the checks below, which name what is wrong.
+    if type(raw) is list and len(raw) == 5:
+        table, row, fld, value, hlc = raw
+        if (type(table) is str and 0 < len(table) <= MAX_NAME and type(fld) is str and 0 < len(fld) <= MAX_NAME
+                and type(row) is bytes and len(row) == ROW_ID_LEN and type(hlc) is int and 0 <= hlc < _HLC_LIMIT
+                and (fld != DELETE_FIELD or value == DELETE_VALUE)
+                and not (isinstance(value, (str, bytes)) and len(value) > MAX_VALUE_BYTES)):
+            return Change(table, row, fld, value, hlc)
+    return _checked_change(raw, i)
+
+
+def _checked_change(raw: Any, i: int) -> Change:
     what = f"changeset.changes[{i}]"
     codec.expect(raw, list, what)
     if len(raw) != 5:
