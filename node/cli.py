@@ -3,6 +3,7 @@
     laowu-node init --place 513225103201 --province province.laowu --hub URL --hub-key HEX
     laowu-node enroll --otp 12345678          online, with the code the county gave by phone
     laowu-node install-certs --certs FILE     offline: the county approved the request file
+    laowu-node bootstrap                      a new node starts from a hub-made snapshot of its place
     laowu-node sync                           one exchange with the hub, with progress
     laowu-node status                         open changes, last sync, pending, conflicts
     laowu-node export-bundle --out FILE / import-bundle --file FILE     USB stick, no network
@@ -137,6 +138,20 @@ def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any]:
             "拒绝 refused": [f"{r.get('code')}: {r.get('reason')}" for r in report.refused]}
 
 
+def cmd_bootstrap(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    from node.bootstrap import bootstrap
+    from node.sync_client import SyncClient
+
+    cfg = node.config()
+    client = SyncClient(node.store(), args.hub or cfg["hub"], bytes.fromhex(cfg["hub_key"]))
+    try:
+        rep = bootstrap(client, node.dbfile)
+    finally:
+        client.close()
+    return {"起步 bootstrap": f"{rep.envelopes} changesets verified, {rep.bytes} bytes, {rep.seconds:.1f}s",
+            "游标 cursor": rep.cursor}
+
+
 def cmd_status(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     cfg = node.config()
     store = node.store()
@@ -192,6 +207,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--certs", required=True)
     sp = add("sync", cmd_sync, "sync with the hub now")
     sp.add_argument("--hub", help="another hub (e.g. the province when the county is down)")
+    sp = add("bootstrap", cmd_bootstrap, "start this new node from a hub-made snapshot of its place")
+    sp.add_argument("--hub", help="another hub than the configured one")
     add("status", cmd_status, "what is waiting, last sync, conflicts")
     sp = add("export-bundle", cmd_export_bundle, "write a bundle file for a USB stick")
     sp.add_argument("--out", required=True)
