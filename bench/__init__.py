@@ -8,7 +8,10 @@ re-run also drops figures a module no longer produces.
 
 A figure is one number with its unit and, where there is something fair to compare with, a baseline
 (another implementation, or the floor set by the cryptography alone) and `ratio = value / baseline`.
-Rates are measured by `bench.timing.rate`: best of 3 runs of at least `seconds` each.
+Rates are measured by `bench.timing.rate`: best of 3 runs of at least `seconds` each. Work that cannot
+be repeated in place (applying the same changesets twice is a no-op) is timed as a fixed workload on
+fresh databases by `bench.timing.once_rates`, and ignores `seconds`: `store` and `hub`, which share
+their datasets through `bench.datasets` (built once per run).
 
 To add a benchmark: write `bench/<name>.py` with `run`, and add `<name>` to `MODULES`.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MODULES: tuple[str, ...] = ("sync_core",)
+MODULES: tuple[str, ...] = ("sync_core", "store", "hub")
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 bytes a village's registrations take on the wire, beside pycrdt (Yrs, the Rust port of Yjs).
 
 Everything runs against a sandbox province with real keys and certificate chains. The workload is one
-village (昭觉县, 513431100201) registering 100 people with ~16 field changes each, written through
-`node.replica.Replica` exactly as the demo writes them and committed every 10 people. The wall clock is
-pinned so byte counts repeat from run to run.
+village (昭觉县, 513431100201) registering 100 people of `node.generate` (seeded), each card's values as
+`node.domain.card.clean_person` leaves them (~16 field changes), written through `node.replica.Replica`
+exactly as the demo writes them and committed every 10 people. The wall clock is pinned so byte counts
+repeat from run to run.
 """
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from unittest import mock
 
 from pycrdt import Doc, Map
 
-from bench import Figure
-from bench.people import VILLAGE, people, row_id
+from bench import Figure, datasets
+from bench.datasets import PERSON_KEY, TODAY, VILLAGE
 from bench.timing import rate, rates
 from conflict.orset import add_op, remove_op
 from conflict.registry import Registry
 from conflict.row import RowState, merge_row
+from node.domain.card import clean_person
+from node.domain.person import person_row_id
 from node.replica import Replica
 from node.sandbox import Member, Sandbox
 from protocol import changeset, codec
@@ -53,8 +56,12 @@ def world() -> World:
     village = box.enroll(VILLAGE, "village", COUNTY)
     registry = Registry()
     registry.declare_set(TABLE, "skills")
-    folk = list(people(SEED, PEOPLE))
-    return World(village, county, box.trust(), registry, folk, [row_id(SEED, i) for i in range(PEOPLE)])
+    folk, rows = [], []
+    for p in datasets.people(VILLAGE, PEOPLE, SEED):
+        values, skills, _ = clean_person(datasets.form(p), today=TODAY)
+        folk.append({**values, "skills": skills} if skills else values)
+        rows.append(person_row_id(PERSON_KEY, str(values["id_number"])))
+    return World(village, county, box.trust(), registry, folk, rows)
 
 
 def replica(w: World, member: Member, home: str) -> Replica:
@@ -133,21 +140,21 @@ Batch = list[tuple[Change, bytes]]  # (change, author) pairs, as merge_row takes
 
 def concurrent_edits(w: World, states: dict[bytes, RowState], base_hlc: int) -> list[tuple[bytes, Batch]]:
     """Per row, what the county office changed at the same time: four plain fields (two stamped before
-    the village's writes, two after, so half win), one skill added and one removed."""
+    the village's writes, two after, so half win), one skill added and, if the card has any, one removed."""
     author = w.county.key.public
     out = []
     for i, row in enumerate(w.rows):
-        skills = states[row].fields["skills"]
-        first = skills.elements()[0]
+        skills = states[row].fields.get("skills")
         stamp = base_hlc + i * 64
         batch = [
             Change(TABLE, row, "phone", "13912345678", stamp - 10_000_000),
-            Change(TABLE, row, "employment_status", "省外务工", stamp + 10_000_000),
+            Change(TABLE, row, "employment", "已就业", stamp + 10_000_000),
             Change(TABLE, row, "monthly_pay", 5200, stamp - 10_000_000),
-            Change(TABLE, row, "intention_region", "广东省", stamp + 10_000_000),
+            Change(TABLE, row, "intended_region", "省外", stamp + 10_000_000),
             Change(TABLE, row, "skills", add_op("叉车"), stamp + 10_000_001),
-            Change(TABLE, row, "skills", remove_op(skills, first), stamp + 10_000_002),
         ]
+        if skills is not None and skills.elements():
+            batch.append(Change(TABLE, row, "skills", remove_op(skills, skills.elements()[0]), stamp + 10_000_002))
         out.append((row, [(c, author) for c in batch]))
     return out
 
@@ -243,7 +250,7 @@ def merging(w: World, sets: list[Changeset], seconds: float) -> list[Figure]:
             "sync_core.merge_row_concurrent", rate(merge_concurrent, sum(len(b) for _, b in edits), seconds),
             "field merges/s",
             note="merge_row of a concurrent county edit onto each registered row: 4 lww fields (half lose), "
-            "a set add and a set remove",
+            "a set add and, where the card has skills, a set remove",
         ),
         Figure(
             "sync_core.receive", receive_rate, "field changes/s", y_apply, "pycrdt apply_update",

@@ -60,3 +60,30 @@ def rate(fn: Callable[[], object], per_call: int, seconds: float) -> float:
 def worst_cpu_share() -> float:
     """The lowest CPU share of any best run so far (1.0: never descheduled)."""
     return min(_shares, default=1.0)
+
+
+Prepared = tuple[Callable[[], Callable[[], object]], int]  # an untimed setup giving the timed call; items
+
+
+def once_rates(cases: list[Prepared], runs: int = RUNS) -> list[float]:
+    """Items per second for work that cannot be repeated in place (applying envelopes a second time
+    is a no-op): each run calls `setup()` untimed and times one call of what it returns. Best of
+    `runs`, cases interleaved, CPU share recorded as in `rates`."""
+    best = [math.inf] * len(cases)
+    share = [1.0] * len(cases)
+    for _ in range(runs):
+        for i, (setup, _) in enumerate(cases):
+            fn = setup()
+            cpu, start = time.process_time(), time.perf_counter()
+            fn()
+            wall = time.perf_counter() - start
+            if wall < best[i]:
+                best[i], share[i] = wall, (time.process_time() - cpu) / wall
+    _shares.extend(share)
+    return [items / t for (_, items), t in zip(cases, best)]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The `q`-th percentile (0-100) of `samples`, by the nearest-rank method."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
