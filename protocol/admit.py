@@ -1,13 +1,21 @@
 """The checks every changeset passes on arrival, in one place (DESIGN §3): decode, signature,
 certificate chain to the pinned root, feed scope within the author's scopes, revocation cut-off,
 and the clock bound. Chain position is `feed.place`'s job; storage calls both.
+
+Values nest at most `MAX_VALUE_DEPTH` lists and maps deep. msgpack decodes about a thousand levels,
+which is enough to overflow whatever walks a value recursively on every replica (repr in an error
+message, json, the merge policies): a set change nested ~1000 deep was a 500 for the whole push.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from protocol import clock
 from protocol.certs import Trust
 from protocol.changeset import Changeset, open_envelope
-from protocol.errors import ClockAhead
+from protocol.errors import ClockAhead, Malformed
+
+MAX_VALUE_DEPTH = 32
 
 
 def admit(envelope: bytes, trust: Trust, now_ms: int, max_ahead_ms: int = clock.DEFAULT_MAX_AHEAD_MS) -> Changeset:
@@ -17,6 +25,9 @@ def admit(envelope: bytes, trust: Trust, now_ms: int, max_ahead_ms: int = clock.
     changeset (it is genuine, only early) rather than refusing it.
     """
     cs = open_envelope(envelope)
+    for i, change in enumerate(cs.changes):
+        if isinstance(change.value, (list, dict)) and _too_deep(change.value):
+            raise Malformed(f"changeset.changes[{i}]: the value nests deeper than {MAX_VALUE_DEPTH} levels")
     # Certificates are judged at the time the changeset says it was written, so a village offline
     # past its certificate's renewal still delivers what it wrote while valid.
     written_ms = clock.physical_ms(cs.max_hlc) if cs.changes else now_ms
@@ -27,3 +38,13 @@ def admit(envelope: bytes, trust: Trust, now_ms: int, max_ahead_ms: int = clock.
             f"{max_ahead_ms // 1000}s ahead of {clock.format_ms(now_ms)}: quarantined"
         )
     return cs
+
+
+def _too_deep(value: list[Any] | dict[str, Any]) -> bool:
+    """Whether `value` nests more than MAX_VALUE_DEPTH levels; level by level, never recursively."""
+    level: list[Any] = [value]
+    for _ in range(MAX_VALUE_DEPTH):
+        level = [x for v in level if isinstance(v, (list, dict)) for x in (v.values() if isinstance(v, dict) else v)]
+        if not level:
+            return False
+    return any(isinstance(v, (list, dict)) for v in level)

@@ -1,7 +1,8 @@
 """Canonical msgpack: one byte string per message, so hashes and signatures are stable.
 
 Bodies are encoded with `v` first and keys in a fixed order. Decoding is strict: limits on sizes,
-no ext types, exact key sets, and a re-encode check so a body has exactly one valid byte form.
+no ext types, no repeated map keys, exact key sets, and a re-encode check so a body has exactly one
+valid byte form.
 """
 from __future__ import annotations
 
@@ -20,6 +21,15 @@ def _no_ext(code: int, data: bytes) -> Any:
     raise Malformed(f"msgpack ext type {code} is not allowed")
 
 
+def _map(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    # A repeated key would silently keep its last value: `{body: junk, body: signed, sig}` passed as
+    # the signed envelope and was relayed verbatim, junk and all, to peers whose decoder may keep the first.
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise Malformed("a map repeats a key")
+    return out
+
+
 def unpack(data: bytes, *, max_bytes: int, what: str) -> Any:
     """Decode one msgpack object, mapping every failure to a typed RemoteError."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -34,10 +44,11 @@ def unpack(data: bytes, *, max_bytes: int, what: str) -> Any:
             raw=False,
             use_list=True,
             strict_map_key=True,
+            object_pairs_hook=_map,
             ext_hook=_no_ext,
         )
-    except (Malformed, TooLarge):
-        raise
+    except Malformed as exc:  # from the hooks: an ext type or a repeated key
+        raise Malformed(f"{what}: {exc}") from exc
     except msgpack.ExtraData as exc:
         raise Malformed(f"{what}: trailing bytes after the message") from exc
     except (ValueError, msgpack.OutOfData) as exc:

@@ -16,8 +16,11 @@ _CODE = re.compile(r"^[1-9][0-9]{11}$")
 
 
 def check_code(code: object, what: str = "scope") -> str:
-    if not isinstance(code, str) or not _CODE.match(code):
-        raise Malformed(f"{what}: {code!r} is not a 12-digit division code")
+    if not isinstance(code, str):
+        # Never repr() a peer's object: a list nested a thousand deep overflowed the stack (a 500).
+        raise Malformed(f"{what}: expected a 12-digit division code, got {type(code).__name__}")
+    if not _CODE.match(code):
+        raise Malformed(f"{what}: {code[:40]!r} is not a 12-digit division code")
     level(code)
     return code
 

@@ -1,0 +1,143 @@
+"""Fuzz targets: every decoder a peer's bytes reach. The only acceptable outcomes are success or a
+`protocol.errors.RemoteError`; anything else (IndexError, TypeError, RecursionError, MemoryError,
+KeyError, a LocalError, ...) is a crash.
+
+    .venv/bin/python tests/fuzz/fuzz_decoders.py TARGET [libFuzzer flags] [corpus dirs]   (atheris)
+
+Targets:
+
+    envelope      protocol.changeset.open_envelope
+    admit         protocol.admit.admit against the sandbox trust, then the per-change value checks
+                  `Store.apply` runs before touching its database (conflict.row.check_values)
+    admit-signed  the same, with the input as a changeset *body* signed by the sandbox village key:
+                  mutations cannot forge signatures, so this is how the fuzzer reaches past them
+    cert          decode_certificate, decode_revocation, Trust.add_certificate / add_revocation
+    cert-signed   the same, the input a body signed by the sandbox county key
+    bundle        protocol.bundle.decode
+    messages      every sync message decoder: Hello, Welcome, Push, PushResult, Pull, Batch, EnrollRequest
+
+`check(target, data)` runs one input the way the fuzzer does; tests/fuzz/test_fuzz_crashers.py
+replays tests/fixtures/fuzz-corpus/ and tests/fixtures/fuzz-crashers/ through it on every run,
+without atheris. The sandbox is tests/conftest.py's (same seeds, same keys), judged at its NOW_MS.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CORPUS = FIXTURES / "fuzz-corpus"
+CRASHERS = FIXTURES / "fuzz-crashers"
+NOW_MS = 1_700_000_000_000  # tests/conftest.py's fixed "now", inside the sandbox certificates' validity
+PROVINCE, COUNTY, TOWNSHIP, VILLAGE, SIBLING = "510000000000", "513225000000", "513225103000", "513225103201", "513225103202"
+
+
+FUZZING = __name__ == "__main__" and len(sys.argv) > 1
+if FUZZING:  # coverage for our own code only: msgpack and cryptography are C, the rest is not a target
+    import atheris
+
+    instrumented: contextlib.AbstractContextManager[Any] = atheris.instrument_imports(include=["protocol", "conflict"])
+else:
+    instrumented = contextlib.nullcontext()
+
+with instrumented:
+    from conflict.row import check_values
+    from node import domain  # noqa: F401  (registers the replicated tables' policies, as node/store.py does)
+    from node import schema
+    from node.sandbox import Sandbox
+    from protocol import bundle, certs, changeset, messages
+    from protocol.admit import admit
+    from protocol.errors import RemoteError
+
+registry = schema.registry()
+
+
+def sandbox() -> Any:
+    """tests/conftest.py's `build_sandbox()`: the same seeds, so the same keys and certificates."""
+    box = Sandbox.create(PROVINCE)
+    box.enroll(COUNTY, "county", PROVINCE)
+    box.enroll(TOWNSHIP, "township", COUNTY)
+    box.enroll(VILLAGE, "village", COUNTY)
+    box.enroll(SIBLING, "village", COUNTY)
+    return box
+
+
+BOX = sandbox()
+TRUST = BOX.trust()
+VILLAGE_KEY = BOX.members[VILLAGE].key
+COUNTY_KEY = BOX.members[COUNTY].key
+
+
+def fresh_trust() -> Any:
+    """A copy of the sandbox trust that one input may change without touching the next."""
+    t = certs.Trust(TRUST.root)
+    t.certs = dict(TRUST.certs)
+    t.revocations = dict(TRUST.revocations)
+    return t
+
+
+def signed(key: Any, body: bytes) -> bytes:
+    return msgpack.packb({"body": body, "sig": key.sign(body)}, use_bin_type=True)
+
+
+def _admit(data: bytes) -> None:
+    cs = admit(data, TRUST, NOW_MS)
+    check_values(cs.changes, registry)
+
+
+def _cert(data: bytes) -> None:
+    for step in (certs.decode_certificate, certs.decode_revocation, fresh_trust().add_certificate,
+                 fresh_trust().add_revocation):
+        try:
+            step(data)
+        except RemoteError:
+            pass
+
+
+def _messages(data: bytes) -> None:
+    for cls in (messages.Hello, messages.Welcome, messages.Push, messages.PushResult, messages.Pull, messages.Batch,
+                messages.EnrollRequest):
+        try:
+            cls.decode(data)  # type: ignore[attr-defined]
+        except RemoteError:
+            pass
+
+
+TARGETS: dict[str, Callable[[bytes], object]] = {
+    "envelope": lambda data: changeset.open_envelope(data),
+    "admit": _admit,
+    "admit-signed": lambda data: _admit(signed(VILLAGE_KEY, data)),
+    "cert": _cert,
+    "cert-signed": lambda data: _cert(signed(COUNTY_KEY, data)),
+    "bundle": lambda data: bundle.decode(data),
+    "messages": _messages,
+}
+
+
+def check(target: str, data: bytes) -> None:
+    """Run one input; a RemoteError is a refusal, fine. Anything else propagates: a crash."""
+    try:
+        TARGETS[target](data)
+    except RemoteError:
+        pass
+
+
+def main() -> None:
+    target = sys.argv[1]
+    if target not in TARGETS:
+        sys.exit(f"unknown target {target!r}; one of {', '.join(TARGETS)}")
+
+    def one(data: bytes) -> None:
+        check(target, data)
+
+    atheris.Setup([sys.argv[0], *sys.argv[2:]], one)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Write the seed corpora of the fuzz targets from real messages (and the libFuzzer dictionary), and
+the crash inputs the hostile generator (tests/hostile/) found, as regressions for the fuzz targets.
+
+    .venv/bin/python tests/fuzz/make_corpus.py
+
+Deterministic: the keys are the sandbox's (seeded), time is tests/conftest.py's NOW_MS, nonces are
+fixed; Ed25519 and msgpack are deterministic, so running it again writes the same bytes. Output:
+tests/fixtures/fuzz-corpus/<target>/<name>, a few small files per target, tests/fuzz/msgpack.dict,
+and tests/fixtures/fuzz-crashers/<target>/found-by-hostile-*. Crashers the fuzzer finds are written
+by tests/fuzz/run.py as crash-<sha1> beside them; this script never touches those.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+import msgpack
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fuzz_decoders import BOX, CORPUS, COUNTY, CRASHERS, NOW_MS, SIBLING, TARGETS, VILLAGE  # noqa: E402
+
+from protocol import bundle, certs, clock, messages  # noqa: E402
+from protocol.changeset import Change, seal  # noqa: E402
+
+ROW = bytes.fromhex("00112233445566778899aabbccddeeff")
+JOB = bytes.fromhex("ffeeddccbbaa99887766554433221100")
+DICT = Path(__file__).resolve().parent / "msgpack.dict"
+
+
+def pack(obj: object) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def corpus() -> dict[str, dict[str, bytes]]:
+    village, county = BOX.members[VILLAGE].key, BOX.members[COUNTY].key
+    h = clock.pack(NOW_MS)
+    first = seal(village, VILLAGE, 1, None, [
+        Change("person", ROW, "scope", VILLAGE, h), Change("person", ROW, "id_number", "513225199001011236", h),
+        Change("person", ROW, "name", "王秀英", h), Change("person", ROW, "skills", ["+", "焊工"], h),
+        Change("person", ROW, "monthly_pay", 4200, h), Change("person", ROW, "two_after", True, h)])
+    second = seal(village, VILLAGE, 2, first.id, [
+        Change("person", ROW, "skills", ["-", "焊工", [[h, village.public]]], h + 1),
+        Change("job_posting", JOB, "title", "采茶工", h + 1), Change("job_posting", JOB, "*", "delete", h + 2)])
+    by_county = seal(county, COUNTY, 1, None, [Change("job_posting", JOB, "pay", 3.5, h), Change("x", JOB, "y", None, h)])
+    envelopes = {"seq1": first.envelope, "seq2": second.envelope, "county": by_county.envelope,
+                 "sibling-scope": seal(village, SIBLING, 1, None, [Change("t", ROW, "f", b"\x00", h)]).envelope}
+    bodies = {name: msgpack.unpackb(env)["body"] for name, env in envelopes.items()}
+
+    root_cert = BOX.members["510000000000"].cert
+    county_cert, village_cert = BOX.members[COUNTY].cert, BOX.members[VILLAGE].cert
+    successor = certs.issue(county, bytes(range(32)), "village", [VILLAGE], NOW_MS, NOW_MS + 10**10, 77, succeeds=village.public)
+    revocation = certs.revoke(county, village.public, {VILLAGE: 2, SIBLING: 0}, NOW_MS, "laptop stolen")
+    signed_things = {"root": root_cert, "county": county_cert, "village": village_cert, "successor": successor,
+                     "revocation": revocation}
+
+    vector = {(village.public, VILLAGE): 2, (county.public, COUNTY): 1}
+    full = bundle.encode(bundle.Bundle(village.public, NOW_MS, vector, [first.envelope, second.envelope],
+                                       [root_cert, county_cert, village_cert], [revocation]))
+    empty = bundle.encode(bundle.Bundle(village.public, NOW_MS, {}, []))
+
+    hub = county.public
+    nonce = bytes(range(16))
+    hello = messages.Hello.make(village, hub, VILLAGE, [root_cert, county_cert, village_cert], 3, NOW_MS, nonce)
+    token = village.public + VILLAGE.encode() + (NOW_MS + 1800_000).to_bytes(8, "big") + bytes(32)
+    msgs = {
+        "hello": hello.encode(),
+        "welcome": messages.Welcome(hub, COUNTY, NOW_MS, token, [(VILLAGE, 2, second.id)], True, [revocation]).encode(),
+        "push": messages.Push(token, [first.envelope, second.envelope], [village_cert], [revocation]).encode(),
+        "push-result": messages.PushResult([{"id": first.id, "status": "accepted"},
+                                            {"id": None, "status": "refused", "code": "malformed", "reason": "x"}]).encode(),
+        "pull": messages.Pull(token, 12, 1 << 20, False).encode(),
+        "batch": messages.Batch([first.envelope], [root_cert, county_cert], 14, True).encode(),
+        "enroll": messages.EnrollRequest.make(village, VILLAGE, "village", "王主任", NOW_MS, "123456").encode(),
+    }
+    return {
+        "envelope": {**envelopes, "truncated": first.envelope[:40]},
+        "admit": dict(envelopes),
+        "admit-signed": bodies,
+        "cert": signed_things,
+        "cert-signed": {name: msgpack.unpackb(raw)["body"] for name, raw in signed_things.items()},
+        "bundle": {"full": full, "empty": empty},
+        "messages": msgs,
+    }
+
+
+def nested(depth: int, leaf: bytes = b"\xc0") -> bytes:
+    return b"\x91" * depth + leaf
+
+
+def crashers() -> dict[str, dict[str, bytes]]:
+    """Inputs that were crashes (RecursionError: a 500 on the hub) before the fixes they name.
+
+    scope.check_code repr()'d any peer object in its error; a list nested ~1000 deep overflowed it
+    wherever a place code is read: hello.home, changeset.scope, certificate scopes, vector scopes.
+    A set change nested as deep overflowed conflict/orset.py's repr the same way; protocol/admit.py
+    now refuses values nested deeper than MAX_VALUE_DEPTH before any merge policy sees them.
+    """
+    village, county = BOX.members[VILLAGE].key, BOX.members[COUNTY].key
+    h = pack(clock.pack(NOW_MS))
+    hello = msgpack.unpackb(messages.Hello.make(village, county.public, VILLAGE, [], 0, NOW_MS, bytes(16)).encode())
+    hello_raw = b"\x88" + b"".join(pack(k) + (nested(1010) if k == "home" else pack(v)) for k, v in hello.items())
+    body = {"v": 1, "author": village.public, "scope": VILLAGE, "seq": 1, "prev": None, "schema": 1, "changes": []}
+    deep_scope = b"\x87" + b"".join(pack(k) + (nested(1010) if k == "scope" else pack(v)) for k, v in body.items())
+    set_op = (b"\x87" + b"".join(pack(k) + pack(v) for k, v in body.items() if k != "changes") + pack("changes")
+              + b"\x91\x95" + pack("person") + pack(ROW) + pack("skills") + nested(1000, pack("焊工")) + h)
+    cert = msgpack.unpackb(msgpack.unpackb(BOX.members[VILLAGE].cert)["body"])
+    cert_raw = b"\x89" + b"".join(pack(k) + (b"\x91" + nested(1010) if k == "scopes" else pack(v)) for k, v in cert.items())
+    header = {"v": 1, "sender": village.public, "created": NOW_MS, "vector": [[village.public, VILLAGE, 1]],
+              "certs": [], "revocations": []}
+    header_raw = b"\x86" + b"".join(
+        pack(k) + (b"\x91\x93" + pack(village.public) + nested(1010) + pack(1) if k == "vector" else pack(v))
+        for k, v in header.items())
+    data = bundle.MAGIC + bytes([bundle.VERSION]) + len(header_raw).to_bytes(4, "big") + header_raw + bytes(4)
+    return {
+        "messages": {"found-by-hostile-hello-home-nested-1010": hello_raw},
+        "envelope": {"found-by-hostile-scope-nested-1010": signed(village, deep_scope)},
+        "admit": {"found-by-hostile-set-op-nested-1000": signed(village, set_op),
+                  "found-by-hostile-scope-nested-1010": signed(village, deep_scope)},
+        "admit-signed": {"found-by-hostile-set-op-nested-1000": set_op},
+        "cert": {"found-by-hostile-scopes-nested-1010": signed(county, cert_raw)},
+        "cert-signed": {"found-by-hostile-scopes-nested-1010": cert_raw},
+        "bundle": {"found-by-hostile-vector-scope-nested-1010": data + hashlib.sha256(data).digest()},
+    }
+
+
+def signed(key: object, body: bytes) -> bytes:
+    return pack({"body": body, "sig": key.sign(body)})  # type: ignore[attr-defined]
+
+
+def dictionary() -> list[bytes]:
+    """msgpack-encoded key names and markers, so mutations can splice whole tokens."""
+    words = ["v", "body", "sig", "author", "scope", "seq", "prev", "schema", "changes", "serial", "issuer", "subject",
+             "role", "scopes", "not_before", "not_after", "succeeds", "cutoffs", "at", "reason", "sender", "created",
+             "vector", "certs", "revocations", "home", "cursor", "time", "nonce", "hub", "token", "heads", "more",
+             "envelopes", "results", "budget", "own", "pub", "code", "operator", "otp", "status", "id", "+", "-", "*",
+             "delete", "village", "county", "township", "province", VILLAGE, COUNTY]
+    return [pack(w) for w in words] + [b"LAOWUBDL\x01", b"\xc4\x20", b"\xc4\x40", b"\xc4\x10", b"\xcf", b"\xdd\xff\xff\xff\xff"]
+
+
+def main() -> None:
+    made = corpus()
+    assert set(made) == set(TARGETS), set(TARGETS) ^ set(made)
+    for target, files in made.items():
+        out = CORPUS / target
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        for name, data in files.items():
+            (out / name).write_bytes(data)
+    for target, files in crashers().items():
+        out = CRASHERS / target
+        out.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (out / name).write_bytes(data)
+    DICT.write_text("".join('"' + "".join("\\x%02x" % b for b in word) + '"\n' for word in dictionary()))
+    print(f"wrote {sum(len(f) for f in made.values())} seeds for {len(made)} targets to {CORPUS}, and {DICT.name}")
+
+
+if __name__ == "__main__":
+    main()
