@@ -20,7 +20,7 @@ from typing import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -41,6 +41,7 @@ from protocol.errors import (
     RemoteError,
     Revoked,
     TooLarge,
+    Truncated,
 )
 from protocol.keys import short_id
 
@@ -225,6 +226,8 @@ async def read_body(request: Request) -> bytes:
         await asyncio.wait_for(collect(), BODY_TIMEOUT_S)
     except asyncio.TimeoutError as exc:
         raise Stale(f"request body not received within {BODY_TIMEOUT_S:.0f}s") from exc
+    except ClientDisconnect as exc:  # a cable pulled mid-request: the peer's doing, not a crash of ours
+        raise Truncated(f"the client went away after {size} bytes of the request body") from exc
     return b"".join(chunks)
 
 

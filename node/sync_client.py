@@ -149,9 +149,12 @@ class SyncClient:
             cursor = batch.cursor
             outcomes = store.apply(batch.envelopes,
                                    also=lambda conn: synclog.save_cursor(conn, self.url, pull=cursor))
-            report.pulled += sum(1 for o in outcomes if o.get("status") == "accepted")
+            accepted = {o["id"] for o in outcomes if o.get("status") == "accepted"}
+            report.pulled += len(accepted)
             report.refused += [o for o in outcomes if o.get("status") == "refused"]
             pull_cursor, more = batch.cursor, batch.more
+            if accepted:  # what the hub just gave us is not what it lacks: not pushed back
+                push_cursor = synclog.skip_pulled(store, self.url, push_cursor, accepted)
             if progress:
                 progress("pull", report.pulled, 0)
 

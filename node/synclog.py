@@ -87,6 +87,20 @@ def unpushed(store: Store, push_cursor: int, limit: int, budget: int) -> tuple[l
     return out, authors, last
 
 
+def skip_pulled(store: Store, peer: str, push_cursor: int, pulled: set[bytes]) -> int:
+    """Move the push cursor for `peer` past changesets just pulled from it, when they are all that
+    lies past the cursor: the peer holds them. Anything else there (a local seal, an imported
+    bundle, a pending changeset released) keeps the cursor where it is. The new push cursor."""
+    q = (select(t.log.c.pos, t.log.c.id).where(t.log.c.status == "applied", t.log.c.pos > push_cursor)
+         .order_by(t.log.c.pos).limit(len(pulled) + 1))
+    with store.transaction() as conn:
+        rows = conn.execute(q).all()
+        if not rows or any(r.id not in pulled for r in rows):
+            return push_cursor
+        save_cursor(conn, peer, push=rows[-1].pos)
+    return int(rows[-1].pos)
+
+
 def cursors(store: Store, peer: str) -> tuple[int, int]:
     with store.engine.connect() as conn:
         r = conn.execute(select(t.peers).where(t.peers.c.peer == peer)).first()
