@@ -93,10 +93,11 @@ def skip_pulled(store: Store, peer: str, push_cursor: int, pulled: set[bytes]) -
     bundle, a pending changeset released) keeps the cursor where it is. The new push cursor."""
     q = (select(t.log.c.pos, t.log.c.id).where(t.log.c.status == "applied", t.log.c.pos > push_cursor)
          .order_by(t.log.c.pos).limit(len(pulled) + 1))
-    with store.transaction() as conn:
+    with store.engine.connect() as conn:
         rows = conn.execute(q).all()
-        if not rows or any(r.id not in pulled for r in rows):
-            return push_cursor
+    if not rows or any(r.id not in pulled for r in rows):
+        return push_cursor
+    with store.transaction() as conn:  # positions are visible in order: none below the last seen can appear later
         save_cursor(conn, peer, push=rows[-1].pos)
     return int(rows[-1].pos)
 

@@ -173,6 +173,10 @@ class HubProcess:
         self.kills += 1
         return True
 
+    def tracebacks(self) -> int:
+        """Tracebacks in the hub's log: every one is a request it failed on its own side (a 500)."""
+        return self.log.read_text(errors="replace").count("Traceback") if self.log.exists() else 0
+
     def stop(self) -> None:
         """SIGTERM: uvicorn's graceful shutdown."""
         if self.proc is not None:

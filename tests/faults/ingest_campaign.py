@@ -89,6 +89,8 @@ def hub_kill(tmp: Path, points: int, *, new_db: Callable[[str], str] | None = No
                 s.close()
             for k, v in hub.starts.items():
                 fig.notes["hub_starts"][k] += v
+            if hub.tracebacks():
+                fig.errors.append(f"the hub logged {hub.tracebacks()} tracebacks: see {hub.log}")
     forker.close()
     fig.seconds = time.monotonic() - began
     return fig

@@ -136,7 +136,8 @@ def through_proxy(tmp: Path, *, rounds_writing: int = 8, timeout: float = 1.0, h
                 fig.divergence.append("the two laptops of village 1 differ")
         finally:
             hub_store.close()
-        fig.notes["hub_tracebacks"] = hub.log.read_text(errors="replace").count("Traceback")
+        if hub.tracebacks():
+            fig.errors.append(f"the hub logged {hub.tracebacks()} tracebacks: see {hub.log}")
     finally:
         hub.stop()
         for s in stores.values():

@@ -129,6 +129,8 @@ def node_kill(tmp: Path, points: int, *, seed: int | None = None) -> Figures:
             fig.notes["final_seconds"] += time.monotonic() - t0
         for k in ("run_seconds", "inspect_seconds", "final_seconds"):
             fig.notes[k] = round(fig.notes[k], 1)
+        if hub.tracebacks():
+            fig.errors.append(f"the hub logged {hub.tracebacks()} tracebacks: see {hub.log}")
     finally:
         hub_store.close()
         worker.close()

@@ -1,7 +1,7 @@
 """kill -9 of a village node during pull (DESIGN §8: "each pulled batch is applied in one
 transaction together with the cursor that covers it"; nothing acknowledged is fetched twice).
 
-A hub (`laowu-hub serve`) holds ~4 MB for village 513225103201: a second laptop's registrations,
+A hub (`laowu-hub serve`) holds ~3.4 MB for village 513225103201: a second laptop's registrations,
 the county's edits of them, the county's postings, interleaved in its log with a sibling village's
 feed the node must never see. The node's `laowu-node sync` runs in a forked child (forker.py; the
 console script itself runs once, uninterrupted, as the reference) and is SIGKILLed at random
