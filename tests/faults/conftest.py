@@ -33,10 +33,11 @@ def pg_db() -> Iterator[Callable[[str], str]]:
     except Exception as exc:  # whatever stops us reaching it means the same thing here
         shown = make_url(PG_URL).render_as_string(hide_password=True)
         why = " ".join(f"{type(exc).__name__}: {exc}".split())
-        message = f"PostgreSQL not reachable at {shown} ({why}): the PostgreSQL hub kill campaign skipped"
+        message = f"PostgreSQL not reachable at {shown} ({why})"
         if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-            pytest.fail(message + "; CI is set, where it must run: start PostgreSQL or set LAOWU_TEST_PG_URL")
-        pytest.skip(message)
+            pytest.fail(message + ": CI is set, where the PostgreSQL hub kill campaign must run: "
+                        "start PostgreSQL or set LAOWU_TEST_PG_URL")
+        pytest.skip(message + ": the PostgreSQL hub kill campaign skipped")
     made: list[str] = []
 
     def new(label: str) -> str:
