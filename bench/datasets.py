@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import itertools
 import random
 import shutil
 import sqlite3
@@ -83,13 +84,12 @@ def tmpdir() -> Path:
     return path
 
 
+_serial = itertools.count(1)
+
+
 def fresh_path(label: str) -> Path:
     """A new database path in the run's directory (never reused)."""
-    fresh_path.n += 1  # type: ignore[attr-defined]
-    return tmpdir() / f"{label}-{fresh_path.n}.sqlite"  # type: ignore[attr-defined]
-
-
-fresh_path.n = 0  # type: ignore[attr-defined]
+    return tmpdir() / f"{label}-{next(_serial)}.sqlite"
 
 
 def people(code: str, n: int, seed: int) -> list[generate.Person]:

@@ -9,6 +9,7 @@ signed changeset per person (`bench.datasets`).
 """
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -220,8 +221,7 @@ def pg_database() -> Iterator[str | None]:
               file=sys.stderr)
         yield None
         return
-    pg_database.n += 1  # type: ignore[attr-defined]
-    name = f"laowu_bench_{os.getpid()}_{pg_database.n}"  # type: ignore[attr-defined]
+    name = f"laowu_bench_{os.getpid()}_{next(_pg_serial)}"
     try:
         admin.execute(f'CREATE DATABASE "{name}"'.encode())
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
@@ -230,7 +230,7 @@ def pg_database() -> Iterator[str | None]:
         admin.close()
 
 
-pg_database.n = 0  # type: ignore[attr-defined]
+_pg_serial = itertools.count(1)
 
 
 def bootstrap() -> list[Figure]:
