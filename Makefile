@@ -26,6 +26,7 @@ bench: $(STAMP)
 
 # The long campaigns: 1,000+ simulated schedules, process kills, hostile flood, fuzzing (figures → bench/soak.json).
 soak: $(STAMP)
+	$(BIN)/pip install -q atheris
 	$(BIN)/python tests/soak.py
 
 # Coverage-guided fuzzing of the decoders for a bounded time; crash inputs land in tests/fixtures/fuzz-crashers/.
