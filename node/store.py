@@ -31,6 +31,7 @@ from node import domain  # noqa: F401  (registers the replicated tables before a
 from node import engine_tables as t
 from node import schema
 from node.db import StorageFull, begin_write, is_full, make_engine, upsert
+from node.retract import retract
 from node.rowview import SqlRowView
 from protocol import clock, codec
 from protocol import scope as scopes
@@ -165,10 +166,12 @@ class Store:
             conn.execute(_upsert(conn.dialect.name, t.cert_store, ("subject",)), {"subject": cert.subject, "raw": cert.raw})
 
     def add_revocation(self, raw: bytes) -> None:
+        """Keep a revocation, and take back what its key wrote past the cut-off (`node.retract`)."""
         rev = self.trust.add_revocation(raw)
         with self.transaction() as conn:
             conn.execute(_insert_ignore(conn, t.revocation_store, ["digest"]),
                          {"digest": hashlib.sha256(raw).digest(), "subject": rev.subject, "raw": raw})
+            retract(self, conn, rev)
 
     def revocations(self) -> list[bytes]:
         """The revocations we hold, verbatim, to hand on to peers."""
@@ -200,6 +203,8 @@ class Store:
             if mine is not None and not mine.may_write(feed_scope):
                 # Sealed, it would be refused by every peer while staying applied here: a silent divergence.
                 raise ConfigError(f"our certificate {mine.describe()} may not write scope {feed_scope}")
+            if mine is not None:
+                self.hlc.floor(mine.not_before)  # stamps before it would be refused everywhere
             if current is None and table in schema.TABLES and all(f != "scope" for f, _ in items):
                 items.insert(0, ("scope", feed_scope))
             changes = [Change(table, row, f, v, self.hlc.now()) for f, v in items]
@@ -537,6 +542,8 @@ class _Batch:
             return {"id": cs.id, "status": "duplicate", "code": "", "reason": ""}
         if verdict in (Placement.FORK, Placement.BROKEN):
             return self._fork(cs, held if verdict is Placement.FORK else self.held(cs.feed, cs.seq - 1))
+        if verdict is Placement.PENDING and (parent := self._forked(cs.feed, cs.seq - 1, cs.prev)) is not None:
+            return self._fork(cs, parent)  # it continues a branch already reported as a fork
         if cs.schema > schema.SCHEMA_VERSION or verdict is Placement.PENDING:
             self.pending_new[(cs.feed, cs.seq)] = cs
             status = "pending" if cs.schema <= schema.SCHEMA_VERSION else "held"
@@ -583,13 +590,41 @@ class _Batch:
             self._accept(nxt)
             n += 1
 
+    def _forked(self, feed: FeedKey, seq: int, cs_id: bytes | None) -> tuple[bytes, bytes] | None:
+        """(id, envelope) of the changeset `cs_id` if it was reported as a fork at (feed, seq)."""
+        if cs_id is None:
+            return None
+        q = select(t.forks.c.incoming).where(t.forks.c.author == feed[0], t.forks.c.scope == feed[1], t.forks.c.seq == seq)
+        for r in self.conn.execute(q):
+            if open_envelope(r.incoming).id == cs_id:
+                return cs_id, r.incoming
+        return None
+
     def _fork(self, cs: Changeset, held: tuple[bytes, bytes | None] | None) -> Outcome:
-        self.conn.execute(t.forks.insert(), {
-            "author": cs.author, "scope": cs.scope, "seq": cs.seq, "held": (held[1] if held else b"") or b"",
-            "incoming": cs.envelope, "detected": self.store.hlc.physical()})
-        if cs.id in self.released:
-            self.conn.execute(delete(t.log).where(t.log.c.id == cs.id))
-            self.released.remove(cs.id)
+        """Report `cs` as a fork, and with it whatever waits to continue its branch: a laptop that
+        forked its feed goes on writing on its own branch, which can never apply here either."""
+        first = cs
+        while True:
+            self.conn.execute(t.forks.insert(), {
+                "author": cs.author, "scope": cs.scope, "seq": cs.seq, "held": (held[1] if held else b"") or b"",
+                "incoming": cs.envelope, "detected": self.store.hlc.physical()})
+            if cs.id in self.released:
+                self.conn.execute(delete(t.log).where(t.log.c.id == cs.id))
+                self.released.remove(cs.id)
+            child = self.pending_new.get((cs.feed, cs.seq + 1))
+            if child is None:
+                r = self.conn.execute(_PENDING_AT, {"feed_author": cs.feed[0], "feed_scope": cs.feed[1],
+                                                    "at_seq": cs.seq + 1}).first()
+                child = open_envelope(r.envelope) if r else None
+                if child is not None and child.prev == cs.id:
+                    self.conn.execute(delete(t.log).where(t.log.c.id == child.id))
+                    self.waiting.get(cs.feed, set()).discard(child.seq)
+            elif child.prev == cs.id:
+                del self.pending_new[(cs.feed, cs.seq + 1)]
+            if child is None or child.prev != cs.id:
+                break
+            held, cs = (cs.id, cs.envelope), child
+        cs = first
         return {"id": cs.id, "status": "fork", "code": "fork",
                 "reason": f"feed {cs.author.hex()[:8]}/{cs.scope} already holds a different changeset at or before seq "
                           f"{cs.seq}: both kept for county staff, neither merged"}

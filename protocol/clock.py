@@ -78,8 +78,10 @@ class HLC:
         self.max_ahead_ms = max_ahead_ms
 
     def physical(self) -> int:
-        """Our best estimate of true time: wall clock plus the offset learned from the hub."""
-        return self._wall() + self.offset_ms
+        """Our best estimate of true time: wall clock plus the offset learned from the hub. Never
+        below zero: a clock once set to 2099 (offset learned: minus 75 years) whose battery then dies
+        (back to 2001) would otherwise read before 1970, a time no message can carry."""
+        return max(0, self._wall() + self.offset_ms)
 
     def now(self) -> int:
         """A fresh stamp, strictly greater than every stamp issued or observed before."""
@@ -87,6 +89,14 @@ class HLC:
             candidate = pack(self.physical())
             self.last = candidate if candidate > self.last else self._bump(self.last)
             return self.last
+
+    def floor(self, ms: int) -> None:
+        """Never stamp below `ms`, a time known to have passed (our certificate's start): a laptop
+        whose dead battery reset it to 2001 before it ever met a hub would otherwise stamp changes
+        that every peer refuses, as written before the key was certified."""
+        with self._lock:
+            if self.last < pack(ms):
+                self.last = pack(ms)
 
     def observe(self, remote: int) -> int:
         """Merge a remote stamp into ours; refuse it if it is too far in the future."""

@@ -1,0 +1,107 @@
+"""Taking back what a revoked key wrote past its cut-off (DESIGN §3: "what it writes after is refused
+everywhere").
+
+A revocation can reach a replica after that replica already took changesets past the cut-off: a
+township imported a village's USB stick the day before the laptop was stolen, and the county that
+revoked it (at the heads *it* held) never saw them; or the laptop synced with the province while
+its county hub was down. Refusing them from now on is not enough: that replica would keep them
+while every other one refuses them, and never converge. So `retract` runs in the transaction that
+stores the revocation:
+
+* every changeset of the key past its cut-off, applied or waiting (pending, held, quarantined as
+  early), gets the log status `revoked`: kept verbatim for the audit, never served, never applied,
+  and a later copy of it is a duplicate;
+* the feed's head steps back to the cut-off;
+* every row those changesets touched is merged again from scratch from what stays applied (and
+  our own open changes), and materialized again.
+
+The rebuild reads the whole applied log once, which is fine for an event as rare as a stolen
+laptop; it needs the envelopes, so log pruning (not implemented) must keep those of revocable keys.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgpack
+from sqlalchemy import Connection, delete, select, update
+
+from conflict.row import RowState, merge_row
+from node import engine_tables as t
+from protocol.certs import Revocation
+from protocol.changeset import Change, open_envelope
+
+if TYPE_CHECKING:
+    from node.store import Store
+
+RowKey = tuple[str, bytes]
+
+
+def retract(store: Store, conn: Connection, rev: Revocation) -> int:
+    """Undo, inside `conn`'s transaction, what `rev`'s key wrote past its cut-off; how many changesets."""
+    early = select(t.quarantine).where(t.quarantine.c.author == rev.subject)
+    for r in [r for r in conn.execute(early) if not rev.allows(r.scope, r.seq)]:
+        taken = conn.execute(select(t.log.c.id).where(t.log.c.author == r.author, t.log.c.scope == r.scope,
+                                                      t.log.c.seq == r.seq)).first()
+        if taken is None:
+            conn.execute(t.log.insert(), {"id": r.id, "author": r.author, "scope": r.scope, "seq": r.seq,
+                                          "status": "revoked", "envelope": r.envelope, "received": r.received,
+                                          "pos": None})
+        conn.execute(delete(t.quarantine).where(t.quarantine.c.id == r.id))
+    q = select(t.log.c.id, t.log.c.scope, t.log.c.seq, t.log.c.status, t.log.c.envelope).where(
+        t.log.c.author == rev.subject, t.log.c.status != "revoked")
+    gone = [r for r in conn.execute(q) if not rev.allows(r.scope, r.seq)]
+    if not gone:
+        return 0
+    conn.execute(update(t.log).where(t.log.c.id.in_([r.id for r in gone])).values(status="revoked"))
+    for feed_scope in sorted({r.scope for r in gone}):
+        cut = rev.cutoffs.get(feed_scope, 0)
+        head = conn.execute(select(t.heads.c.seq).where(t.heads.c.author == rev.subject,
+                                                         t.heads.c.scope == feed_scope)).first()
+        if head is None or head.seq <= cut:
+            continue
+        at = conn.execute(select(t.log.c.id).where(t.log.c.author == rev.subject, t.log.c.scope == feed_scope,
+                                                   t.log.c.seq == cut)).first() if cut else None
+        where = (t.heads.c.author == rev.subject) & (t.heads.c.scope == feed_scope)
+        if at is None:
+            conn.execute(delete(t.heads).where(where))
+        else:
+            conn.execute(update(t.heads).where(where).values(seq=cut, id=at.id))
+    touched = {(c.table, c.row) for r in gone if r.status == "applied" and r.envelope
+               for c in open_envelope(r.envelope).changes}
+    if touched:
+        rebuild(store, conn, touched)
+    return len(gone)
+
+
+def rebuild(store: Store, conn: Connection, keys: set[RowKey]) -> None:
+    """Merge `keys` again from every applied changeset and our open changes; materialize them."""
+    changes: dict[RowKey, list[tuple[Change, bytes]]] = {}
+    feed_scope: dict[RowKey, str] = {}
+    applied = select(t.log.c.envelope).where(t.log.c.status == "applied").order_by(t.log.c.pos)
+    for r in conn.execute(applied):
+        if r.envelope is None:
+            continue
+        cs = open_envelope(r.envelope)
+        for c in cs.changes:
+            if (c.table, c.row) in keys:
+                changes.setdefault((c.table, c.row), []).append((c, cs.author))
+                feed_scope.setdefault((c.table, c.row), cs.scope)
+    for r in conn.execute(select(t.open_changes.c.scope, t.open_changes.c.change).order_by(t.open_changes.c.n)):
+        tb, row, f, v, h = msgpack.unpackb(r.change)
+        if (tb, row) in keys:
+            changes.setdefault((tb, row), []).append((Change(tb, row, f, v, h), store.author))
+            feed_scope.setdefault((tb, row), r.scope)
+    by_table: dict[str, list[tuple[bytes, RowState]]] = {}
+    for table, row in sorted(keys):
+        conn.execute(delete(t.rows).where(t.rows.c.tbl == table, t.rows.c.row == row))
+        state, _ = merge_row(RowState(), table, changes.get((table, row), []), store.registry)
+        if (table, row) in changes:
+            conn.execute(t.rows.insert(), {
+                "tbl": table, "row": row, "state": store._encode_state(table, state),
+                "tomb_hlc": state.tombstone[0] if state.tombstone else None,
+                "tomb_author": state.tombstone[1] if state.tombstone else None})
+        else:
+            state = RowState(tombstone=(0, b""))  # nothing left of it: gone from the tables
+        by_table.setdefault(table, []).append((row, state))
+    for table, items in by_table.items():
+        store._materialize(conn, table, items, feed_scope)

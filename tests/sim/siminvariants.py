@@ -1,0 +1,209 @@
+"""The invariants a finished (healed) schedule must satisfy, checked against the real databases.
+
+* merge: every replica's rows are exactly `conflict.row.merge_row` of the changesets it applied
+  (plus its open changes), computed from scratch: incremental merging loses nothing;
+* convergence: every live replica applied exactly the province's changesets of the feeds it may
+  see (its subtree and its ancestors), except on a feed that forked, where it may hold the other
+  branch (reported, never merged);
+* no acknowledged change lost: every change a `Store.write` acknowledged is in a changeset the
+  province applied, or in a reported fork, unless it died with its laptop before leaving it
+  (restored from an old backup, stolen) or was written by a revoked key past its cut-off;
+* no sibling leak: no village database holds a feed, a fork proof or a person of a place that is
+  neither inside it nor above it;
+* no revoked write accepted: no replica applied a changeset of a revoked key past the cut-off;
+* forks reported: two different changesets for one (feed, seq) that both left their laptop are
+  in some replica's `lw_fork`;
+* nothing stuck: after healing no live replica holds quarantined or gap-pending changesets on a
+  feed that did not fork, and no hub answered a request with a 500.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+from sqlalchemy import select
+
+from conflict.row import RowState, merge_row, row_values
+from node import engine_tables as t
+from node import schema
+from node.store import Store
+from protocol import scope as scopes
+from protocol.changeset import Change, Changeset, open_envelope
+from simworld import ChangeKey, Node, World, change_key, open_changes
+
+
+@dataclass
+class Verdict:
+    seed: int
+    villages: int = 0
+    lost: list[str] = field(default_factory=list)
+    merge: list[str] = field(default_factory=list)
+    divergent: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+    unreported_forks: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    forks: int = 0
+    acked: int = 0
+    lost_with_laptop: int = 0
+    bytes_per_day: list[float] = field(default_factory=list)
+    heal_rounds: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[str]:
+        return (self.lost + self.merge + self.divergent + self.leaks + self.revoked + self.unreported_forks
+                + self.stuck + self.failures)
+
+    @property
+    def converged(self) -> bool:
+        return not self.problems
+
+
+def applied(store: Store) -> list[Changeset]:
+    with store.engine.connect() as conn:
+        q = select(t.log.c.envelope).where(t.log.c.status == "applied", t.log.c.envelope.is_not(None)).order_by(t.log.c.pos)
+        return [open_envelope(r.envelope) for r in conn.execute(q)]
+
+
+def fork_proofs(store: Store) -> tuple[set[bytes], set[tuple[bytes, str, int]]]:
+    ids: set[bytes] = set()
+    keys: set[tuple[bytes, str, int]] = set()
+    with store.engine.connect() as conn:
+        for r in conn.execute(select(t.forks)):
+            keys.add((r.author, r.scope, r.seq))
+            for env in (r.held, r.incoming):
+                if env:
+                    ids.add(open_envelope(env).id)
+    return ids, keys
+
+
+def oracle(changesets: Iterable[Changeset], extra: Iterable[tuple[Change, bytes]] = ()) -> dict[tuple[str, bytes], Any]:
+    """Values from scratch: merge_row over every change, per row."""
+    registry = schema.registry()
+    by_row: dict[tuple[str, bytes], list[tuple[Change, bytes]]] = {}
+    for cs in changesets:
+        for c in cs.changes:
+            by_row.setdefault((c.table, c.row), []).append((c, cs.author))
+    for c, author in extra:
+        by_row.setdefault((c.table, c.row), []).append((c, author))
+    out: dict[tuple[str, bytes], Any] = {}
+    for key, changes in sorted(by_row.items()):
+        st, _ = merge_row(RowState(), key[0], changes, registry)
+        out[key] = None if st.deleted else row_values(st, key[0], registry)
+    return out
+
+
+def check(w: World, heal_rounds: int) -> Verdict:
+    v = Verdict(w.seed, villages=sum(1 for n in w.nodes.values() if n.kind == "village"), heal_rounds=heal_rounds,
+                counts=dict(w.counts))
+    v.failures = list(w.net.failures)
+    for node in w.nodes.values():
+        w.collect(node)
+    province = applied(w.province.store)
+    p_ids = {cs.id for cs in province}
+    reported: set[bytes] = set()
+    fork_keys: set[tuple[bytes, str, int]] = set()
+    for node in w.nodes.values():
+        ids, keys = fork_proofs(node.store)
+        reported |= ids
+        fork_keys |= keys
+    v.forks = len(fork_keys)
+    forked_feeds = {(a, s) for a, s, _ in fork_keys}
+    revocations = w.province.store.trust.revocations
+
+    # -- acknowledged changes ------------------------------------------------------------------
+    kept: dict[bytes, set[ChangeKey]] = {}
+    for cs in w.sealed.values():
+        if cs.id in p_ids or cs.id in reported:
+            # (A changeset lost with a laptop can come back: sealing the same open changes again
+            # after a restore signs the same bytes.)
+            kept.setdefault(cs.author, set()).update(change_key(c) for c in cs.changes)
+        elif cs.author not in w.stolen and cs.id not in w.lost_ids:
+            v.lost.append(f"changeset {cs.id.hex()[:12]} ({cs.author.hex()[:8]}/{cs.scope}#{cs.seq}) never reached "
+                          "the province and is reported nowhere")
+    for author, changes in w.acked.items():
+        v.acked += len(changes)
+        if author in w.stolen:
+            continue
+        for c in changes:
+            if c in kept.get(author, set()):
+                continue
+            if (author, c) in w.lost_changes:
+                v.lost_with_laptop += 1
+            else:
+                v.lost.append(f"acknowledged change {c[0]}/{c[1].hex()[:8]}.{c[2]} by {author.hex()[:8]} is lost")
+    v.lost_with_laptop += sum(1 for a, _ in w.lost_changes if a in w.stolen)
+
+    # -- per replica ---------------------------------------------------------------------------
+    for node in w.nodes.values():
+        mine = province if node is w.province else applied(node.store)
+        if not node.thief:
+            for cs in mine:
+                rev = revocations.get(cs.author)
+                if rev is not None and cs.author != node.author and not rev.allows(cs.scope, cs.seq):
+                    v.revoked.append(f"{node.name} applied {cs.author.hex()[:8]}/{cs.scope}#{cs.seq}, past its "
+                                     f"revocation cut-off {rev.cutoffs.get(cs.scope, 0)}")
+        if node.kind == "village":
+            v.leaks += leaks(node)
+        if node.retired:
+            continue
+        extra = [(Change(c[0], c[1], c[2], _unpack(c[3]), c[4]), node.author) for c in open_changes(node.store)]
+        if oracle(mine, extra) != node.store.values():
+            v.merge.append(f"{node.name}: rows differ from a merge from scratch of what it applied")
+        want = {cs.id for cs in province if scopes.visible_to(node.home, cs.scope)}
+        have = {cs.id for cs in mine}
+        odd = [cs for cs in province + mine if (cs.id in want) != (cs.id in have) and cs.feed not in forked_feeds]
+        if odd:
+            cs = odd[0]
+            v.divergent.append(f"{node.name}: {len(odd)} changesets differ from the province's, e.g. "
+                               f"{cs.author.hex()[:8]}/{cs.scope}#{cs.seq} {'missing' if cs.id in want else 'extra'}")
+        st = node.store.status()
+        if st.quarantined:
+            v.stuck.append(f"{node.name}: {st.quarantined} quarantined after healing")
+        stuck = pending_feeds(node.store) - forked_feeds
+        if stuck:
+            v.stuck.append(f"{node.name}: changesets waiting for a gap on {len(stuck)} feeds after healing")
+
+    # -- forks -----------------------------------------------------------------------------------
+    seen: dict[tuple[bytes, str, int], set[bytes]] = {}
+    for cs in w.sealed.values():
+        if cs.id not in w.lost_ids:
+            seen.setdefault((cs.author, cs.scope, cs.seq), set()).add(cs.id)
+    for key, ids in seen.items():
+        if len(ids) > 1 and key not in fork_keys and key[0] not in w.stolen:
+            v.unreported_forks.append(f"{key[0].hex()[:8]}/{key[1]}#{key[2]}: {len(ids)} changesets, no fork reported")
+
+    days = w.shape.days
+    for node in w.nodes.values():
+        if node.kind == "village" and "~" not in node.name:
+            v.bytes_per_day.append(sum(b for link, b in w.net.sent.items() if link.split("~")[0] == node.home) / days)
+    return v
+
+
+def _unpack(raw: bytes) -> Any:
+    return msgpack.unpackb(raw)
+
+
+def pending_feeds(store: Store) -> set[tuple[bytes, str]]:
+    with store.engine.connect() as conn:
+        q = select(t.log.c.author, t.log.c.scope).where(t.log.c.status == "pending")
+        return {(r.author, r.scope) for r in conn.execute(q)}
+
+
+def leaks(node: Node) -> list[str]:
+    home = node.home
+    out = []
+    with node.store.engine.connect() as conn:
+        scopes_held = {r.scope for r in conn.execute(select(t.log.c.scope).distinct())}
+        scopes_held |= {r.scope for r in conn.execute(select(t.quarantine.c.scope).distinct())}
+        scopes_held |= {r.scope for r in conn.execute(select(t.forks.c.scope).distinct())}
+        person: Any = schema.TABLES["person"].__table__  # type: ignore[attr-defined]
+        scopes_held |= {r.scope for r in conn.execute(select(person.c.scope).distinct())}
+    for s in sorted(scopes_held):
+        if not scopes.visible_to(home, s):
+            out.append(f"village {node.name} holds records of {s}")
+    return out
