@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from simrun import run_schedule
+from simrun import run_schedule, shape_for
 from siminvariants import applied, oracle
 from simworld import START_MS, Y2001_MS, Y2099_MS, Node, Shape, World, scratch_root
 
@@ -35,6 +35,14 @@ FOUND_IN = Shape(counties=1, townships=2, villages=6, days=3, steps=160)  # `mak
 def test_seed_that_found_a_bug(seed: int, what: str) -> None:
     verdict = run_schedule(seed, FOUND_IN)
     assert verdict.converged, f"{what}: {verdict.problems[:5]}"
+
+
+@pytest.mark.parametrize("seed", [2012, 2091])
+def test_soak_seed_whose_changeset_never_reached_the_province(seed: int) -> None:
+    """Found by a 200-schedule soak (province-sized shapes): a village changeset was acknowledged
+    locally yet never reached the province and was reported nowhere. Fixed since; kept as replayed."""
+    verdict = run_schedule(seed, shape_for(seed, None, True))
+    assert verdict.converged, "\n".join(verdict.problems[:5])
 
 
 # -- a small world for focused tests -------------------------------------------------------------
