@@ -6,15 +6,10 @@ Changing the enrollment order here changes every key: regenerate the corpus if y
 """
 from __future__ import annotations
 
-from typing import Any
-
-import msgpack
 import pytest
 
 from node.sandbox import Sandbox
-from protocol import clock
 from protocol.certs import Trust
-from protocol.keys import KeyPair
 
 PROVINCE = "510000000000"
 COUNTY = "513225000000"
@@ -50,28 +45,3 @@ def trust(sandbox: Sandbox) -> Trust:
 def now_ms() -> int:
     """The fixed "now" tests judge certificates and clock bounds at."""
     return NOW_MS
-
-
-def pack(obj: Any) -> bytes:
-    return msgpack.packb(obj, use_bin_type=True)
-
-
-def signed(key: KeyPair, body: bytes) -> bytes:
-    """An envelope around `body` with the key's genuine signature over exactly those bytes."""
-    return pack({"body": body, "sig": key.sign(body)})
-
-
-def body_map(key: KeyPair, row: bytes, **fields: Any) -> dict[str, Any]:
-    """A valid changeset body map in canonical key order, with some fields replaced."""
-    m: dict[str, Any] = {
-        "v": 1,
-        "author": key.public,
-        "scope": VILLAGE,
-        "seq": 1,
-        "prev": None,
-        "schema": 1,
-        "changes": [["person", row, "name", "王秀英", clock.pack(NOW_MS)]],
-    }
-    m.update(fields)
-    return m
-

@@ -32,16 +32,34 @@ from protocol.errors import (
 from protocol.keys import KeyPair
 
 COUNTY, VILLAGE, SIBLING = "513225000000", "513225103201", "513225103202"
-from conftest import body_map, pack, signed  # noqa: E402
-
 NOW_MS = 1_700_000_000_000
 ROW = bytes(range(16))
 PREV = bytes([0x11]) * 32
 _BODY_KEYS = ("v", "author", "scope", "seq", "prev", "schema", "changes")
 
 
+def pack(obj: Any) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def signed(key: KeyPair, body: bytes) -> bytes:
+    """An envelope around `body` with the key's genuine signature over exactly those bytes."""
+    return pack({"body": body, "sig": key.sign(body)})
+
+
 def body(key: KeyPair, **fields: Any) -> dict[str, Any]:
-    return body_map(key, ROW, **fields)
+    """A valid body map in canonical key order, with some fields replaced."""
+    m: dict[str, Any] = {
+        "v": 1,
+        "author": key.public,
+        "scope": VILLAGE,
+        "seq": 1,
+        "prev": None,
+        "schema": 1,
+        "changes": [["person", ROW, "name", "王秀英", clock.pack(NOW_MS)]],
+    }
+    m.update(fields)
+    return m
 
 
 def changes(n: int = 2) -> list[Change]:
