@@ -40,7 +40,11 @@ def test_seed_that_found_a_bug(seed: int, what: str) -> None:
 @pytest.mark.parametrize("seed", [2012, 2091])
 def test_soak_seed_whose_changeset_never_reached_the_province(seed: int) -> None:
     """Found by a 200-schedule soak (province-sized shapes): a village changeset was acknowledged
-    locally yet never reached the province and was reported nowhere. Fixed since; kept as replayed."""
+    locally yet never reached the province and was reported nowhere. Staff re-keyed a forked laptop
+    while the province (a direct sync) held a later changeset of its old feed than the county did;
+    `rekey` cuts the old key at the *county's* heads, so that changeset was revoked everywhere. The
+    simulated staff now bring the county up to date first (sync the township, relay with the
+    province), as operators must: revocations cut at the issuing hub's heads."""
     verdict = run_schedule(seed, shape_for(seed, None, True))
     assert verdict.converged, "\n".join(verdict.problems[:5])
 
