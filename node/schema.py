@@ -13,7 +13,7 @@ from sqlmodel import Field, SQLModel
 from conflict.lattice import Lattice
 from conflict.registry import Registry
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: placement fares and contract flag, broker training, monitoring, wage arrears
 
 TABLES: dict[str, type[Record]] = {}
 

@@ -12,14 +12,21 @@ Importing this package registers every table with `node.schema`. One module per 
     order      服务订单: 线上接单、线下服务
     village    村情: population, broker coverage
     rules      semantic conflicts for the county's queue (`RULES`)
+    broker_training  brokers' training days (Chongqing: 4 a year)
+    monitoring 脱贫人口 monthly employment monitoring (Jilin)
+    arrears    wage-arrears leads (Jilin 根治欠薪, Chongqing 维权信息搜集)
 
-`workflow.py` holds the shape of a stage workflow, `forms.py` the field checks; `ops.py` is the
-local write API and `privacy.py` the masking of personal data (both import the store, so they are
+`holidays.py` says when holidays fall, `workflow.py` holds the shape of a stage workflow, `forms.py`
+the field checks; `ops.py` (and `ops_watch.py` for monitoring, wage arrears, broker training) is the
+local write API and `privacy.py` the masking of personal data (they import the store, so they are
 not imported here).
 """
 from node.domain import (  # noqa: F401
+    arrears,
     broker,
+    broker_training,
     employer,
+    monitoring,
     order,
     person,
     placement,

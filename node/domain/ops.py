@@ -101,6 +101,7 @@ def _advance(store: Store, wf: Workflow, reasons: Mapping[str, tuple[str, bool]]
     cur = _existing(store, table, row, "row")
     nxt = wf.next(cur.get("stage"), event)
     day = on or date.today()
+    wf.check_date(cur, event, day.isoformat())
     values: dict[str, Value] = {"stage": nxt, wf.dates[event]: day.isoformat(), **(extra or {})}
     field, needed = reasons.get(event, ("", False))
     text = (reason or "").strip()

@@ -71,7 +71,7 @@ class Placement(Record, table=True):
     __merge__: ClassVar[dict[str, str | Lattice]] = {
         **dict.fromkeys(("person", "broker", "employer", "employer_name", "position", "start_date",
                          "contract_months", "social_insurance", "region_class", "monthly_pay",
-                         "end_reason", "revoked_reason"), "lww"),
+                         "end_reason", "revoked_reason", "labor_contract", "fare_yuan", "fare_receipt"), "lww"),
         **dict.fromkeys(STAGES.dates.values(), "lww"),
         "stage": STAGE,
     }
@@ -95,6 +95,10 @@ class Placement(Record, table=True):
     end_reason: str | None = None
     revoked_on: str | None = None
     revoked_reason: str | None = None
+    # Schema 2 — the facts Xiangxi's subsidies rest on (seeds/002 arts. 20, 24):
+    labor_contract: bool | None = None  # 签有劳动合同 (contract_months None may mean open-ended)
+    fare_yuan: int | None = None  # the fare on the travel receipt (交通费票据), yuan
+    fare_receipt: str | None = None  # the receipt's number; no number, no transport subsidy
 
 
 @replicated
@@ -183,7 +187,14 @@ def clean_placement(fields: Mapping[str, Any], *, creating: bool = True) -> dict
     f.choice("region_class", validate.REGION_CLASS)
     f.money("monthly_pay", hi=100_000)
     f.text("end_reason", max_len=200)
-    return f.done()
+    f.flag("labor_contract")
+    f.money("fare_yuan", hi=20_000)
+    f.text("fare_receipt", max_len=50)
+    out = f.done()
+    months = out.get("contract_months")
+    if isinstance(months, int) and months > 0 and "labor_contract" not in out:
+        out["labor_contract"] = True  # a contract length is a contract
+    return out
 
 
 def clean_followup(fields: Mapping[str, Any], *, today: date) -> tuple[dict[str, Value], list[str]]:

@@ -47,6 +47,16 @@ class Workflow:
         """The events that may happen to a record in `stage`."""
         return [e for (s, e) in self.transitions if s == stage]
 
+    def check_date(self, row: Mapping[str, object], event: str, day: str) -> None:
+        """Refuse a step dated before the step it follows: `day` (ISO) may not precede any step date
+        the row already records (a recommendation dated before its application is a typing error)."""
+        field = self.dates.get(event)
+        for other in dict.fromkeys(self.dates.values()):
+            when = row.get(other)
+            if other != field and isinstance(when, str) and day < when:
+                raise InvalidValue(field or "on", f"日期{day}早于上一步的日期{when}({other}) / dated {day}, before "
+                                   f"the step it follows ({other} {when}): check the date")
+
     def next(self, stage: Stage, event: str) -> str:
         """The stage after `event`, or InvalidValue saying what is allowed instead."""
         if event not in self.events:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from stdnum.cn import ric
 
+from node.domain import holidays
 from node.files import ProvinceFile, save_chain, save_province
 from node.generate import people
 from node.sandbox import NOT_AFTER, NOT_BEFORE, Sandbox
@@ -138,7 +139,7 @@ def test_a_village_day_of_work_round_trips_to_the_county(box: Sandbox, province_
     laowu(village, "followup", "add", "--id-number", walk_in, "--method", "电话", "--still-employed",
           "--satisfaction", "满意", "--issue", "生活情况")
     laowu(village, "return", "add", "--id-number", walk_in, "--reason", "节日探亲", "--holiday", "春节",
-          "--going-out-again", "--need", "技能培训")
+          "--date", str(holidays.day_of("春节", date.today().year - 1)), "--going-out-again", "--need", "技能培训")
     status = js(village, "status")
     assert status["未同步修改 open changes"] > 0 and status["待处理冲突 conflicts"] == 0
 

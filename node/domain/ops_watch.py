@@ -1,0 +1,60 @@
+"""The local write API of schema 2's records: brokers' training days, the monthly monitoring of
+脱贫人口 and wage-arrears leads. Same shape as `ops.py`: check with the module's `clean_*`, then
+write in the scope of the record it hangs on (the broker's or the person's village)."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from node.domain import arrears as arr
+from node.domain import broker_training as btr
+from node.domain import monitoring as mon
+from node.domain.ops import _existing, _scope, _write
+from node.store import Store
+from protocol.errors import InvalidValue
+
+
+def _new_id(place: str) -> bytes:
+    """The owning place (5 bytes) + 11 random bytes, as every new row id (COORDINATION: identity)."""
+    return int(place).to_bytes(5, "big") + os.urandom(11)
+
+
+def add_broker_training(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
+    values = btr.clean_training(fields, today=today or date.today())
+    broker = _existing(store, "broker", str(values["broker"]), "broker")
+    row = _new_id(broker["scope"])
+    _write(store, "broker_training", row, values, broker["scope"])
+    return row
+
+
+def record_check(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
+    """The month's status of one 脱贫人口 (one row per person and month: a second check overwrites)."""
+    values = mon.clean_check(fields, today=today or date.today())
+    person = _existing(store, "person", str(values["person"]), "person")
+    if person.get("poverty_status") not in mon.WATCHED:
+        raise InvalidValue("person", f"{person.get('name')}不是脱贫人口或监测对象,无需按月监测 / not a "
+                           "poverty-alleviated person or monitored household: no monthly check is kept")
+    row = mon.check_row_id(person["scope"], str(values["person"]), str(values["month"]))
+    _write(store, "employment_check", row, values, person["scope"])
+    return row
+
+
+def add_arrears_lead(store: Store, fields: Mapping[str, Any], *, scope: str | None = None,
+                     today: date | None = None) -> bytes:
+    values = arr.clean_lead(fields, today=today or date.today())
+    where = _scope(store, scope)
+    if values.get("person"):
+        where = _existing(store, "person", str(values["person"]), "person")["scope"]
+    row = _new_id(where)
+    _write(store, "wage_arrears", row, values, where)
+    return row
+
+
+def update_arrears_lead(store: Store, row: bytes, fields: Mapping[str, Any], *, today: date | None = None) -> None:
+    cur = _existing(store, "wage_arrears", row, "row")
+    values = arr.clean_lead({**fields}, today=today or date.today(), creating=False)
+    if values.get("status") == "已解决" and "resolved_on" not in values:
+        values["resolved_on"] = (today or date.today()).isoformat()
+    _write(store, "wage_arrears", row, values, cur["scope"])
