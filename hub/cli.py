@@ -28,6 +28,7 @@ from node.domain.rules import RULES
 from node.files import ProvinceFile, load_chain, load_province, save_chain, save_province, write_atomic
 from node.store import Store
 from node.sync_client import Background, SyncClient
+from node.verdict import EXIT_ERROR, verdict
 from protocol import certs, clock, messages, scope
 from protocol.errors import LaowuError
 from protocol.keys import KeyPair, short_id
@@ -134,7 +135,11 @@ def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
 def cmd_relay(args: argparse.Namespace) -> dict[str, object]:
     store = _open(args)
     report = SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key)).sync()
-    return {"relay": report.line()}
+    code, message = verdict(report.counts)
+    if code:
+        print(f"未完成 unfinished: {message}", file=sys.stderr)
+        args.exit_code = code
+    return {"relay": report.line(), "outcomes": report.counts}
 
 
 def cmd_status(args: argparse.Namespace) -> dict[str, object]:
@@ -194,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         out = args.fn(args)
     except LaowuError as exc:
         print(f"错误 error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     if out:
         print(json.dumps(out, ensure_ascii=False) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
-    return 0
+    return int(getattr(args, "exit_code", 0))
 
 
 if __name__ == "__main__":

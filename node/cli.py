@@ -26,11 +26,27 @@ from typing import Any, Callable
 from node import synclog
 from node.files import load_chain, load_province, write_atomic
 from node.store import Store
+from node.verdict import EXIT_ERROR, verdict
 from protocol import clock, codec, messages, scope
 from protocol.errors import ConfigError, LaowuError
 from protocol.keys import KeyPair
 
 Handler = Callable[[argparse.Namespace, "Node"], Any]
+
+
+@dataclass
+class Unfinished:
+    """A command's output when not everything it carried landed: printed, then `message` on stderr
+    and exit `code` (node.verdict: 3 refused, 4 waiting)."""
+
+    out: dict[str, Any]
+    code: int
+    message: str
+
+
+def finished(out: dict[str, Any], counts: dict[str, int]) -> dict[str, Any] | Unfinished:
+    code, message = verdict(counts)
+    return Unfinished(out, code, message) if code else out
 
 
 @dataclass
@@ -62,10 +78,10 @@ class Node:
     def key(self) -> KeyPair:
         return KeyPair.load(self.keyfile, passphrase())
 
-    def store(self) -> Store:
+    def store(self, **kw: Any) -> Store:
         from node.domain.rules import RULES
 
-        return Store.open(self.dbfile, self.key(), rules=RULES)
+        return Store.open(self.dbfile, self.key(), rules=RULES, **kw)
 
 
 def passphrase() -> str:
@@ -119,7 +135,7 @@ def cmd_install_certs(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     return {"证书 certificate": store.trust.verify_chain(store.author, store.hlc.physical()).describe()}
 
 
-def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinished:
     from node.sync_client import SyncClient
 
     cfg = node.config()
@@ -134,8 +150,9 @@ def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any]:
         report = client.sync(progress)
     finally:
         client.close()
-    return {"同步 sync": report.line(), "发送 pushed": report.pushed, "接收 pulled": report.pulled,
-            "拒绝 refused": [f"{r.get('code')}: {r.get('reason')}" for r in report.refused]}
+    return finished({"同步 sync": report.line(), "发送 pushed": report.pushed, "接收 pulled": report.pulled,
+                     "拒绝 refused": [f"{r.get('code')}: {r.get('reason')}" for r in report.refused],
+                     "结果 outcomes": report.counts}, report.counts)
 
 
 def cmd_bootstrap(args: argparse.Namespace, node: Node) -> dict[str, Any]:
@@ -174,12 +191,13 @@ def cmd_export_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     return {"文件 file": args.out, "记录 envelopes": count, "字节 bytes": Path(args.out).stat().st_size}
 
 
-def cmd_import_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+def cmd_import_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinished:
     from node.bundles import import_bundle
 
     s = import_bundle(node.store(), args.file)
-    return {"记录 envelopes": s.envelopes, "导入 imported": s.counts, "补全 released": s.released,
-            "证书 certificates": s.certificates, "吊销 revocations": s.revocations, "说明 notes": s.notes}
+    return finished({"记录 envelopes": s.envelopes, "导入 imported": s.counts, "补全 released": s.released,
+                     "证书 certificates": s.certificates, "吊销 revocations": s.revocations, "说明 notes": s.notes},
+                    s.counts)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -239,10 +257,15 @@ def main(argv: list[str] | None = None) -> int:
         out = args.fn(args, node)
     except LaowuError as exc:
         print(f"错误 error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
+    code = 0
+    if isinstance(out, Unfinished):
+        print(f"未完成 unfinished: {out.message}", file=sys.stderr)
+        code = out.code
+        out = out.out
     if out is not None:
         print(json.dumps(out, ensure_ascii=False, default=str) if args.json else render(out))
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -53,6 +53,12 @@ class SyncReport:
     bytes_received: int = 0
     offset_ms: int = 0
     restored_feeds: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # outcomes by status, pulled and pushed
+
+    def count(self, outcomes: list[dict[str, object]]) -> None:
+        for o in outcomes:
+            status = str(o.get("status"))
+            self.counts[status] = self.counts.get(status, 0) + 1
 
     def line(self) -> str:
         return (f"pushed {self.pushed}, pulled {self.pulled}, sealed {self.sealed}, refused {len(self.refused)}; "
@@ -152,6 +158,7 @@ class SyncClient:
             accepted = {o["id"] for o in outcomes if o.get("status") == "accepted"}
             report.pulled += len(accepted)
             report.refused += [o for o in outcomes if o.get("status") == "refused"]
+            report.count(outcomes)
             pull_cursor, more = batch.cursor, batch.more
             if accepted:  # what the hub just gave us is not what it lacks: not pushed back
                 push_cursor = synclog.skip_pulled(store, self.url, push_cursor, accepted)
@@ -184,6 +191,7 @@ class SyncClient:
                 push_cursor = 0
                 self._save(push=0)
                 continue
+            report.count(result.results)
             push_cursor = last
             self._save(push=last)
             if progress:

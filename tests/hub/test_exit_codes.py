@@ -1,0 +1,60 @@
+"""Exit codes tell the truth (issue 9, item 9): a sync or a bundle import in which anything was
+refused, forked, quarantined or left pending says so in Chinese and English and exits non-zero
+(node.verdict: 3 refused, 4 waiting). Before, both exited 0 with "refused 0"."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from clikit import PASSPHRASE, enrolled_node, run
+from hubkit import SIBLING, VILLAGE, World, feed
+
+from node.cli import Node
+from node.verdict import EXIT_OK, EXIT_REFUSED, EXIT_WAITING
+from protocol import bundle, clock
+
+YEAR_MS = 365 * 24 * 3600 * 1000
+
+
+def test_a_sync_whose_changeset_is_quarantined_exits_4_and_says_so(world: World, tmp_path: Path) -> None:
+    d = enrolled_node(world, tmp_path / "village", VILLAGE)
+    os.environ["LAOWU_PASSPHRASE"] = PASSPHRASE
+    try:  # the laptop's clock was in 2099 when the operator saved this posting
+        store = Node(d).store(wall=lambda: clock.wall_ms() + 73 * YEAR_MS)
+    finally:
+        del os.environ["LAOWU_PASSPHRASE"]
+    store.write("job_posting", os.urandom(16), {"title": "stamped in 2099"})
+    store.seal()
+    store.close()
+
+    out = run(d, "sync")
+    assert out.returncode == EXIT_WAITING, out.stdout + out.stderr
+    assert "未完成 unfinished" in out.stderr and "quarantined" in out.stderr and "Traceback" not in out.stderr
+    assert json.loads(out.stdout)["结果 outcomes"].get("quarantined") == 1
+    assert world.county.status().quarantined == 1
+
+    clean = enrolled_node(world, tmp_path / "sibling", SIBLING)
+    assert run(clean, "sync").returncode == EXIT_OK
+
+
+def test_a_bundle_import_with_refused_or_pending_changesets_exits_non_zero(world: World, tmp_path: Path) -> None:
+    d = enrolled_node(world, tmp_path / "village", VILLAGE)
+    sibling = world.member(SIBLING)
+    refused, gapped = tmp_path / "refused.laowu", tmp_path / "gapped.laowu"
+    certs = world.chain(SIBLING)
+    # A sibling village's changesets: this village may not hold them.
+    refused.write_bytes(bundle.encode(bundle.Bundle(sibling.key.public, clock.wall_ms(), {},
+                                                    [cs.envelope for cs in feed(sibling.key, SIBLING, 2)], certs, [])))
+    out = run(d, "import-bundle", "--file", str(refused))
+    assert out.returncode == EXIT_REFUSED, out.stdout + out.stderr
+    assert "refused" in out.stderr and "拒绝" in out.stderr
+
+    # The village's own township's... its own county's posting, seq 2 without seq 1: it waits.
+    county = world.box.members["513225000000"]
+    [_, second] = feed(county.key, "513225000000", 2)
+    gapped.write_bytes(bundle.encode(bundle.Bundle(county.key.public, clock.wall_ms(), {}, [second.envelope],
+                                                   world.chain("513225000000")[:2], [])))
+    out = run(d, "import-bundle", "--file", str(gapped))
+    assert out.returncode == EXIT_WAITING, out.stdout + out.stderr
+    assert json.loads(out.stdout)["导入 imported"] == {"pending": 1}
