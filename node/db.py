@@ -37,6 +37,8 @@ def make_engine(target: str | Path, *, max_page_count: int | None = None) -> Eng
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Erasure (PIPL): freed bytes are zeroed, not left in free pages (node.redact, docs/erasure.md).
+            cur.execute("PRAGMA secure_delete=ON")
             if max_page_count:
                 cur.execute(f"PRAGMA max_page_count={int(max_page_count)}")
             cur.close()

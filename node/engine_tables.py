@@ -11,6 +11,7 @@
     lw_conflict  semantic conflicts for staff to resolve
     lw_cert, lw_revocation  certificates and revocations, verbatim
     lw_audit     who saw or changed what, when (full views of personal data are logged here)
+    lw_redaction, lw_redacted  redaction records applied here, and which changesets each redacts
 """
 from __future__ import annotations
 
@@ -155,4 +156,23 @@ audit = Table(
     Column("tbl", String(64), nullable=False),
     Column("row", String(32)),
     Column("detail", Text, nullable=False),
+)
+
+redactions = Table(
+    "lw_redaction",
+    metadata,
+    # Every redaction record applied here, verbatim (`node.redact`): served inside the redacted
+    # envelopes it vouches for, and consulted when an original it names arrives late.
+    Column("id", LargeBinary(32), primary_key=True),
+    Column("raw", LargeBinary, nullable=False),
+    Column("applied", BigInteger, nullable=False),
+)
+
+redacted = Table(
+    "lw_redacted",
+    metadata,
+    # changeset id → the latest record that redacts it: an original that arrives after its
+    # redaction (an old USB stick) is stored redacted, never as it came.
+    Column("id", LargeBinary(32), primary_key=True),
+    Column("record", LargeBinary(32), nullable=False),
 )

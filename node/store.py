@@ -31,6 +31,7 @@ from node import domain  # noqa: F401  (registers the replicated tables before a
 from node import engine_tables as t
 from node import schema
 from node.db import StorageFull, begin_write, is_full, make_engine, upsert
+from node.redact import after_apply, forget
 from node.retract import retract
 from node.rowview import SqlRowView
 from protocol import clock, codec
@@ -196,21 +197,25 @@ class Store:
             raise ConfigError("this store was opened read-only (no key)")
         items = list(values.items()) if isinstance(values, dict) else list(values)
         with self.transaction() as conn:
-            current = self._load_rows(conn, [(table, row)]).get((table, row))
-            placed = current.fields.get("scope") if current else None
-            feed_scope = scope or (str(self.registry.policy(table, "scope").value(placed)) if placed else self.home)
-            mine = self.trust.certs.get(self.author)
-            if mine is not None and not mine.may_write(feed_scope):
-                # Sealed, it would be refused by every peer while staying applied here: a silent divergence.
-                raise ConfigError(f"our certificate {mine.describe()} may not write scope {feed_scope}")
-            if mine is not None:
-                self.hlc.floor(mine.not_before)  # stamps before it would be refused everywhere
-            if current is None and table in schema.TABLES and all(f != "scope" for f, _ in items):
-                items.insert(0, ("scope", feed_scope))
-            changes = [Change(table, row, f, v, self.hlc.now()) for f, v in items]
-            self._merge(conn, [(c, self.author, feed_scope) for c in changes])
-            conn.execute(_OPEN_INSERT, [{"scope": feed_scope, "change": codec.pack(c.as_wire())} for c in changes])
-            self._save_clock(conn)
+            self._write(conn, table, row, items, scope)
+
+    def _write(self, conn: Connection, table: str, row: bytes, items: list[tuple[str, Value]], scope: str | None) -> None:
+        """`write` inside the caller's transaction (an erasure writes its deletes and record at once)."""
+        current = self._load_rows(conn, [(table, row)]).get((table, row))
+        placed = current.fields.get("scope") if current else None
+        feed_scope = scope or (str(self.registry.policy(table, "scope").value(placed)) if placed else self.home)
+        mine = self.trust.certs.get(self.author)
+        if mine is not None and not mine.may_write(feed_scope):
+            # Sealed, it would be refused by every peer while staying applied here: a silent divergence.
+            raise ConfigError(f"our certificate {mine.describe()} may not write scope {feed_scope}")
+        if mine is not None:
+            self.hlc.floor(mine.not_before)  # stamps before it would be refused everywhere
+        if current is None and table in schema.TABLES and all(f != "scope" for f, _ in items):
+            items.insert(0, ("scope", feed_scope))
+        changes = [Change(table, row, f, v, self.hlc.now()) for f, v in items]
+        self._merge(conn, [(c, self.author, feed_scope) for c in changes])
+        conn.execute(_OPEN_INSERT, [{"scope": feed_scope, "change": codec.pack(c.as_wire())} for c in changes])
+        self._save_clock(conn)
 
     def delete(self, table: str, row: bytes, *, scope: str | None = None) -> None:
         """Delete a row everywhere: values purged, a tombstone stays, concurrent edits lose."""
@@ -292,6 +297,7 @@ class Store:
             for i, cs, why in early:
                 outcomes[i] = batch.hold_early(cs, why)
             batch.finish()
+            redacted = after_apply(self, conn, batch.applied, [o["id"] for o in outcomes if o.get("id")])
             # Released by staff, or arrived again once time caught up: now held in the log or the fork table.
             settled = [o["id"] for o in outcomes if o.get("status") in ("accepted", "duplicate", "pending", "held", "fork")]
             for part in _chunks(settled, 500):
@@ -299,6 +305,8 @@ class Store:
             self._save_clock(conn)
             if also is not None:
                 also(conn)
+        if redacted:
+            forget(self)  # the rewritten pages leave the WAL (SQLite) or are vacuumed (PostgreSQL)
         return outcomes
 
     def release_quarantine(self, ids: Sequence[bytes] | None = None, *, due_only: bool = False) -> list[Outcome]:

@@ -14,6 +14,7 @@ from protocol import clock
 from protocol.certs import Trust
 from protocol.changeset import Changeset, open_envelope
 from protocol.errors import ClockAhead, Malformed
+from protocol.redaction import check_issuer
 
 MAX_VALUE_DEPTH = 32
 
@@ -32,6 +33,8 @@ def admit(envelope: bytes, trust: Trust, now_ms: int, max_ahead_ms: int = clock.
     # past its certificate's renewal still delivers what it wrote while valid.
     written_ms = clock.physical_ms(cs.max_hlc) if cs.changes else now_ms
     trust.check_write(cs.author, cs.scope, cs.seq, min(written_ms, now_ms))
+    if cs.redaction is not None:  # the issuer's signature stands in for the author's over this body
+        check_issuer(trust, cs.redaction, now_ms)
     if clock.is_ahead(cs.max_hlc, now_ms, max_ahead_ms):
         raise ClockAhead(
             f"changeset {cs.id.hex()[:12]} is stamped {clock.format_hlc(cs.max_hlc)}, more than "

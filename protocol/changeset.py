@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from protocol import codec, scope
+from protocol import redaction as rd
 from protocol.errors import Malformed, TooLarge
 from protocol.keys import AUTHOR_LEN, SIG_LEN, KeyPair, verify
 
@@ -30,6 +31,7 @@ DELETE_VALUE = "delete"
 _HLC_LIMIT = 1 << 63
 _BODY_KEYS = ("v", "author", "scope", "seq", "prev", "schema", "changes")
 _ENV_KEYS = ("body", "sig")
+_REDACTED_KEYS = ("body", "sig", "redaction")  # a body whose erased values a redaction record vouches for
 
 Value = None | bool | int | float | str | bytes | list[Any] | dict[str, Any]
 FeedKey = tuple[bytes, str]
@@ -61,6 +63,10 @@ class Changeset:
     changes: tuple[Change, ...]
     id: bytes
     envelope: bytes = field(repr=False, compare=False)
+    # Set for a redacted envelope: the record that vouches for the body in place of the author's
+    # signature. `changes` then leaves out the erased rows' nil values; `erased_hlc` keeps their stamps.
+    redaction: rd.Redaction | None = field(default=None, repr=False, compare=False)
+    erased_hlc: int = field(default=0, repr=False, compare=False)
 
     @property
     def feed(self) -> FeedKey:
@@ -68,7 +74,7 @@ class Changeset:
 
     @cached_property
     def max_hlc(self) -> int:
-        return max((c.hlc for c in self.changes), default=0)
+        return max(max((c.hlc for c in self.changes), default=0), self.erased_hlc)
 
 
 def change_id(body: bytes) -> bytes:
@@ -105,15 +111,21 @@ def seal(
 
 
 def open_envelope(envelope: bytes) -> Changeset:
-    """Decode an envelope and check its signature. Chain, scope and trust are checked by callers."""
-    outer = codec.expect_map(
-        codec.unpack(envelope, max_bytes=MAX_ENVELOPE_BYTES, what="envelope"), _ENV_KEYS, "envelope", None
-    )
+    """Decode an envelope and check its signature. Chain, scope and trust are checked by callers.
+
+    A redacted envelope is checked against its redaction record instead (`protocol.redaction`):
+    the record's own signature, and that it binds this exact body to the original id at this feed
+    position. Whether the record's issuer may redact is `protocol.admit`'s question."""
+    outer = codec.unpack(envelope, max_bytes=MAX_ENVELOPE_BYTES, what="envelope")
+    redacted = isinstance(outer, dict) and len(outer) == len(_REDACTED_KEYS)
+    outer = codec.expect_map(outer, _REDACTED_KEYS if redacted else _ENV_KEYS, "envelope", None)
     body = codec.expect(outer["body"], bytes, "envelope.body")
     sig = codec.expect_bytes(outer["sig"], SIG_LEN, "envelope.sig")
     m = codec.expect_map(codec.unpack(body, max_bytes=MAX_ENVELOPE_BYTES, what="changeset"), _BODY_KEYS, "changeset")
     author = codec.expect_bytes(m["author"], AUTHOR_LEN, "changeset.author")
-    verify(author, sig, body)
+    rec = rd.decode(codec.expect(outer["redaction"], bytes, "envelope.redaction")) if redacted else None
+    if rec is None:
+        verify(author, sig, body)
     if codec.pack(m) != body:
         raise Malformed("changeset body is not in canonical form")
     seq = codec.expect_uint(m["seq"], "changeset.seq", 63)
@@ -129,16 +141,26 @@ def open_envelope(envelope: bytes) -> Changeset:
     raw_changes = codec.expect(m["changes"], list, "changeset.changes")
     if len(raw_changes) > MAX_CHANGES:
         raise TooLarge(f"changeset has {len(raw_changes)} changes; the limit is {MAX_CHANGES}")
-    return Changeset(
-        author=author,
-        scope=scope.check_code(m["scope"], "changeset.scope"),
-        seq=seq,
-        prev=prev,
-        schema=schema,
-        changes=tuple(_change(c, i) for i, c in enumerate(raw_changes)),
-        id=change_id(body),
-        envelope=bytes(envelope),
-    )
+    feed_scope = scope.check_code(m["scope"], "changeset.scope")
+    changes = tuple(_change(c, i) for i, c in enumerate(raw_changes))
+    if rec is None:
+        return Changeset(author, feed_scope, seq, prev, schema, changes, change_id(body), bytes(envelope))
+    item = rd.proves(rec, body, author, feed_scope, seq, prev)
+    erased = rec.row_set
+    kept = tuple(c for c in changes if c.is_delete or (c.table, c.row) not in erased)
+    return Changeset(author, feed_scope, seq, prev, schema, kept, item.id, bytes(envelope), rec,
+                     max((c.hlc for c in changes), default=0))
+
+
+def redacted_envelope(body: bytes, sig: bytes, record: bytes) -> bytes:
+    """The envelope a replica keeps and serves once `record` has redacted `body`."""
+    return codec.pack({"body": body, "sig": sig, "redaction": record})
+
+
+def envelope_parts(envelope: bytes) -> tuple[bytes, bytes]:
+    """(body, sig) of an envelope this replica already admitted."""
+    outer = codec.unpack(envelope, max_bytes=MAX_ENVELOPE_BYTES, what="envelope")
+    return outer["body"], outer["sig"]
 
 
 def _name(value: Any, what: str) -> str:

@@ -1,0 +1,289 @@
+"""Erasure on a replica: rows deleted, and their values gone from every stored body (docs/erasure.md).
+
+A row delete already purges the merge state and the materialized row; the values still sit in the
+signed changeset bodies of the log, in open changes, in the conflict queue and the audit. `erase`
+(a county, prefecture, province or township key) does, in one transaction:
+
+* deletes each row (absorbing: nothing written later brings a value back);
+* redacts every changeset held here that carried a value of those rows (log, quarantine, forks)
+  and signs one redaction record naming them (`protocol.redaction`);
+* writes that record as a change in the rows' place, in its own feed: it travels like any
+  changeset, through hubs and USB bundles, to exactly the replicas that hold the rows;
+* `apply_record`: rewrites the stored envelopes to `{body: redacted, sig, redaction: record}`,
+  drops the rows' open changes, blanks conflict details and audit entries naming them and scrubs
+  the erased text from the rest of the audit.
+
+Every replica runs `apply_record` when the record arrives (`after_apply`, inside `Store.apply`'s
+transaction), and when an original named by a record it holds arrives later (an old USB stick), it
+is stored redacted. `forget` then makes the database itself forget: SQLite runs with
+`secure_delete=ON` (`node.db`), so freed bytes are zeroed, and its WAL is checkpointed and truncated;
+a PostgreSQL hub runs VACUUM on the tables that held the values.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgpack
+from sqlalchemy import Connection, delete, select, text, update
+
+from node import engine_tables as t
+from protocol import redaction as rd
+from protocol.changeset import Changeset, envelope_parts, open_envelope, redacted_envelope
+from protocol.errors import ConfigError, RemoteError
+
+if TYPE_CHECKING:
+    from node.store import Store
+
+log = logging.getLogger("laowu.redact")
+
+RowKey = tuple[str, bytes]
+ERASED = "（已删除 erased）"
+SCRUBBED = "＊"
+_VACUUM = ("lw_log", "lw_row", "lw_open", "lw_quarantine", "lw_fork", "lw_conflict", "lw_audit")
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What one erasure did: the record (None when no stored body held a value) and the counts."""
+
+    record: bytes | None
+    rows: int
+    changesets: int
+
+
+def erase(store: Store, rows: list[RowKey], reason: str, *, actor: str = "county") -> Erasure:
+    """Delete `rows` (one place) and redact every stored body that carried their values; then forget."""
+    if store.key is None:
+        raise ConfigError("这个数据库没有密钥，不能删除 / this store was opened without its key: it cannot erase")
+    mine = store.trust.certs.get(store.author)
+    if mine is None or mine.role not in rd.ISSUER_ROLES:
+        raise ConfigError("只有县级（或覆盖该地的乡镇、市、省）可以删除个人信息 / only a county, or a key above "
+                          "the place, may erase personal data: ask the county")
+    if not reason.strip():
+        raise ConfigError("请写明删除原因 / give the reason for the erasure")
+    with store.transaction() as conn:
+        held = _holding(conn, rows)
+        earlier = _earlier_rows(conn, [cs.id for cs in held])
+        place = _place(store, conn, rows, held)
+        if not mine.may_write(place):
+            raise ConfigError(f"本机证书不覆盖 {place} / our certificate {mine.describe()} does not cover {place}")
+        erased = set(rows) | earlier  # cumulative: a record matches whatever order replicas apply them in
+        items = []
+        for cs in held:
+            body, _ = envelope_parts(cs.envelope)
+            new = rd.redact_body(body, erased)
+            if new is not None:
+                items.append(rd.Item(cs.id, cs.author, cs.scope, cs.seq, cs.prev, hashlib.sha256(new).digest()))
+        for table, row in rows:
+            state = store._load_rows(conn, [(table, row)]).get((table, row))
+            if state is None or not state.deleted:
+                store._write(conn, table, row, [("*", "delete")], place)
+        raw = None
+        if items:
+            raw = rd.make(store.key, place, sorted(erased), items, store.hlc.physical(), reason)
+            rec = rd.decode(raw)
+            store._write(conn, rd.TABLE, rd.row_id(place, rec.id), [(rd.FIELD, raw)], place)
+            apply_record(store, conn, rec)
+        for table, row in rows:
+            conn.execute(t.audit.insert(), {"at": store.hlc.physical(), "actor": actor[:64], "action": "erase",
+                                            "tbl": table, "row": row.hex(),
+                                            "detail": f"{reason} (redaction {rd.decode(raw).id.hex()[:16] if raw else '-'})"})
+    forget(store)
+    return Erasure(raw, len(rows), len(items))
+
+
+def apply_record(store: Store, conn: Connection, rec: rd.Redaction) -> bool:
+    """Apply a verified record inside `conn`'s transaction; False if it was applied here before."""
+    if conn.execute(select(t.redactions.c.id).where(t.redactions.c.id == rec.id)).first() is not None:
+        return False
+    conn.execute(t.redactions.insert(), {"id": rec.id, "raw": rec.raw, "applied": store.hlc.physical()})
+    for item in rec.items:
+        conn.execute(delete(t.redacted).where(t.redacted.c.id == item.id))
+        conn.execute(t.redacted.insert(), {"id": item.id, "record": rec.id})
+    values = _rewrite(conn, rec, [i.id for i in rec.items])
+    erased = rec.row_set
+    for oc in conn.execute(select(t.open_changes.c.n, t.open_changes.c.change)).all():
+        tb, row, fld, _, _ = msgpack.unpackb(oc.change)
+        if (tb, row) in erased and fld != "*":  # the delete absorbs them anyway: nothing is lost
+            conn.execute(delete(t.open_changes).where(t.open_changes.c.n == oc.n))
+    for cf in conn.execute(select(t.conflicts.c.key, t.conflicts.c.tbl, t.conflicts.c.rows)).all():
+        if any((cf.tbl, row) in erased for row in msgpack.unpackb(cf.rows)):
+            conn.execute(update(t.conflicts).where(t.conflicts.c.key == cf.key).values(detail=ERASED))
+    hexes = [row.hex() for _, row in rec.rows]
+    conn.execute(update(t.audit).where(t.audit.c.row.in_(hexes), t.audit.c.action != "erase").values(detail=ERASED))
+    for v in {v for v in values if isinstance(v, str) and len(v) >= 2}:
+        for tbl in (t.audit, t.conflicts):
+            conn.execute(update(tbl).where(tbl.c.detail.contains(v, autoescape=True))
+                         .values(detail=_replace(tbl.c.detail, v)))
+    return True
+
+
+def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged: list[bytes]) -> bool:
+    """Inside `Store.apply`'s transaction: apply the records that arrived, in redacted envelopes or
+    as changes, and redact originals named by a record held here. True if anything was redacted."""
+    now = store.hlc.physical()
+    records: dict[bytes, rd.Redaction] = {}
+    for cs in applied:
+        if cs.redaction is not None:
+            records[cs.redaction.id] = cs.redaction
+        for c in cs.changes:
+            if c.table == rd.TABLE and c.field == rd.FIELD and isinstance(c.value, bytes):
+                try:
+                    rec = rd.decode(c.value)
+                    rd.check_issuer(store.trust, rec, now)
+                except RemoteError as exc:
+                    log.warning("redaction in changeset %s ignored: %s", cs.id.hex()[:12], exc)
+                    continue
+                records[rec.id] = rec
+    done = False
+    for rec in records.values():
+        done = apply_record(store, conn, rec) or done
+    late: dict[bytes, list[bytes]] = {}
+    for i in range(0, len(logged), 500):
+        q = select(t.redacted.c.id, t.redacted.c.record).where(t.redacted.c.id.in_(logged[i:i + 500]))
+        for r in conn.execute(q):
+            late.setdefault(r.record, []).append(r.id)
+    for rec_id, ids in late.items():
+        raw = conn.execute(select(t.redactions.c.raw).where(t.redactions.c.id == rec_id)).scalar_one()
+        done = bool(_rewrite(conn, rd.decode(raw), ids)) or done
+    return done
+
+
+def forget(store: Store) -> float:
+    """Make the database files forget what was rewritten; return the seconds it took.
+
+    SQLite: secure_delete (set on every connection) zeroed the freed bytes; the old pages still sit
+    in the WAL until a checkpoint copies the new ones over them, and TRUNCATE then empties the WAL.
+    PostgreSQL: plain VACUUM prunes the dead row versions and their TOAST chunks so the space is
+    reused; their bytes stay in the data files until overwritten (docs/erasure.md says what more to do)."""
+    started = time.perf_counter()
+    if store.engine.dialect.name == "sqlite":
+        for _ in range(50):
+            raw = store.engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
+            try:
+                busy = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                raw.close()
+            if busy is None or not busy[0]:
+                break
+            time.sleep(0.05)  # a reader is mid-transaction (a pull being served): try again shortly
+        else:
+            log.warning("WAL checkpoint stayed busy: the erased pages leave the WAL at the next checkpoint")
+    elif store.engine.dialect.name == "postgresql":
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM " + ", ".join(_VACUUM)))
+    return time.perf_counter() - started
+
+
+def person_rows(store: Store, row: bytes) -> list[RowKey]:
+    """A person's card and every record that names it (placements, follow-ups, training, returns...)."""
+    from node import schema
+
+    out: list[RowKey] = [("person", row)]
+    with store.engine.connect() as conn:
+        for name, cls in sorted(schema.TABLES.items()):
+            tbl = cls.__table__  # type: ignore[attr-defined]
+            if name != "person" and "person" in tbl.c:
+                out += [(name, bytes.fromhex(r.id)) for r in conn.execute(select(tbl.c.id).where(tbl.c.person == row.hex()))]
+    return out
+
+
+# -- inside --------------------------------------------------------------------------------------
+
+
+def _holding(conn: Connection, rows: list[RowKey]) -> list[Changeset]:
+    """Every changeset held here (log, quarantine, forks) whose body names one of `rows`."""
+    found: dict[bytes, Changeset] = {}
+    sources = [(t.log, t.log.c.envelope), (t.quarantine, t.quarantine.c.envelope),
+               (t.forks, t.forks.c.held), (t.forks, t.forks.c.incoming)]
+    for _, row in rows:
+        for tbl, col in sources:
+            for r in conn.execute(select(col).where(col.is_not(None), _contains(conn, col, row))):
+                raw = r[0]
+                if raw:
+                    cs = open_envelope(raw)
+                    found.setdefault(cs.id, cs)
+    return sorted(found.values(), key=lambda cs: (cs.author, cs.scope, cs.seq))
+
+
+def _contains(conn: Connection, col: Any, needle: bytes) -> Any:
+    """SQL: the blob `col` contains `needle`. A row id is 16 random bytes: no false match in practice,
+    and every candidate is decoded before anything is done to it."""
+    if conn.dialect.name == "postgresql":
+        return text(f"position(:needle_{needle.hex()} in {col.table.name}.{col.name}) > 0").bindparams(
+            **{f"needle_{needle.hex()}": needle})
+    return text(f"instr({col.table.name}.{col.name}, :needle_{needle.hex()}) > 0").bindparams(
+        **{f"needle_{needle.hex()}": needle})
+
+
+def _earlier_rows(conn: Connection, ids: list[bytes]) -> set[RowKey]:
+    """Rows erased by records held here that name any of `ids`."""
+    out: set[RowKey] = set()
+    recs = {r.record for r in conn.execute(select(t.redacted.c.record).where(t.redacted.c.id.in_(ids)))} if ids else set()
+    for rec_id in recs:
+        raw = conn.execute(select(t.redactions.c.raw).where(t.redactions.c.id == rec_id)).scalar_one()
+        out |= rd.decode(raw).row_set
+    return out
+
+
+def _place(store: Store, conn: Connection, rows: list[RowKey], held: list[Changeset]) -> str:
+    """The one place of `rows`: from their merge state, else from the feeds that wrote them."""
+    places = set()
+    for table, row in rows:
+        state = store._load_rows(conn, [(table, row)]).get((table, row))
+        sc = state.fields.get("scope") if state is not None else None
+        if sc is not None:
+            places.add(str(store.registry.policy(table, "scope").value(sc)))
+            continue
+        feeds = [cs.scope for cs in held if any((c.table, c.row) == (table, row) for c in cs.changes)]
+        if feeds:
+            places.add(feeds[0])
+    if len(places) != 1:
+        raise ConfigError(f"要删除的记录不在同一个地方或找不到 / the rows to erase are in {sorted(places) or 'no place'}: "
+                          "erase one place at a time")
+    return places.pop()
+
+
+def _rewrite(conn: Connection, rec: rd.Redaction, ids: list[bytes]) -> list[Any]:
+    """Replace every stored copy of the changesets `ids` by its redacted form; the values removed."""
+    values: list[Any] = []
+    wanted = set(ids)
+
+    def redo(envelope: bytes) -> bytes | None:
+        body, sig = envelope_parts(envelope)
+        item = rec.item(open_envelope(envelope).id)
+        new = rd.redact_body(body, rec.row_set)
+        if item is None or new is None:
+            return None
+        if hashlib.sha256(new).digest() != item.redacted:
+            log.warning("redaction %s does not match changeset %s as held here: left for a county to redo",
+                        rec.id.hex()[:12], item.id.hex()[:12])
+            return None
+        values.extend(rd.values_of(body, rec.row_set))
+        return redacted_envelope(new, sig, rec.raw)
+
+    for tbl in (t.log, t.quarantine):
+        for part in range(0, len(ids), 500):
+            q = select(tbl.c.id, tbl.c.envelope).where(tbl.c.id.in_(ids[part:part + 500]), tbl.c.envelope.is_not(None))
+            for r in conn.execute(q).all():
+                new = redo(r.envelope)
+                if new is not None:
+                    conn.execute(update(tbl).where(tbl.c.id == r.id).values(envelope=new))
+    for fk in conn.execute(select(t.forks.c.n, t.forks.c.held, t.forks.c.incoming)).all():
+        for col in ("held", "incoming"):
+            raw = getattr(fk, col)
+            if raw and open_envelope(raw).id in wanted:
+                new = redo(raw)
+                if new is not None:
+                    conn.execute(update(t.forks).where(t.forks.c.n == fk.n).values({col: new}))
+    return values
+
+
+def _replace(col: Any, value: str) -> Any:
+    from sqlalchemy import func
+
+    return func.replace(col, value, SCRUBBED)

@@ -1,0 +1,145 @@
+"""Specs of erasure in the store (node/redact.py): values gone from every table and file, feeds intact.
+
+A village registers a person with a distinctive name and ID number and the county erases them. The
+county's files, then the village's once it applies the county's changesets, then a replica that
+joins afterwards, must hold neither value in any form, while every feed still verifies.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from erasurekit import files_under, found, needles
+from sqlalchemy import select
+from storekit import VILLAGE
+
+from node import engine_tables as t
+from node.redact import erase, person_rows
+from node.store import Store
+from protocol import codec
+from protocol.admit import admit
+from protocol.errors import ConfigError
+
+MakeStore = Callable[..., Store]
+NAME = "欧阳翠兰"
+ID_NUMBER = "513225198807154426"
+PHONE = "13912345678"
+PERSON = int(VILLAGE).to_bytes(5, "big") + b"\x7e" * 11
+OTHER = int(VILLAGE).to_bytes(5, "big") + b"\x7f" * 11
+
+
+def secrets() -> list[bytes]:
+    return needles(NAME, ID_NUMBER, PHONE)
+
+
+def registered(make_store: MakeStore) -> tuple[Store, Store]:
+    """A village that registered the person and a neighbour, and a county that applied both."""
+    village, county = make_store("village-a"), make_store("county")
+    village.write("person", PERSON, {"id_number": ID_NUMBER, "name": NAME, "phone": PHONE, "health": "良好"})
+    village.write("person", OTHER, {"id_number": "513225199001011237", "name": "张三"})
+    village.write("person", PERSON, {"monthly_pay": 4321})
+    county.apply([cs.envelope for cs in village.seal()])
+    return village, county
+
+
+def files(tmp_path: Path, name: str) -> list[Path]:
+    return [p for p in files_under(tmp_path) if p.name.startswith(name)]
+
+
+def verify_feeds(store: Store) -> int:
+    """Admit every logged changeset again, feed by feed, and check each names its predecessor's id."""
+    n = 0
+    with store.engine.connect() as conn:
+        q = select(t.log.c.author, t.log.c.scope, t.log.c.seq, t.log.c.envelope).where(
+            t.log.c.status == "applied").order_by(t.log.c.author, t.log.c.scope, t.log.c.seq)
+        prev: dict[tuple[bytes, str], bytes] = {}
+        for r in conn.execute(q):
+            cs = admit(r.envelope, store.trust, store.hlc.physical())
+            assert cs.prev == prev.get(cs.feed) and cs.seq == r.seq
+            prev[cs.feed] = cs.id
+            n += 1
+    return n
+
+
+def test_an_erasure_leaves_no_value_in_the_county_files(make_store: MakeStore, tmp_path: Path) -> None:
+    _, county = registered(make_store)
+    assert found(files(tmp_path, "county"), secrets())  # the search finds them before
+    done = erase(county, person_rows(county, PERSON), "本人申请删除")
+    assert done.changesets == 1 and done.record is not None
+    assert found(files(tmp_path, "county"), secrets()) == []
+    assert county.values("person")[("person", PERSON)] is None
+    assert county.values("person")[("person", OTHER)] == {"id_number": "513225199001011237", "name": "张三",
+                                                          "scope": VILLAGE}
+    assert verify_feeds(county) == 1
+
+
+def test_the_village_forgets_when_the_county_s_changesets_arrive(make_store: MakeStore, tmp_path: Path) -> None:
+    village, county = registered(make_store)
+    village.write("person", PERSON, {"phone": "13700000000"})  # an edit made offline, not sealed yet
+    village.audit("村干部", "view-full", "person", PERSON.hex(), f"查看 {NAME} {ID_NUMBER}")
+    village.audit("村干部", "export", "person", None, f"导出名单含 {NAME}")
+    erase(county, [("person", PERSON)], "本人申请删除")
+    outcomes = village.apply([cs.envelope for cs in county.seal()])
+    assert [o["status"] for o in outcomes] == ["accepted"]
+    assert found(files(tmp_path, "village-a"), secrets() + needles("13700000000")) == []
+    assert village.status().open_changes == 0
+    with village.engine.connect() as conn:
+        details = [r.detail for r in conn.execute(select(t.audit.c.detail))]
+    assert len(details) == 2 and not any(NAME in d or ID_NUMBER in d for d in details)
+    assert verify_feeds(village) == 2
+    assert village.values("person") == county.values("person")
+
+
+def test_a_replica_joining_later_never_receives_the_values(make_store: MakeStore, tmp_path: Path) -> None:
+    _, county = registered(make_store)
+    erase(county, [("person", PERSON)], "本人申请删除")
+    county.seal()
+    served, _ = county.envelopes_for({}, VILLAGE)
+    assert not any(n in env for env in served for n in secrets())
+    late = make_store("village-b")
+    assert {o["status"] for o in late.apply(served)} == {"accepted"}
+    assert found(files(tmp_path, "village-b"), secrets()) == []
+    assert late.values("person") == county.values("person")
+    assert verify_feeds(late) == 2
+
+
+def test_an_original_arriving_after_its_redaction_is_stored_redacted(make_store: MakeStore, tmp_path: Path) -> None:
+    village = make_store("village-a")
+    village.write("person", PERSON, {"id_number": ID_NUMBER, "name": NAME, "phone": PHONE})
+    old_stick = [cs.envelope for cs in village.seal()]
+    county = make_store("county")
+    county.apply(old_stick)
+    erase(county, [("person", PERSON)], "本人申请删除")
+    township = make_store("township")
+    township.apply([cs.envelope for cs in county.seal()])  # the county's feed first: the record alone
+    assert [o["status"] for o in township.apply(old_stick)] == ["accepted"]  # then an old USB stick
+    assert found(files(tmp_path, "township"), secrets()) == []
+    assert township.values("person") == county.values("person")
+    assert verify_feeds(township) == 2
+
+
+def test_erasing_twice_and_a_second_person_keeps_every_feed_verifiable(make_store: MakeStore, tmp_path: Path) -> None:
+    village, county = registered(make_store)
+    erase(county, [("person", PERSON)], "本人申请删除")
+    erase(county, [("person", OTHER)], "重复登记")  # the same changeset again, now for the other row too
+    village.apply([cs.envelope for cs in county.seal()])
+    for name in ("county", "village-a"):
+        assert found(files(tmp_path, name), secrets() + needles("张三", "513225199001011237")) == []
+    assert verify_feeds(village) == 2
+
+
+def test_only_a_key_above_the_village_may_erase(make_store: MakeStore) -> None:
+    village, _ = registered(make_store)
+    with pytest.raises(ConfigError, match="county"):
+        erase(village, [("person", PERSON)], "本人申请删除")
+    assert village.values("person")[("person", PERSON)] is not None
+
+
+def test_a_forged_record_inside_a_changeset_redacts_nothing(make_store: MakeStore, tmp_path: Path) -> None:
+    village, county = registered(make_store)
+    sibling = make_store("sibling")
+    county.write("lw_redaction", PERSON, {"record": codec.pack({"body": b"x", "sig": bytes(64)})}, scope=VILLAGE)
+    village.apply([cs.envelope for cs in county.seal()])
+    assert found(files(tmp_path, "village-a"), needles(NAME))  # still there: nothing valid asked otherwise
+    del sibling
