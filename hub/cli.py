@@ -1,6 +1,6 @@
 """`laowu-hub`: set up and run county and province hubs.
 
-    laowu-hub init-province --dir P --code 510000000000     root key, province file, hub database
+    laowu-hub init-province --dir P --code 510000000000     root key (P/root.key, to move offline), hub key, province file, hub database
     laowu-hub init --dir C --code 513225000000 --province P/province.laowu   key + enrollment request
     laowu-hub approve --dir P --request C/enroll-request.laowu --out C/certs.laowu
     laowu-hub install --dir C --certs C/certs.laowu
@@ -10,7 +10,8 @@
     laowu-hub serve --dir C --port 8700 [--upstream URL --upstream-key HEX]
     laowu-hub status --dir C
 
-A hub's private key stays unencrypted on its server unless LAOWU_PASSPHRASE is set.
+A hub's private key stays unencrypted on its server unless LAOWU_PASSPHRASE is set (an empty one is
+refused); the province root key is always encrypted (LAOWU_ROOT_PASSPHRASE, else LAOWU_PASSPHRASE).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from node.store import Store
 from node.sync_client import Background, SyncClient
 from node.verdict import EXIT_ERROR, verdict
 from protocol import certs, clock, messages, scope
-from protocol.errors import LaowuError
+from protocol.errors import ConfigError, LaowuError
 from protocol.keys import KeyPair, short_id
 
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -54,15 +55,26 @@ def _open(args: argparse.Namespace) -> Store:
 
 
 def cmd_init_province(args: argparse.Namespace) -> dict[str, object]:
+    """The province root key goes to its own file, always encrypted, for the operator to move off the
+    machine (a USB stick in a safe); the online province hub serves with a key the root certifies.
+    Losing the server then loses a key the root can revoke and replace, not the trust anchor."""
     keyfile, _, _ = _paths(args.dir)
-    key = KeyPair.generate()
-    key.save(keyfile, os.environ.get("LAOWU_PASSPHRASE"))
+    root_file = Path(args.root_key or Path(args.dir) / "root.key")
+    root_pass = os.environ.get("LAOWU_ROOT_PASSPHRASE", os.environ.get("LAOWU_PASSPHRASE"))
+    if root_pass is None:
+        raise ConfigError("省根密钥必须加密 the province root key is always encrypted: set LAOWU_ROOT_PASSPHRASE "
+                          "(or LAOWU_PASSPHRASE)")
+    root, hub = KeyPair.generate(), KeyPair.generate()
+    root.save(root_file, root_pass)
+    hub.save(keyfile, os.environ.get("LAOWU_PASSPHRASE"))
     now = clock.wall_ms()
-    root_cert = certs.issue(key, key.public, "province", [args.code], now - 3600_000, now + 30 * YEAR_MS, 1)
+    root_cert = certs.issue(root, root.public, "province", [args.code], now - 3600_000, now + 30 * YEAR_MS, 1)
+    hub_cert = certs.issue(root, hub.public, "province", [args.code], now - 3600_000, now + 10 * YEAR_MS, 2)
     pf = ProvinceFile(root_cert, secrets.token_bytes(32))
     save_province(Path(args.dir) / "province.laowu", pf)
-    Store.create(_db(args), key, args.code, key.public, [root_cert], pf.person_key)
-    return {"root": key.public.hex(), "short": key.short, "province_file": str(Path(args.dir) / "province.laowu")}
+    Store.create(_db(args), hub, args.code, root.public, [root_cert, hub_cert], pf.person_key)
+    return {"root": root.public.hex(), "short": root.short, "hub": hub.public.hex(), "hub_short": hub.short,
+            "root_key": str(root_file), "province_file": str(Path(args.dir) / "province.laowu")}
 
 
 def cmd_init(args: argparse.Namespace) -> dict[str, object]:
@@ -160,8 +172,9 @@ def parser() -> argparse.ArgumentParser:
         sp.set_defaults(fn=fn)
         return sp
 
-    sp = cmd("init-province", cmd_init_province, "create the province root key and hub")
+    sp = cmd("init-province", cmd_init_province, "create the province root key (kept offline) and the province hub")
     sp.add_argument("--code", required=True)
+    sp.add_argument("--root-key", help="where to write the encrypted root key (default DIR/root.key); move it off the server")
     sp = cmd("init", cmd_init, "create a county hub key and its enrollment request")
     sp.add_argument("--code", required=True)
     sp.add_argument("--province", required=True, help="the province file")

@@ -113,7 +113,7 @@ def main() -> None:
         hub("install", "--dir", str(county), "--certs", str(county / "certs.laowu"), env=env)
         print(f"   {issued['issued']}")
         p_srv = Server(prov, free_port(), env).start()
-        c_srv = Server(county, free_port(), env, (p_srv.url, root["root"])).start()
+        c_srv = Server(county, free_port(), env, (p_srv.url, root["hub"])).start()
         servers += [p_srv, c_srv]
         print(f"   province hub {p_srv.url}, county hub {c_srv.url} (relaying up every second)")
 
@@ -165,7 +165,7 @@ def main() -> None:
         print(f"   village B registers a walk-in, {walk_in['name']}, offline too")
 
         say("6. 恢复 — the county hub is back: sync, relay, converge")
-        c_srv = Server(county, c_srv.port, env, (p_srv.url, root["root"])).start()
+        c_srv = Server(county, c_srv.port, env, (p_srv.url, root["hub"])).start()
         servers.append(c_srv)
         for place, d in dirs.items():
             print(f"   {VILLAGES[place][0]}: {node(d, 'sync', env=env)['同步 sync']}")

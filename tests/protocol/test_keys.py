@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from protocol import sealed
 from protocol.errors import BadPassphrase, BadSignature, ConfigError
 from protocol.keys import KeyPair, short_id, verify
 
@@ -37,12 +38,42 @@ def test_saved_key_is_encrypted_under_the_passphrase(key: KeyPair, tmp_path: Pat
     path = tmp_path / "key.pem"
     key.save(path, PASSPHRASE)
     pem = path.read_bytes()
-    assert b"ENCRYPTED PRIVATE KEY" in pem
+    assert pem.startswith(sealed.ARMOR_BEGIN)
     raw = key.private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     unencrypted = key.private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     assert raw not in pem and unencrypted.splitlines()[1] not in pem
+
+
+def test_a_key_file_is_sealed_with_scrypt_at_the_written_down_parameters(key: KeyPair, tmp_path: Path) -> None:
+    path = tmp_path / "key.pem"
+    key.save(path, PASSPHRASE)
+    inner = sealed.unarmor(path.read_bytes())
+    assert inner is not None and inner.startswith(sealed.MAGIC)
+    assert tuple(inner[len(sealed.MAGIC):len(sealed.MAGIC) + 4]) == (1, 15, 8, 1)  # v1, n = 2**15, r = 8, p = 1
+
+
+def test_a_pbkdf2_key_file_of_0_1_0_opens_and_is_rewritten_under_scrypt(key: KeyPair, tmp_path: Path) -> None:
+    path = tmp_path / "key.pem"
+    path.write_bytes(key.private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.BestAvailableEncryption(PASSPHRASE.encode())))
+    assert KeyPair.load(path, PASSPHRASE).public == key.public
+    assert path.read_bytes().startswith(sealed.ARMOR_BEGIN)
+    assert KeyPair.load(path, PASSPHRASE).public == key.public
+    with pytest.raises(BadPassphrase):
+        KeyPair.load(path, "a wrong passphrase")
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "short"])
+def test_an_empty_or_short_passphrase_is_refused_and_writes_nothing(key: KeyPair, tmp_path: Path, empty: str) -> None:
+    path = tmp_path / "key.pem"
+    with pytest.raises(ConfigError):
+        key.save(path, empty)
+    assert not path.exists()
+    key.save(path, PASSPHRASE)
+    with pytest.raises(ConfigError):
+        KeyPair.load(path, empty)
 
 
 def test_key_loads_back_with_the_right_passphrase(key: KeyPair, tmp_path: Path) -> None:
@@ -57,7 +88,7 @@ def test_wrong_passphrase_is_refused(key: KeyPair, tmp_path: Path) -> None:
     path = tmp_path / "key.pem"
     key.save(path, PASSPHRASE)
     with pytest.raises(BadPassphrase):
-        KeyPair.load(path, "guess")
+        KeyPair.load(path, "a good guess")
 
 
 def test_encrypted_key_without_a_passphrase_is_refused(key: KeyPair, tmp_path: Path) -> None:
