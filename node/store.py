@@ -29,7 +29,7 @@ from conflict.row import RowState, check_values, merge_row, row_values
 from conflict.semantic import Rule
 from node import domain  # noqa: F401  (registers the replicated tables before any registry is built)
 from node import engine_tables as t
-from node import schema
+from node import migrations, schema
 from node.db import StorageFull, begin_write, is_full, make_engine, upsert
 from node.redact import after_apply, forget
 from node.retract import retract
@@ -130,6 +130,8 @@ class Store:
         engine = target if isinstance(target, Engine) else make_engine(target, **kw.pop("engine_kw", {}))
         t.metadata.create_all(engine)
         with engine.begin() as conn:
+            if not migrations.current(conn):
+                migrations.stamp_head(conn)  # made from today's models: at the newest revision
             for k, v in {"home": home, "author": author, "root": root, "person_key": person_key,
                          "schema": schema.SCHEMA_VERSION}.items():
                 conn.execute(upsert(engine, t.meta, ["key"]), {"key": k, "value": codec.pack(v)})
@@ -140,7 +142,14 @@ class Store:
 
     @classmethod
     def open(cls, target: str | Any, key: KeyPair | None, **kw: Any) -> Store:
+        """Open a database, upgrading it in place first if an earlier release made it."""
         engine = target if isinstance(target, Engine) else make_engine(target, **kw.pop("engine_kw", {}))
+        try:
+            migrations.upgrade(engine)
+        except Exception:
+            if engine is not target:
+                engine.dispose()
+            raise
         return cls(engine, key, **kw)
 
     def close(self) -> None:
@@ -369,7 +378,7 @@ class Store:
             values = row_values(st, table, self.registry)
             values.setdefault("scope", feed_scope[(table, row)])
             for col in tbl.columns:
-                if not _fits(col, values.get(col.name)):
+                if not fits(col, values.get(col.name)):
                     # A signed value of the wrong type (a newer or buggy writer): kept in the merge
                     # state like an unknown field, shown empty, instead of failing the whole batch.
                     values[col.name] = None
@@ -411,9 +420,7 @@ class Store:
         return codec.pack({f: self.registry.policy(table, f).encode(s) for f, s in st.fields.items()})
 
     def _decode_state(self, table: str, r: Any) -> RowState:
-        fields = {f: self.registry.policy(table, f).decode(raw) for f, raw in msgpack.unpackb(r.state).items()}
-        tomb = (r.tomb_hlc, r.tomb_author) if r.tomb_hlc is not None else None
-        return RowState(fields, tomb)
+        return decode_state(self.registry, table, r)
 
     # -- feeds and log ------------------------------------------------------------------------
 
@@ -710,7 +717,14 @@ def _tx(engine: Engine) -> Iterator[Connection]:
         raise
 
 
-def _fits(col: Any, value: Any) -> bool:
+def decode_state(registry: Registry, table: str, r: Any) -> RowState:
+    """One lw_row row (state, tomb_hlc, tomb_author) → its merge state."""
+    fields = {f: registry.policy(table, f).decode(raw) for f, raw in msgpack.unpackb(r.state).items()}
+    tomb = (r.tomb_hlc, r.tomb_author) if r.tomb_hlc is not None else None
+    return RowState(fields, tomb)
+
+
+def fits(col: Any, value: Any) -> bool:
     """Whether a merged value can be stored in a materialized column as it is."""
     kind = col.type.impl if isinstance(col.type, sqltypes.TypeDecorator) else col.type  # sqlmodel's AutoString
     if value is None:

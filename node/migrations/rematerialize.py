@@ -1,0 +1,42 @@
+"""Re-materialize a domain table from the merge state, for migrations that add columns or tables.
+
+The merge state (lw_row) keeps every field a replica was sent, known or not (DESIGN §4: fields it
+does not know are kept). A migration that adds a column, or a table, makes room for values a newer
+writer may already have sent; calling `rematerialize(op.get_bind(), "person")` at the end of its
+`upgrade()` writes them into the materialized rows, so they show up at once instead of after the
+row's next edit. Only columns the database has at that revision are written, so an old migration
+keeps working when later ones change the same table.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, Connection, MetaData, Table, inspect, select
+
+from conflict.row import row_values
+from node import engine_tables as t
+from node import schema
+from node.db import upsert
+from node.store import decode_state, fits
+
+
+def rematerialize(conn: Connection, table: str) -> int:
+    """Rewrite every live row of `table` from its merge state; the number of rows written."""
+    cls = schema.TABLES[table]
+    registry = schema.registry()
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    model = cls.__table__  # type: ignore[attr-defined]
+    cols = [c for c in model.columns if c.name in present]
+    required = [c.name for c in cols if not c.nullable and c.name != "id"]
+    target = Table(table, MetaData(), *[Column(c.name, c.type, primary_key=c.primary_key) for c in cols])
+    out: list[dict[str, Any]] = []
+    q = select(t.rows).where(t.rows.c.tbl == table, t.rows.c.tomb_hlc.is_(None))
+    for r in conn.execute(q):
+        values = row_values(decode_state(registry, table, r), table, registry)
+        rec = {c.name: values.get(c.name) if fits(c, values.get(c.name)) else None for c in cols}
+        rec["id"] = r.row.hex()
+        if all(rec.get(name) is not None for name in required):
+            out.append(rec)
+    if out:
+        conn.execute(upsert(conn.dialect.name, target, ["id"]), out)
+    return len(out)

@@ -1,0 +1,205 @@
+"""Databases made by release 0.1.0 (tests/fixtures/releases/0.1.0, made by that release's own CLIs)
+upgrade in place with nothing lost, and the upgraded village node syncs with the upgraded county hub
+(a real uvicorn on loopback), on SQLite and on PostgreSQL (the hub restored from its pg_dump)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PG_URL, PgDatabases
+from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from hub.app import Hub
+from hub.server import ServerThread
+from node import engine_tables as t
+from node import migrations
+from node.db import make_engine
+from node.domain.rules import RULES
+from node.migrations.rematerialize import rematerialize
+from node.store import Store
+from protocol.errors import ConfigError
+from protocol.keys import KeyPair
+
+RELEASE = Path(__file__).resolve().parents[1] / "fixtures" / "releases" / "0.1.0"
+FACTS = json.loads((RELEASE / "fixture.json").read_text())
+PASS = FACTS["passphrase"]
+BIN = Path(sys.executable).parent
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Rows in every table the database has (the version table aside)."""
+    with engine.connect() as conn:
+        names = [n for n in inspect(conn).get_table_names() if n != migrations.VERSION_TABLE]
+        return {n: int(conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one()) for n in sorted(names)}
+
+
+def engine_state(engine: Engine) -> dict[str, Any]:
+    """The log, heads and merge state: what a sync depends on."""
+    with engine.connect() as conn:
+        return {
+            "log": sorted((r.id, r.status, r.pos, r.envelope) for r in conn.execute(select(t.log))),
+            "heads": sorted(tuple(r) for r in conn.execute(select(t.heads))),
+            "rows": sorted(tuple(r) for r in conn.execute(select(t.rows))),
+            "person": sorted(tuple(r) for r in conn.execute(text("SELECT * FROM person"))),
+        }
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def county_db(request: pytest.FixtureRequest, tmp_path: Path, pg: PgDatabases | str) -> Iterator[str]:
+    """The 0.1.0 county hub's database: a copy of its SQLite file, or its pg_dump restored into a new database."""
+    if request.param == "sqlite":
+        shutil.copy2(RELEASE / "county" / "hub.sqlite", tmp_path / "hub.sqlite")
+        yield f"sqlite:///{tmp_path / 'hub.sqlite'}"
+        return
+    if isinstance(pg, str):
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"PostgreSQL not reachable ({pg}); CI is set, where this must run")
+        pytest.skip(f"PostgreSQL not reachable ({pg})")
+    import psycopg
+
+    name = f"laowu_rel_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"'.encode())
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(RELEASE / "county.pgdump")],
+                       check=True, capture_output=True)
+        yield url
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+@pytest.fixture
+def village(tmp_path: Path) -> Path:
+    d = tmp_path / "village"
+    shutil.copytree(RELEASE / "village", d)
+    return d
+
+
+def test_the_0_1_0_fixtures_are_what_0_1_0_made() -> None:
+    """The fixtures have no version table: they predate migrations, as every 0.1.0 database does."""
+    for db in (RELEASE / "village" / "node.sqlite", RELEASE / "county" / "hub.sqlite"):
+        engine = create_engine(f"sqlite:///{db}")
+        try:
+            with engine.connect() as conn:
+                assert migrations.current(conn) is None
+                assert inspect(conn).has_table("lw_meta")
+            assert counts(engine)["person"] == FACTS["people"]
+        finally:
+            engine.dispose()
+
+
+def test_a_0_1_0_village_and_county_upgrade_in_place_and_sync(county_db: str, village: Path) -> None:
+    hub_engine = make_engine(county_db)
+    node_engine = make_engine(village / "node.sqlite")
+    hub_before, node_before = counts(hub_engine), counts(node_engine)
+    hub_state, node_state = engine_state(hub_engine), engine_state(node_engine)
+    assert hub_before["person"] == node_before["person"] == FACTS["people"]
+    assert hub_before == FACTS["county_counts"] and node_before == FACTS["village_counts"]
+
+    hub_store = Store.open(hub_engine, KeyPair.load(RELEASE / "county" / "hub.key", PASS), rules=RULES)
+    node_store = Store.open(node_engine, KeyPair.load(village / "node.key", PASS), rules=RULES)
+    for engine, before, state in ((hub_engine, hub_before, hub_state), (node_engine, node_before, node_state)):
+        with engine.connect() as conn:
+            assert migrations.current(conn) == migrations.heads()
+        after = counts(engine)
+        assert {k: after.get(k) for k in before} == before, "an upgrade lost or added rows"
+        assert engine_state(engine) == state, "an upgrade changed the log, heads, merge state or cards"
+    assert node_store.values() == {k: v for k, v in hub_store.values().items() if k in node_store.values()}
+
+    # The upgraded node works and syncs with the upgraded hub, through the real CLI.
+    with ServerThread(Hub(hub_store)) as server:
+        config = json.loads((village / "config.json").read_text())
+        config["hub"] = server.url
+        (village / "config.json").write_text(json.dumps(config, ensure_ascii=False))
+        node_store.close()
+        env = {**os.environ, "LAOWU_PASSPHRASE": PASS}
+        node = [str(BIN / "laowu-node"), "--dir", str(village), "--json"]
+        from node.generate import people
+        import random
+        from datetime import date
+
+        walk_in = people(random.Random(42), FACTS["village"], "新民村", 1, county="九寨沟县", township="漳扎镇",
+                         today=date(2026, 11, 1))[0]
+        add = subprocess.run([*node, "person", "add", "--id-number", walk_in["id_number"], "--name", walk_in["name"]],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert add.returncode == 0, add.stderr
+        sync = subprocess.run([*node, "sync"], env=env, capture_output=True, text=True, timeout=120)
+        assert sync.returncode == 0, sync.stderr
+    author = KeyPair.load(village / "node.key", PASS).public
+    assert hub_store.vector()[(author, FACTS["village"])] == node_state["heads"][0][2] + 1
+    assert counts(hub_engine)["person"] == FACTS["people"] + 1
+    node_store = Store.open(village / "node.sqlite", None)
+    try:
+        assert node_store.values() == {k: v for k, v in hub_store.values().items() if k in node_store.values()}
+        assert len(node_store.values("person")) == FACTS["people"] + 1
+    finally:
+        node_store.close()
+        hub_store.close()
+
+
+def test_an_upgraded_0_1_0_database_has_exactly_the_schema_of_a_new_one(county_db: str) -> None:
+    """What the migrations build from 0.1.0 equals what today's models create: a schema change that
+    ships without its migration fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(county_db)
+    try:
+        migrations.upgrade(engine)
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), t.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_the_revision_files_have_one_head_and_the_fast_reader_agrees_with_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(migrations.HERE))
+    assert tuple(sorted(script.get_heads())) == migrations.heads()
+    assert len(migrations.heads()) == 1, "two migration heads: re-chain yours on the other (docs/migrations.md)"
+    assert {r.revision for r in script.walk_revisions()} == set(migrations.revisions())
+
+
+def test_a_database_from_a_newer_release_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    shutil.copy2(RELEASE / "county" / "hub.sqlite", tmp_path / "hub.sqlite")
+    engine = make_engine(tmp_path / "hub.sqlite")
+    migrations.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'from_a_later_release'"))
+    before = counts(engine)
+    with pytest.raises(ConfigError, match="newer Laowu.*install that release"):
+        Store.open(engine, None)
+    assert counts(engine) == before
+    engine.dispose()
+
+
+def test_rematerialize_shows_values_the_merge_state_kept_for_a_column_added_later(tmp_path: Path) -> None:
+    """A value a newer writer sent for a column this database did not have yet is kept in lw_row; the
+    migration that adds the column brings it into the materialized row."""
+    shutil.copy2(RELEASE / "village" / "node.sqlite", tmp_path / "node.sqlite")
+    store = Store.open(tmp_path / "node.sqlite", None)
+    kept = {k[1].hex(): v["phone"] for k, v in store.values("person").items() if v and v.get("phone")}
+    assert kept
+    with store.engine.begin() as conn:  # a database whose person table predates the phone column
+        conn.execute(text("ALTER TABLE person DROP COLUMN phone"))
+    with store.engine.begin() as conn:  # the migration that adds it
+        conn.execute(text("ALTER TABLE person ADD COLUMN phone VARCHAR"))
+        assert all(r.phone is None for r in conn.execute(text("SELECT phone FROM person")))
+        assert rematerialize(conn, "person") == FACTS["people"]
+    with store.engine.connect() as conn:
+        shown = {r.id: r.phone for r in conn.execute(text("SELECT id, phone FROM person")) if r.phone}
+    assert shown == kept
+    store.close()
