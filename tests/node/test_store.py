@@ -29,6 +29,7 @@ from storekit import (
 
 from conflict.orset import add_op
 from node import engine_tables as t
+from node.schema import SCHEMA_VERSION
 from node.store import Store
 from protocol import certs, changeset
 from protocol.changeset import Change
@@ -287,7 +288,7 @@ def newer_schema_changeset(province: Province, seq: int = 1, prev: bytes | None 
     row, id_number = person(9)
     changes = [Change("person", row, "id_number", id_number, (NOW_MS << 16) + seq),
                Change("person", row, "blood_type", "O", (NOW_MS << 16) + seq)]
-    return changeset.seal(province.members["county"].key, VILLAGE, seq, prev, changes, schema=2)
+    return changeset.seal(province.members["county"].key, VILLAGE, seq, prev, changes, schema=SCHEMA_VERSION + 1)
 
 
 def test_a_changeset_from_a_newer_schema_is_held_not_applied(make_store: MakeStore, province: Province) -> None:
