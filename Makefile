@@ -4,13 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench soak fuzz divisions typecheck clean
+.PHONY: test demo bench soak fuzz divisions typecheck clean constraints
 
-$(STAMP): pyproject.toml
+# Every install resolves the versions pinned in constraints.txt (tested together), not whatever is newest today.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+# After adding or upgrading a dependency in pyproject.toml: pin exactly what the working venv now holds.
+constraints: $(STAMP)
+	$(BIN)/pip install -q -e '.[test]'
+	{ echo "# Pinned versions of every dependency, tested together (make constraints regenerates it from .venv)."; \
+	  echo "# Installed with: pip install -c constraints.txt -e '.[test]'"; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v -i '^laowu' ; } > constraints.txt
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

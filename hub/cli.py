@@ -28,6 +28,7 @@ from hub.app import Hub
 from node.domain.rules import RULES
 from node.files import ProvinceFile, load_chain, load_province, save_chain, save_province, write_atomic
 from node.store import Store
+from node.version import describe
 from node.sync_client import Background, SyncClient
 from node.verdict import EXIT_ERROR, verdict
 from protocol import certs, clock, messages, scope
@@ -163,6 +164,7 @@ def cmd_status(args: argparse.Namespace) -> dict[str, object]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="laowu-hub", description="Laowu county and province hubs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--version", action="version", version=describe("laowu-hub"))
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def cmd(name: str, fn: object, help: str) -> argparse.ArgumentParser:

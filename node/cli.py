@@ -26,6 +26,7 @@ from typing import Any, Callable
 from node import synclog
 from node.files import load_chain, load_province, write_atomic
 from node.store import Store
+from node.version import describe
 from node.verdict import EXIT_ERROR, verdict
 from protocol import clock, codec, messages, scope
 from protocol.errors import ConfigError, LaowuError
@@ -204,6 +205,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="laowu-node", description="Laowu village node")
     p.add_argument("--dir", default=os.environ.get("LAOWU_HOME", str(Path.home() / ".laowu")), help="node directory")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--version", action="version", version=describe("laowu-node"))
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def add(name: str, fn: Handler, help: str, parent: Any = sub) -> argparse.ArgumentParser:
