@@ -41,6 +41,7 @@ class ImportSummary:
     certificates: int  # certificates added or renewed
     revocations: int  # revocations added
     notes: list[str] = field(default_factory=list)  # certificates or revocations ignored, and why
+    problems: list[dict[str, object]] = field(default_factory=list)  # each envelope not accepted: status, code, reason
 
 
 def export_bundle(store: Store, path: str | Path, for_vector: Vector | None = None, for_home: str | None = None) -> int:
@@ -69,12 +70,15 @@ def import_bundle(store: Store, path: str | Path, *, batch: int = BATCH) -> Impo
     certs = _add_certificates(store, b.certs, notes)
     revs = _add_revocations(store, b.revocations, notes)
     counts: dict[str, int] = {}
+    problems: list[dict[str, object]] = []
     released = 0
     for i in range(0, len(b.envelopes), batch):
         for outcome in store.apply(b.envelopes[i : i + batch]):
             counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
             released += outcome.get("released", 0)
-    return ImportSummary(len(b.envelopes), counts, released, certs, revs, notes)
+            if outcome["status"] not in ("accepted", "duplicate"):
+                problems.append(outcome)
+    return ImportSummary(len(b.envelopes), counts, released, certs, revs, notes, problems)
 
 
 def _add_certificates(store: Store, raws: list[bytes], notes: list[str]) -> int:

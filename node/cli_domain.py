@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 from sqlalchemy import select
 
-from node import cli_person, cli_work
+from node import cli_desk, cli_person, cli_work
 from node import engine_tables as t
 from protocol import clock
 
@@ -47,5 +47,6 @@ def cmd_conflicts(args: argparse.Namespace, node: Node) -> Any:
 def add_domain_commands(sub: Any, add: Any) -> None:
     cli_person.add_commands(sub, add)
     cli_work.add_commands(sub, add)
+    cli_desk.add_commands(sub, add)
     sp = add("conflicts", cmd_conflicts, "待处理冲突 the semantic conflict queue")
     sp.add_argument("--all", action="store_true", help="resolved ones too")

@@ -80,12 +80,20 @@ def _scope(store: Store, scope: str | None, level: str | None = None) -> str:
 
 
 def _write(store: Store, table: str, row: bytes, values: Mapping[str, Value], scope: str,
-           sets: Mapping[str, list[str]] | None = None) -> None:
-    if values:
-        store.write(table, row, dict(values), scope=scope)
-    for field, elems in (sets or {}).items():
-        for elem in elems:  # one change per element: `Store.write` takes one value per field
-            store.write(table, row, {field: add_op(elem)}, scope=scope)
+           sets: Mapping[str, list[str]] | None = None, removes: Mapping[str, list[str]] | None = None) -> None:
+    """One save is one transaction: plain values, then one add (or remove) change per set element."""
+    pairs: list[tuple[str, Value]] = list(values.items())
+    pairs += [(field, add_op(elem)) for field, elems in (sets or {}).items() for elem in elems]
+    if removes:
+        state = store.row_state(table, row)
+        for field, elems in removes.items():
+            held = state.fields.get(field) if state else None
+            for elem in elems:
+                if held is None or not held.tags_of(elem):
+                    raise InvalidValue(field, f"没有“{elem}”这一项 / {elem!r} is not in {field}")
+                pairs.append((field, remove_op(held, elem)))
+    if pairs:
+        store.write(table, row, pairs, scope=scope)
 
 
 def _refuse(store: Store, rule: Rule, table: str, row: bytes, values: Mapping[str, Any], field: str) -> None:
@@ -151,14 +159,16 @@ def register_person(store: Store, fields: Mapping[str, Any], *, scope: str | Non
     return row
 
 
-def edit_person(store: Store, row: bytes, fields: Mapping[str, Any], *, today: date | None = None) -> None:
-    """Change fields of a card (a corrected ID number keeps the card's row id)."""
+def edit_person(store: Store, row: bytes, fields: Mapping[str, Any], *, today: date | None = None,
+                removes: Mapping[str, list[str]] | None = None) -> None:
+    """Change fields of a card (a corrected ID number keeps the card's row id); `removes` takes
+    skills or certificates off in the same transaction."""
     cur = _existing(store, "person", row, "row")
     values, skills, certificates = card.clean_person(fields, today=today or date.today(), creating=False,
                                                      current=cur)
     if "id_number" in values:
         _refuse(store, rules.PersonIdTwice(), "person", row, {**cur, **values}, "id_number")
-    _write(store, "person", row, values, cur["scope"], {"skills": skills, "certificates": certificates})
+    _write(store, "person", row, values, cur["scope"], {"skills": skills, "certificates": certificates}, removes)
 
 
 def add_skill(store: Store, row: bytes, skill: str) -> None:

@@ -1,0 +1,175 @@
+"""`make_app`: the Starlette app both screens are built on, and `page`, the wrapper of every handler.
+
+    app = make_app(routes, engine=store.engine, template_dirs=[DESK_TEMPLATES], title="村级劳务工作台",
+                   nav=[("/", "一村一册"), ...], context=lambda request: {"badge": ...})
+
+`page(role=...)` makes a handler require a signed-in account holding `role`, parses a POSTed form
+and refuses it unless it carries the session's CSRF token, and hands the handler the form. Every
+error ends as a page in plain Chinese: `InvalidValue` and other `LaowuError`s say what was wrong
+and what to do; anything else is logged on the server and shown as "出错了" with no traceback.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from node.web import accounts, audit, messages, sessions, tables
+from node.web.accounts import Account
+from protocol.errors import LaowuError
+
+log = logging.getLogger("laowu.web")
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+class Forbidden(LaowuError):
+    code = "forbidden"
+
+
+def make_app(routes: Sequence[BaseRoute], *, engine: Engine, title: str, nav: Sequence[tuple[str, str]],
+             template_dirs: Sequence[Path] = (), context: Callable[[Request], dict[str, Any]] | None = None,
+             home: str = "/", on_close: Sequence[Callable[[], None]] = ()) -> Starlette:
+    """The screen's app: its routes plus login, logout, the access log page and static files."""
+    tables.ensure(engine)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([*map(str, template_dirs), str(TEMPLATES)]),
+                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["local_time"] = messages.local_time
+    env.filters["yes_no"] = messages.yes_no
+    env.globals.update(labels=messages.LABELS, role_names=accounts.ROLE_NAMES)
+    own = [Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout, methods=["POST"]),
+           Route("/audit", audit_page), Mount("/static", StaticFiles(directory=STATIC), name="static")]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        for close in on_close:
+            close()
+
+    app = Starlette(routes=[*own, *routes], lifespan=lifespan, exception_handlers={
+        LaowuError: _laowu_error, HTTPException: _http_error, Exception: _server_error})
+    app.state.engine = engine
+    app.state.env = env
+    app.state.title = title
+    app.state.nav = list(nav)
+    app.state.context = context
+    app.state.home = home
+    return app
+
+
+def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+    st = request.app.state
+    user = getattr(request.state, "user", None)
+    extra = st.context(request) if st.context and user else {}
+    html = st.env.get_template(template).render(
+        request=request, title=st.title, nav=st.nav, user=user, csrf=getattr(request.state, "csrf", ""),
+        path=request.url.path, **extra, **ctx)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def page(role: str = "viewer") -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Wrap a handler `async def h(request, user, form)`: signed in, role held, CSRF checked on POST."""
+    def wrap(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def handler(request: Request) -> Response:
+            engine = request.app.state.engine
+            found = sessions.current(engine, request)
+            if found is None:
+                return RedirectResponse("/login?next=" + request.url.path, status_code=303)
+            user, csrf = found
+            request.state.user, request.state.csrf = user, csrf
+            if not user.may(role):
+                raise Forbidden(f"账号“{user.name}”没有此操作的权限(需要{accounts.ROLE_NAMES[role]}) / "
+                                f"account {user.name} may not do this (needs the {role} role)")
+            form = FormData()
+            if request.method == "POST":
+                form = await request.form(max_files=4, max_fields=500)
+                if not sessions.same(str(form.get("csrf") or ""), csrf):
+                    raise Forbidden("表单已过期或来源不明,请刷新页面后再提交 / the form is stale or did not come "
+                                    "from this screen (CSRF): reload the page and submit again")
+            return await fn(request, user, form)
+        handler.__name__ = fn.__name__
+        handler.__doc__ = fn.__doc__
+        return handler
+    return wrap
+
+
+async def login(request: Request) -> Response:
+    engine = request.app.state.engine
+    nxt = request.query_params.get("next", "")
+    nxt = nxt if nxt.startswith("/") and not nxt.startswith("//") else request.app.state.home
+    token = sessions.pre_token(request)
+    error = ""
+    if request.method == "POST":
+        form = await request.form(max_files=0, max_fields=10)
+        if not sessions.same(str(form.get("csrf") or ""), request.cookies.get(sessions.PRE_COOKIE)):
+            error = "表单已过期,请再输入一次 / the form expired: enter it again"
+        else:
+            acct = accounts.login(engine, str(form.get("name") or ""), str(form.get("password") or ""))
+            if acct is not None:
+                resp: Response = RedirectResponse(nxt, status_code=303)
+                sessions.open_session(engine, acct, resp)
+                return resp
+            error = "账号或密码不对 / wrong account name or password"
+    resp = render(request, "login.html", status_code=401 if error else 200, next=nxt, error=error, pre=token,
+                  no_accounts=accounts.count(engine) == 0)
+    sessions.set_pre_token(resp, token)
+    return resp
+
+
+@page()
+async def logout(request: Request, user: Account, form: FormData) -> Response:
+    resp = RedirectResponse("/login", status_code=303)
+    audit.record(request.app.state.engine, user.name, "logout", "web_account", None, "退出 / logout")
+    sessions.close_session(request.app.state.engine, request, resp)
+    return resp
+
+
+@page("viewer")
+async def audit_page(request: Request, user: Account, form: FormData) -> Response:
+    q = request.query_params
+    pg = max(1, int(q.get("page", "1") or 1) if q.get("page", "1").isdigit() else 1)
+    entries, total = audit.entries(request.app.state.engine, actor=q.get("actor") or None,
+                                   row=q.get("row") or None, action=q.get("action") or None,
+                                   text=q.get("q") or None, limit=50, offset=(pg - 1) * 50)
+    return render(request, "audit.html", entries=entries, total=total, page=pg, pages=max(1, -(-total // 50)),
+                  actions=audit.ACTIONS, q=q)
+
+
+async def _laowu_error(request: Request, exc: Exception) -> Response:
+    status = 403 if isinstance(exc, Forbidden) else 400
+    return _error_page(request, str(exc), status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    text = {404: "没有这个页面 / no such page", 405: "不能这样访问此页面 / method not allowed"}.get(
+        exc.status_code, str(exc.detail))
+    return _error_page(request, text, exc.status_code)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("%s %s failed", request.method, request.url.path)
+    return _error_page(request, "出错了,本次操作没有完成,数据没有丢失。请重试;一直出错请联系县里劳务办 / something went "
+                       "wrong on our side; nothing was lost. Try again, or call the county office", 500)
+
+
+def _error_page(request: Request, text: str, status: int) -> Response:
+    try:
+        return render(request, "error.html", status_code=status, message=text)
+    except Exception:  # the error page itself failed: still no traceback for the operator
+        log.exception("error page failed")
+        return HTMLResponse(f"<p>{jinja2.utils.markupsafe.escape(text)}</p>", status_code=status)
