@@ -97,10 +97,13 @@ def page(role: str = "viewer") -> Callable[[Handler], Callable[[Request], Awaita
             form = FormData()
             if request.method == "POST":
                 form = await request.form(max_files=4, max_fields=500)
-                if not sessions.same(str(form.get("csrf") or ""), csrf):
+            try:
+                if request.method == "POST" and not sessions.same(str(form.get("csrf") or ""), csrf):
                     raise Forbidden("表单已过期或来源不明,请刷新页面后再提交 / the form is stale or did not come "
                                     "from this screen (CSRF): reload the page and submit again")
-            return await fn(request, user, form)
+                return await fn(request, user, form)
+            finally:
+                await form.close()  # uploaded files are spooled to disk: closed, whatever happened
         handler.__name__ = fn.__name__
         handler.__doc__ = fn.__doc__
         return handler

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -13,12 +12,9 @@ from starlette.routing import Route
 
 from node.web.app import make_app
 from node.web.desk import card, register, search
-from node.web.desk.state import Desk, Prober
+from node.web.desk.state import Desk, NodeDir, Prober
 from node.web.tables import ensure
 from protocol import scope as scopes
-
-if TYPE_CHECKING:
-    from node.cli import Node
 
 TEMPLATES = Path(__file__).parent / "templates"
 NAV = [("/", "一村一册"), ("/person/new", "登记新人员"), ("/worklist", "一年一更新"), ("/jobs", "岗位信息"),
@@ -46,7 +42,7 @@ def routes() -> list[Route]:
     ]
 
 
-def desk_app(node: Node, *, probe: bool = True) -> Starlette:
+def desk_app(node: NodeDir, *, probe: bool = True) -> Starlette:
     store = node.store()
     config = node.config()
     ensure(store.engine)

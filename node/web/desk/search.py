@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import Column, Engine, MetaData, String, Table, and_, func, or_, select
+from sqlalchemy import Column, Engine, MetaData, String, Table, func, or_, select
 
 from node.domain.person import EMPLOYMENT, Person
 
@@ -138,8 +138,8 @@ def search(engine: Engine, query: Query, *, today: date | None = None, page_size
              "village": p.c.scope}.get(query.sort, pinyin_index.c.full)
     order = order.desc() if query.desc else order.asc()
     with engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(joined).where(and_(*where))).scalar_one())
-        rows = conn.execute(select(p).select_from(joined).where(and_(*where)).order_by(order, p.c.id)
+        total = int(conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one())
+        rows = conn.execute(select(p).select_from(joined).where(*where).order_by(order, p.c.id)
                             .limit(page_size).offset((max(1, query.page) - 1) * page_size))
         return [dict(r._mapping) for r in rows], total
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import func, select
@@ -24,8 +25,15 @@ from node.web import messages
 from protocol import codec
 from protocol.errors import RemoteError
 
-if TYPE_CHECKING:
-    from node.cli import Node
+
+class NodeDir(Protocol):
+    """A node directory (`node.cli.Node`), named here without importing the CLI."""
+
+    dir: Path
+
+    def store(self) -> Store: ...
+
+    def config(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -57,7 +65,7 @@ class Prober:
 
 @dataclass
 class Desk:
-    node: Node
+    node: NodeDir
     store: Store
     config: dict[str, Any]
     prober: Prober
