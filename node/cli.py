@@ -17,22 +17,25 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from node import synclog
+from node import logs, synclog
 from node.files import load_chain, load_province, write_atomic
 from node.store import Store
 from node.version import describe
 from node.verdict import EXIT_ERROR, verdict
 from protocol import clock, codec, messages, scope
-from protocol.errors import ConfigError, LaowuError
+from protocol.errors import ConfigError, InvalidValue, LaowuError
 from protocol.keys import KeyPair
 
 Handler = Callable[[argparse.Namespace, "Node"], Any]
+log = logging.getLogger("laowu.node")
 
 
 @dataclass
@@ -206,6 +209,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=os.environ.get("LAOWU_HOME", str(Path.home() / ".laowu")), help="node directory")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--version", action="version", version=describe("laowu-node"))
+    p.add_argument("--verbose", action="store_true", help="log everything, also to stderr (DIR/logs/laowu-node.log)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def add(name: str, fn: Handler, help: str, parent: Any = sub) -> argparse.ArgumentParser:
@@ -255,9 +259,16 @@ def render(out: Any) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     node = Node(Path(args.dir))
+    command = " ".join(str(x) for x in (args.cmd, getattr(args, "action", None)) if x)  # never the arguments: they hold ID numbers
+    logs.setup(node.dir / "logs" / "laowu-node.log" if node.dir.exists() or args.cmd == "init" else None,
+               verbose=args.verbose, stderr_level=logging.CRITICAL)  # the CLI itself tells the operator
+    started = time.monotonic()
     try:
         out = args.fn(args, node)
     except LaowuError as exc:
+        # What an operator typed may be personal data: for a refused value only its field is logged.
+        why = {"field": exc.field} if isinstance(exc, InvalidValue) else {"error": str(exc)}
+        logs.event(log, "command.failed", logging.ERROR, command=command, code=exc.code, **why)
         print(f"错误 error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     code = 0
@@ -265,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"未完成 unfinished: {out.message}", file=sys.stderr)
         code = out.code
         out = out.out
+    logs.event(log, "command", command=command, exit=code, seconds=round(time.monotonic() - started, 3))
     if out is not None:
         print(json.dumps(out, ensure_ascii=False, default=str) if args.json else render(out))
     return code

@@ -94,8 +94,6 @@ class Store:
         last, offset = m.get("hlc", [0, 0])
         self.hlc = clock.HLC(wall, last=last, offset_ms=offset)
         self.trust = Trust(m["root"])
-        # Databases made before erasure existed (0.1.0) lack its two tables; creating them is all it takes.
-        t.metadata.create_all(engine, tables=[t.redactions, t.redacted])
         with engine.connect() as conn:
             certs = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
             revs = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]

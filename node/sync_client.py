@@ -9,6 +9,7 @@ it runs in its own thread with its own connections; SQLite WAL lets writes go on
 """
 from __future__ import annotations
 
+import logging
 import os
 import random
 import threading
@@ -18,10 +19,12 @@ from typing import Callable
 
 import httpx
 
-from node import synclog
+from node import logs, synclog
 from node.store import Store
 from protocol import codec, messages
 from protocol.errors import LocalError, RemoteError
+
+log = logging.getLogger("laowu.sync")
 
 DEFAULT_BUDGET = 1 << 20
 PUSH_BATCH = 256
@@ -122,6 +125,23 @@ class SyncClient:
 
     def sync(self, progress: Callable[[str, int, int], None] | None = None) -> SyncReport:
         """One full exchange with the hub. Raises SyncFailed; local data is never at risk."""
+        try:
+            report = self._sync(progress)
+        except SyncFailed as exc:
+            logs.event(log, "sync.failed", logging.WARNING, hub=self.url, status=exc.status, code=exc.error,
+                       error=str(exc))
+            raise
+        logs.event(log, "sync", hub=self.url, pushed=report.pushed, pulled=report.pulled, sealed=report.sealed,
+                   refused=len(report.refused), outcomes=report.counts, offset_ms=report.offset_ms,
+                   round_trips=report.round_trips, bytes=report.bytes_sent + report.bytes_received)
+        for r in report.refused:
+            logs.event(log, "sync.refused", logging.WARNING, hub=self.url, changeset=_short(r.get("id")),
+                       code=r.get("code"), reason=r.get("reason"))
+        if report.restored_feeds:
+            logs.event(log, "sync.restored", logging.WARNING, hub=self.url, feeds=report.restored_feeds)
+        return report
+
+    def _sync(self, progress: Callable[[str, int, int], None] | None) -> SyncReport:
         report = SyncReport(self.url)
         store = self.store
         pull_cursor, push_cursor = synclog.cursors(store, self.url)
@@ -213,6 +233,10 @@ class SyncClient:
     def _save(self, *, push: int) -> None:
         with self.store.transaction() as conn:
             synclog.save_cursor(conn, self.url, push=push)
+
+
+def _short(cs_id: object) -> str | None:
+    return cs_id.hex()[:12] if isinstance(cs_id, bytes) else None
 
 
 class Background:

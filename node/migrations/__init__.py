@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import ast
 import functools
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from node import logs
 from node.db import begin_write
 from protocol.errors import ConfigError
 
@@ -28,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 VERSIONS = HERE / "versions"
 BASELINE = "0001_baseline_0_1_0"  # the schema release 0.1.0 wrote, which had no alembic_version table
 VERSION_TABLE = "alembic_version"
+log = logging.getLogger("laowu.migrations")
 
 _ASSIGN = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+)$", re.M)
 
@@ -109,6 +112,7 @@ def upgrade(engine: Engine) -> tuple[str, ...] | None:
                     f"this database was written by a newer Laowu (schema revision {', '.join(unknown)}); "
                     "install that release or a newer one to open it")
             command.upgrade(config(conn), "heads")
+            logs.event(log, "database.upgraded", was=",".join(was), now=",".join(heads()))
             return was
     except ConfigError:
         raise

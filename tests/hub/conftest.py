@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hubkit import World
+from hubkit import PG_URL, World
 from sqlalchemy.engine import make_url
 
 from node.sandbox import Sandbox
 
-PG_URL = os.environ.get("LAOWU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _connect(database: str | None = None) -> Any:

@@ -33,6 +33,7 @@ TOWNSHIP = "513225103000"
 VILLAGE = "513225103201"
 SIBLING = "513225103202"
 PERSON_KEY = b"tests/hub person key, 32 bytes!!"
+PG_URL = os.environ.get("LAOWU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CT = {"content-type": messages.CONTENT_TYPE}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PG_URL, PgDatabases
+from hubkit import PG_URL
 from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
@@ -54,7 +54,7 @@ def engine_state(engine: Engine) -> dict[str, Any]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def county_db(request: pytest.FixtureRequest, tmp_path: Path, pg: PgDatabases | str) -> Iterator[str]:
+def county_db(request: pytest.FixtureRequest, tmp_path: Path, pg: Any) -> Iterator[str]:
     """The 0.1.0 county hub's database: a copy of its SQLite file, or its pg_dump restored into a new database."""
     if request.param == "sqlite":
         shutil.copy2(RELEASE / "county" / "hub.sqlite", tmp_path / "hub.sqlite")
