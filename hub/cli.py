@@ -9,6 +9,7 @@
     laowu-hub rekey --dir C --old HEX --request REQ --out CERTS
     laowu-hub serve --dir C --port 8700 [--upstream URL --upstream-key HEX]
     laowu-hub status --dir C
+    laowu-hub filing NAME --dir C --scope CODE --year YYYY [--month MM] --out FILE   (hub/cli_filing.py)
 
 A hub's private key stays unencrypted on its server unless LAOWU_PASSPHRASE is set (an empty one is
 refused); the province root key is always encrypted (LAOWU_ROOT_PASSPHRASE, else LAOWU_PASSPHRASE).
@@ -23,7 +24,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from hub import enroll
+from hub import cli_filing, enroll
 from hub.app import Hub
 from node.domain.rules import RULES
 from node.files import ProvinceFile, load_chain, load_province, save_chain, save_province, write_atomic
@@ -205,6 +206,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--upstream-key", help="the province hub's author id (hex)")
         sp.add_argument("--relay-interval", type=float, default=5.0)
     cmd("status", cmd_status, "feeds, pending, quarantine, forks, conflicts")
+    cli_filing.add(sub, _db)
     return p
 
 

@@ -29,6 +29,13 @@ def mask_id_number(number: str | None) -> str | None:
     return number[:6] + "*" * 8 + number[-4:]
 
 
+def mask_phone(number: str | None) -> str | None:
+    """'13812345678' → '138****5678': the carrier prefix and last four, as banks print them."""
+    if number is None:
+        return None
+    return number[:3] + "****" + number[-4:] if len(number) == 11 else "*" * len(number)
+
+
 def mask_person(values: Mapping[str, Any]) -> dict[str, Any]:
     """A card as lists and exports show it by default."""
     out = dict(values)
