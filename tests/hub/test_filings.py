@@ -15,9 +15,9 @@ from typing import Any
 import filingkit as fk
 import openpyxl
 import pytest
-from conftest import PgDatabases, _url
 from pypdf import PdfReader
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from hub.filings import FILINGS
 from hub.filings.access import build, export
@@ -26,22 +26,23 @@ from node import engine_tables as et
 from protocol.errors import InvalidValue
 
 BIN = Path(sys.executable).parent / "laowu-hub"
+PG_URL = os.environ.get("LAOWU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")  # as conftest.py
 
 
 @pytest.fixture(scope="module")
-def worlds(pg: PgDatabases | str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, fk.World]]:
+def worlds(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, fk.World]]:
     """The province built once on SQLite and once on PostgreSQL (when reachable) for the whole module."""
     out = {"sqlite": fk.build(f"sqlite:///{tmp_path_factory.mktemp('f') / 'hub.sqlite'}")}
     db = None
-    if isinstance(pg, PgDatabases):
+    if not isinstance(pg, str):  # conftest's PgDatabases, or why the server could not be reached
         db = pg.take()
-        out["postgresql"] = fk.build(_url(db))
+        out["postgresql"] = fk.build(make_url(PG_URL).set(database=db).render_as_string(hide_password=False))
     elif os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
         pytest.fail(f"PostgreSQL not reachable under CI: {pg}")
     yield out
     for w in out.values():
         w.store.close()
-    if db is not None and isinstance(pg, PgDatabases):
+    if db is not None:
         pg.give_back(db)
 
 
