@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub import enroll
+from hub.filings.route import filing_endpoint
 from hub.snapshot import make_snapshot
 from node import synclog
 from node.store import Store
@@ -283,6 +284,7 @@ def create_app(hub: Hub) -> Starlette:
         Route("/v1/enroll", endpoint(hub, hub.enroll, write=True), methods=["POST"]),
         Route("/v1/snapshot", snapshot_endpoint(hub), methods=["POST"]),
         Route("/v1/health", health, methods=["GET"]),
+        Route("/v1/filing/{name}", filing_endpoint(hub), methods=["GET"]),  # hub/filings/route.py
     ]
     return Starlette(routes=routes)
 
