@@ -13,10 +13,10 @@ import logging
 import os
 import tempfile
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -49,6 +49,8 @@ from protocol.keys import short_id
 log = logging.getLogger("laowu.hub")
 
 TOKEN_TTL_MS = 30 * 60 * 1000
+ENROLL_TRIES = 10  # failed enrollments a client may make per window before it is told to wait
+ENROLL_WINDOW_S = 15 * 60
 HELLO_WINDOW_MS = 10 * 60 * 1000
 BODY_TIMEOUT_S = 30.0
 MAX_PULL_BUDGET = 8 << 20
@@ -62,6 +64,10 @@ class Stale(RemoteError):
     code = "stale"
 
 
+class RateLimited(RemoteError):
+    code = "rate-limited"
+
+
 STATUS: list[tuple[type[RemoteError], int]] = [
     (TooLarge, 413),
     (DecodeError, 400),
@@ -72,6 +78,7 @@ STATUS: list[tuple[type[RemoteError], int]] = [
     (OutOfScope, 403),
     (NotAllowed, 403),
     (Stale, 409),
+    (RateLimited, 429),
     (ClockAhead, 409),
 ]
 
@@ -85,24 +92,34 @@ def status_for(exc: RemoteError) -> int:
 
 @dataclass
 class Hub:
-    """The state a hub process serves from: its store, a token secret, recent hello nonces."""
+    """The state a hub process serves from: its store, a token secret, recent hello nonces, failed
+    enrollments per client, and how often each path took the write lock (`locked`: a request refused
+    while decoding never takes it, so a flood of bad requests cannot stall every write)."""
 
     store: Store
     secret: bytes = field(default_factory=lambda: os.urandom(32))
     nonces: OrderedDict[bytes, int] = field(default_factory=OrderedDict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    failed_enrolls: dict[str, deque[float]] = field(default_factory=dict)
+    locked: Counter[str] = field(default_factory=Counter)
+    enroll_tries: int = ENROLL_TRIES
 
-    def token(self, author: bytes, home: str, now: int) -> bytes:
+    def token(self, author: bytes, home: str, now: int, client: str = "") -> bytes:
+        """A session token: the key that said hello, its home, an expiry, bound to the client's address."""
         expiry = (now + TOKEN_TTL_MS).to_bytes(8, "big")
         payload = author + home.encode() + expiry
-        return payload + hmac.new(self.secret, payload, hashlib.sha256).digest()
+        return payload + self._mac(payload, client)
 
-    def session(self, token: bytes, now: int) -> tuple[bytes, str]:
+    def _mac(self, payload: bytes, client: str) -> bytes:
+        return hmac.new(self.secret, payload + b"\x00" + client.encode(), hashlib.sha256).digest()
+
+    def session(self, token: bytes, now: int, client: str = "") -> tuple[bytes, str]:
         if len(token) != 32 + 12 + 8 + 32:
             raise Unauthorized("session token malformed: say hello again")
         payload, mac = token[:-32], token[-32:]
-        if not hmac.compare_digest(mac, hmac.new(self.secret, payload, hashlib.sha256).digest()):
-            raise Unauthorized("session token not issued by this hub (or the hub restarted): say hello again")
+        if not hmac.compare_digest(mac, self._mac(payload, client)):
+            raise Unauthorized("session token not issued by this hub to this client (or the hub restarted): "
+                               "say hello again")
         if int.from_bytes(payload[-8:], "big") < now:
             raise Unauthorized("session token expired: say hello again")
         author, home = payload[:32], payload[32:44].decode()
@@ -127,8 +144,20 @@ class Hub:
 
     # -- endpoints (sync code, run in a thread) -------------------------------------------------
 
-    def hello(self, body: bytes) -> bytes:
+    def hello_check(self, body: bytes, client: str = "") -> messages.Hello:
+        """Decode a hello and check its signature, outside the write lock."""
         msg = messages.Hello.decode(body)
+        msg.verify_for(self.store.author)
+        return msg
+
+    def push_check(self, body: bytes, client: str = "") -> messages.Push:
+        """Decode a push and check its session, outside the write lock."""
+        msg = messages.Push.decode(body)
+        self.session(msg.token, self.store.hlc.physical(), client)
+        return msg
+
+    def hello(self, body: bytes | messages.Hello, client: str = "") -> bytes:
+        msg = body if isinstance(body, messages.Hello) else messages.Hello.decode(body)
         now = self.store.hlc.physical()
         msg.verify_for(self.store.author)
         if abs(msg.time - now) > HELLO_WINDOW_MS:
@@ -148,7 +177,7 @@ class Hub:
             hub=self.store.author,
             home=self.store.home,
             time=now,
-            token=self.token(msg.author, msg.home, now),
+            token=self.token(msg.author, msg.home, now, client),
             heads=synclog.heads_of(self.store, msg.author),
             more=synclog.has_after(self.store, msg.cursor, msg.home, msg.author),
             revocations=self.store.revocations(),
@@ -161,9 +190,9 @@ class Hub:
         if known is None or known.serial < cert.serial:
             self.store.add_certificate(raw)
 
-    def push(self, body: bytes) -> bytes:
-        msg = messages.Push.decode(body)
-        author, home = self.session(msg.token, self.store.hlc.physical())
+    def push(self, body: bytes | messages.Push, client: str = "") -> bytes:
+        msg = body if isinstance(body, messages.Push) else messages.Push.decode(body)
+        author, home = self.session(msg.token, self.store.hlc.physical(), client)
         for raw in msg.certs:
             try:
                 self._learn_cert(raw)
@@ -179,28 +208,52 @@ class Hub:
         results = self.store.apply(msg.envelopes, carrier=home)
         return messages.PushResult(results).encode()
 
-    def pull(self, body: bytes) -> bytes:
+    def pull(self, body: bytes, client: str = "") -> bytes:
         msg = messages.Pull.decode(body)
-        author, home = self.session(msg.token, self.store.hlc.physical())
+        author, home = self.session(msg.token, self.store.hlc.physical(), client)
         budget = min(max(msg.budget, 1), MAX_PULL_BUDGET)
         envs, authors, cursor, more = synclog.after(self.store, msg.cursor, home, budget, None if msg.own else author)
         return messages.Batch(envs, self.store.trust.chains(set(authors)), cursor, more).encode()
 
-    def snapshot(self, body: bytes) -> tuple[bytes, int]:
+    def snapshot(self, body: bytes, client: str = "") -> tuple[bytes, int]:
         """A SQLite replica of what the session may see, and the log position it covers."""
         msg = messages.SnapshotRequest.decode(body)
-        author, home = self.session(msg.token, self.store.hlc.physical())
+        author, home = self.session(msg.token, self.store.hlc.physical(), client)
         with tempfile.TemporaryDirectory(prefix="laowu-snap-") as d:
             path = Path(d) / "snapshot.sqlite"
             cursor, _ = make_snapshot(self.store, home, author, path)
             return path.read_bytes(), cursor
 
-    def enroll(self, body: bytes) -> bytes:
+    def enroll_check(self, body: bytes, client: str = "") -> messages.EnrollRequest:
+        """Everything an enrollment can be refused for without writing: the client's recent failures,
+        the request's own signature, and whether its code exists for that place (outside the lock)."""
+        tries = self.failed_enrolls.setdefault(client, deque())
+        while tries and tries[0] < time.monotonic() - ENROLL_WINDOW_S:
+            tries.popleft()
+        if len(tries) >= self.enroll_tries:
+            raise RateLimited(f"{len(tries)} failed enrollments from this address in {ENROLL_WINDOW_S // 60} minutes: "
+                              "wait, then check the code with the county operator")
+        try:
+            req = messages.EnrollRequest.decode(body)
+            known = enroll.peek_otp(self.store, req.otp) if req.otp else None
+            if known is None:
+                raise Unauthorized("一次性码无效 unknown or used one-time code: ask the county for a new one")
+            if known[2] < self.store.hlc.physical():
+                raise Unauthorized("一次性码已过期 this one-time code has expired: ask the county for a new one")
+            if known[:2] != (req.code, req.role):
+                raise Unauthorized("一次性码与地点不符 this one-time code was issued for another place or role "
+                                   "(it is still valid for the right one)")
+        except RemoteError:
+            tries.append(time.monotonic())
+            raise
+        return req
+
+    def enroll(self, body: bytes | messages.EnrollRequest, client: str = "") -> bytes:
         """Online enrollment with a one-time code handed out by a county operator."""
-        req = messages.EnrollRequest.decode(body)
-        granted = enroll.take_otp(self.store, req.otp) if req.otp else None
-        if granted is None or granted != (req.code, req.role):
-            raise Unauthorized("unknown or used one-time code, or it was issued for another place or role")
+        req = body if isinstance(body, messages.EnrollRequest) else self.enroll_check(body, client)
+        verdict = enroll.take_otp(self.store, req.otp, req.code, req.role)
+        if verdict != "ok":
+            raise Unauthorized(f"one-time code {verdict}: ask the county for a new one")
         cert = self.issue_for(req)
         return codec.pack({"v": 1, "certs": self.store.trust.chains({req.pub}), "cert": cert})
 
@@ -232,16 +285,27 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def endpoint(hub: Hub, handler: Callable[[bytes], bytes], *, write: bool) -> Callable[[Request], Awaitable[Response]]:
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def endpoint(hub: Hub, handler: Callable[[Any, str], bytes], *, write: bool,
+             check: Callable[[bytes, str], Any] | None = None) -> Callable[[Request], Awaitable[Response]]:
+    """`check` decodes and verifies the body in a worker thread before the write lock is taken: a
+    malformed, forged or unauthorized request is refused without ever waiting for (or holding) it."""
+
     async def run(request: Request) -> Response:
         started = time.perf_counter()
         try:
             body = await read_body(request)
+            client = client_of(request)
+            msg: Any = await run_in_threadpool(check, body, client) if check else body
             if write:
                 async with hub.lock:
-                    out = await run_in_threadpool(handler, body)
+                    hub.locked[request.url.path] += 1
+                    out = await run_in_threadpool(handler, msg, client)
             else:
-                out = await run_in_threadpool(handler, body)
+                out = await run_in_threadpool(handler, msg, client)
             return Response(out, media_type=messages.CONTENT_TYPE)
         except RemoteError as exc:
             status = status_for(exc)
@@ -262,7 +326,7 @@ def snapshot_endpoint(hub: Hub) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         try:
             body = await read_body(request)
-            data, cursor = await run_in_threadpool(hub.snapshot, body)
+            data, cursor = await run_in_threadpool(hub.snapshot, body, client_of(request))
         except RemoteError as exc:
             return Response(messages.error_body(exc.code, str(exc)), status_code=status_for(exc),
                             media_type=messages.CONTENT_TYPE)
@@ -278,10 +342,10 @@ def create_app(hub: Hub) -> Starlette:
                         media_type=messages.CONTENT_TYPE)
 
     routes = [
-        Route("/v1/hello", endpoint(hub, hub.hello, write=True), methods=["POST"]),
-        Route("/v1/push", endpoint(hub, hub.push, write=True), methods=["POST"]),
+        Route("/v1/hello", endpoint(hub, hub.hello, write=True, check=hub.hello_check), methods=["POST"]),
+        Route("/v1/push", endpoint(hub, hub.push, write=True, check=hub.push_check), methods=["POST"]),
         Route("/v1/pull", endpoint(hub, hub.pull, write=False), methods=["POST"]),
-        Route("/v1/enroll", endpoint(hub, hub.enroll, write=True), methods=["POST"]),
+        Route("/v1/enroll", endpoint(hub, hub.enroll, write=True, check=hub.enroll_check), methods=["POST"]),
         Route("/v1/snapshot", snapshot_endpoint(hub), methods=["POST"]),
         Route("/v1/health", health, methods=["GET"]),
         Route("/v1/filing/{name}", filing_endpoint(hub), methods=["GET"]),  # hub/filings/route.py

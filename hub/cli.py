@@ -110,9 +110,9 @@ def cmd_install(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_otp(args: argparse.Namespace) -> dict[str, object]:
     store = _open(args)
-    code = args.value or f"{secrets.randbelow(10**8):08d}"
-    enroll.add_otp(store, code, args.place, args.role or scope.level(args.place))
-    return {"otp": code, "place": args.place}
+    code = args.value or enroll.new_otp()
+    enroll.add_otp(store, code, args.place, args.role or scope.level(args.place), int(args.hours * 3600_000))
+    return {"otp": code, "place": args.place, "expires": clock.format_ms(store.hlc.physical() + int(args.hours * 3600_000))}
 
 
 def cmd_revoke(args: argparse.Namespace) -> dict[str, object]:
@@ -191,6 +191,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--place", required=True)
     sp.add_argument("--role")
     sp.add_argument("--value", help=argparse.SUPPRESS)
+    sp.add_argument("--hours", type=float, default=enroll.OTP_TTL_MS / 3600_000, help="how long the code stays valid (24)")
     sp = cmd("revoke", cmd_revoke, "revoke a key, keeping what it wrote up to the heads held here")
     sp.add_argument("--key", required=True, help="the author id (hex)")
     sp.add_argument("--reason", required=True)

@@ -7,6 +7,8 @@ successor certificate and revokes the old key at those heads, so a restored lapt
 """
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import select
 
 from node import engine_tables as t
@@ -72,19 +74,56 @@ def rekey(store: Store, old: bytes, req: messages.EnrollRequest) -> tuple[bytes,
     return cert, rev
 
 
-def add_otp(store: Store, otp: str, place: str, role: str) -> None:
+OTP_TTL_MS = 24 * 3600 * 1000  # a code read out by phone is used the same day; after 24 h ask for a new one
+OTP_DIGITS = 12  # 10^12 codes: at the per-client limit of hub.app a guesser needs longer than codes live
+
+
+def new_otp() -> str:
+    """A one-time code to read aloud: 12 digits in groups of four (the dashes are optional when typed)."""
+    digits = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
+    return "-".join(digits[i : i + 4] for i in range(0, OTP_DIGITS, 4))
+
+
+def _norm(otp: str) -> str:
+    return otp.replace("-", "").replace(" ", "")
+
+
+def add_otp(store: Store, otp: str, place: str, role: str, ttl_ms: int = OTP_TTL_MS) -> None:
     """Record a one-time enrollment code handed to a village operator by phone or on paper."""
     scope.check_code(place, "place")
     with store.transaction() as conn:
-        conn.execute(upsert(conn.dialect.name, t.meta, ["key"]), {"key": f"otp/{otp}", "value": codec.pack([place, role])})
+        conn.execute(upsert(conn.dialect.name, t.meta, ["key"]),
+                     {"key": f"otp/{_norm(otp)}", "value": codec.pack([place, role, store.hlc.physical() + ttl_ms])})
 
 
-def take_otp(store: Store, otp: str) -> tuple[str, str] | None:
-    """Use up a one-time code: the (place, role) it was issued for, or None if unknown or used."""
+def peek_otp(store: Store, otp: str) -> tuple[str, str, int] | None:
+    """(place, role, expires) of a code without using it up; None when unknown or malformed."""
+    with store.engine.connect() as conn:
+        r = conn.execute(select(t.meta.c.value).where(t.meta.c.key == f"otp/{_norm(otp)}")).first()
+    if r is None:
+        return None
+    item = codec.unpack(r.value, max_bytes=256, what="otp")
+    if not isinstance(item, list) or len(item) != 3:  # a code of 0.1.0 had no expiry: treated as expired
+        return str(item[0]), str(item[1]), 0
+    return str(item[0]), str(item[1]), int(item[2])
+
+
+def take_otp(store: Store, otp: str, place: str, role: str) -> str:
+    """Use up a one-time code if it was issued for exactly (place, role) and has not expired.
+
+    Returns "ok", "unknown", "expired" or "mismatch". A real code tried with the wrong place or role
+    is NOT used up (a typo must not burn the operator's code; guessing is bounded per client)."""
     with store.transaction() as conn:
-        r = conn.execute(select(t.meta.c.value).where(t.meta.c.key == f"otp/{otp}").with_for_update()).first()
+        key = f"otp/{_norm(otp)}"
+        r = conn.execute(select(t.meta.c.value).where(t.meta.c.key == key).with_for_update()).first()
         if r is None:
-            return None
-        conn.execute(t.meta.delete().where(t.meta.c.key == f"otp/{otp}"))
-        place, role = codec.unpack(r.value, max_bytes=256, what="otp")
-        return str(place), str(role)
+            return "unknown"
+        item = codec.unpack(r.value, max_bytes=256, what="otp")
+        expires = int(item[2]) if isinstance(item, list) and len(item) == 3 else 0
+        if expires < store.hlc.physical():
+            conn.execute(t.meta.delete().where(t.meta.c.key == key))
+            return "expired"
+        if (str(item[0]), str(item[1])) != (place, role):
+            return "mismatch"
+        conn.execute(t.meta.delete().where(t.meta.c.key == key))
+        return "ok"

@@ -68,7 +68,14 @@ class Status:
 
 
 class Store:
-    """One replica's database. Not shared across threads; open one per process."""
+    """One replica's database. Not shared across threads; open one per process.
+
+    What a peer can make a store keep without it being applied is bounded per feed: changesets
+    waiting for earlier ones (pending, or held for a newer schema) and changesets quarantined for a
+    clock ahead. Past the bound the next one is refused with a reason that says what to do."""
+
+    max_waiting_per_feed = 10_000
+    max_quarantined_per_feed = 1_000
 
     def __init__(
         self,
@@ -521,6 +528,7 @@ class _Batch:
         self.pending_new: dict[tuple[FeedKey, int], Changeset] = {}
         self.released: list[bytes] = []
         self.waiting: dict[FeedKey, set[int]] = {}
+        self.new_waiting: dict[FeedKey, int] = {}  # pending or held this batch, per feed (bounded)
 
     def head(self, feed: FeedKey) -> Head | None:
         if feed not in self.heads:
@@ -560,6 +568,11 @@ class _Batch:
         if verdict is Placement.PENDING and (parent := self._forked(cs.feed, cs.seq - 1, cs.prev)) is not None:
             return self._fork(cs, parent)  # it continues a branch already reported as a fork
         if cs.schema > schema.SCHEMA_VERSION or verdict is Placement.PENDING:
+            waiting = len(self._waiting(cs.feed)) + self.new_waiting.get(cs.feed, 0)
+            if waiting >= self.store.max_waiting_per_feed:
+                return _refused(cs, "feed-full", f"feed {cs.author.hex()[:8]}/{cs.scope} already has {waiting} changesets "
+                                "waiting for earlier ones: send the missing ones first (this one is not kept)")
+            self.new_waiting[cs.feed] = self.new_waiting.get(cs.feed, 0) + 1
             self.pending_new[(cs.feed, cs.seq)] = cs
             status = "pending" if cs.schema <= schema.SCHEMA_VERSION else "held"
             return {"id": cs.id, "status": status, "code": "",
@@ -620,9 +633,13 @@ class _Batch:
         forked its feed goes on writing on its own branch, which can never apply here either."""
         first = cs
         while True:
-            self.conn.execute(t.forks.insert(), {
+            known = self.conn.execute(select(t.forks.c.n).where(  # one proof per (feed, seq, incoming), however often replayed
+                t.forks.c.author == cs.author, t.forks.c.scope == cs.scope, t.forks.c.seq == cs.seq,
+                t.forks.c.incoming == cs.envelope).limit(1)).first()
+            if known is None:
+                self.conn.execute(t.forks.insert(), {
                 "author": cs.author, "scope": cs.scope, "seq": cs.seq, "held": (held[1] if held else b"") or b"",
-                "incoming": cs.envelope, "detected": self.store.hlc.physical()})
+                    "incoming": cs.envelope, "detected": self.store.hlc.physical()})
             if cs.id in self.released:
                 self.conn.execute(delete(t.log).where(t.log.c.id == cs.id))
                 self.released.remove(cs.id)
@@ -645,6 +662,11 @@ class _Batch:
                           f"{cs.seq}: both kept for county staff, neither merged"}
 
     def hold_early(self, cs: Changeset, exc: ClockAhead) -> Outcome:
+        held = self.conn.execute(select(func.count()).select_from(t.quarantine).where(
+            t.quarantine.c.author == cs.author, t.quarantine.c.scope == cs.scope, t.quarantine.c.id != cs.id)).scalar_one()
+        if held >= self.store.max_quarantined_per_feed:
+            return _refused(cs, "quarantine-full", f"feed {cs.author.hex()[:8]}/{cs.scope} already has {held} changesets "
+                            "quarantined for a clock ahead: county staff must release or decline them first")
         self.conn.execute(_insert_ignore(self.conn, t.quarantine, ["id"]), {
             "id": cs.id, "author": cs.author, "scope": cs.scope, "seq": cs.seq, "envelope": cs.envelope,
             "code": exc.code, "reason": str(exc), "received": self.store.hlc.physical()})

@@ -30,31 +30,57 @@ def _map(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
     return out
 
 
-def unpack(data: bytes, *, max_bytes: int, what: str) -> Any:
-    """Decode one msgpack object, mapping every failure to a typed RemoteError."""
+def unpack(data: bytes, *, max_bytes: int, what: str, max_containers: int | None = None,
+           max_len: int | None = None) -> Any:
+    """Decode one msgpack object, mapping every failure to a typed RemoteError.
+
+    Limits are enforced while decoding, before memory is spent: one byte of msgpack (an empty map)
+    costs ~200 bytes as a Python dict, so a 16 MiB body of empty maps once took a hub from 77 MiB to
+    3.6 GiB. `max_containers` caps the maps and arrays of a message (default: one per 16 bytes),
+    `max_len` the length any one array or map may announce (msgpack preallocates it)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise Malformed(f"{what}: expected bytes, got {type(data).__name__}")
     if len(data) > max_bytes:
         raise TooLarge(f"{what}: {len(data)} bytes exceeds the limit of {max_bytes}")
     if len(data) == 0:
         raise Truncated(f"{what}: empty")
+    budget = [max_containers if max_containers is not None else max(64, len(data) // 16)]
+
+    def spend() -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise Malformed(f"more maps and arrays than a {what} may hold (nested or inflated)")
+
+    def on_map(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+        spend()
+        return _map(pairs)
+
+    def on_list(items: list[Any]) -> list[Any]:
+        spend()
+        return items
+
+    limit = max_len if max_len is not None else len(data)
     try:
         return msgpack.unpackb(
             bytes(data),
             raw=False,
             use_list=True,
             strict_map_key=True,
-            object_pairs_hook=_map,
+            object_pairs_hook=on_map,
+            list_hook=on_list,
             ext_hook=_no_ext,
+            max_array_len=limit,
+            max_map_len=limit,
         )
-    except Malformed as exc:  # from the hooks: an ext type or a repeated key
-        raise Malformed(f"{what}: {exc}") from exc
+    except (Malformed, TooLarge) as exc:  # from the hooks: an ext type, a repeated key, too many containers
+        raise type(exc)(f"{what}: {exc}") from exc
     except msgpack.ExtraData as exc:
         raise Malformed(f"{what}: trailing bytes after the message") from exc
     except (ValueError, msgpack.OutOfData) as exc:
         text = str(exc)
         # msgpack limits each count to what the buffer could hold, so "exceeds max_..._len" means
-        # a header announces more than the bytes that are left: the message was cut short.
+        # a header announces more than the bytes that are left: the message was cut short (or, past
+        # our `max_len`, longer than any message may be: refused the same way, before allocating).
         if "incomplete" in text or "exceeds max_" in text or isinstance(exc, msgpack.OutOfData):
             raise Truncated(f"{what}: the bytes stop before the message ends") from exc
         raise Malformed(f"{what}: not valid msgpack ({text})") from exc

@@ -30,8 +30,15 @@ HELLO_CONTEXT = b"laowu/hello/v1\x00"
 NONCE_LEN = 16
 
 
+# A sync message carries envelopes, certificates and revocations as byte strings: its maps and arrays
+# are few (one result map per pushed envelope at most), however large it is.
+MAX_CONTAINERS = 4 * MAX_PUSH_ENVELOPES + 1024
+MAX_ITEMS = 100_000
+
+
 def _load(data: bytes, keys: tuple[str, ...], what: str) -> Any:
-    return codec.expect_map(codec.unpack(data, max_bytes=MAX_REQUEST_BYTES, what=what), keys, what)
+    return codec.expect_map(codec.unpack(data, max_bytes=MAX_REQUEST_BYTES, what=what, max_containers=MAX_CONTAINERS,
+                                         max_len=MAX_ITEMS), keys, what)
 
 
 def _bytes_list(raw: Any, what: str, limit: int) -> list[bytes]:

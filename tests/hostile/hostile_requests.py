@@ -431,7 +431,7 @@ class RequestGen:
         return otp, lambda: enroll.add_otp(self.w.store, otp, place, role)
 
     def req_enroll_otp_mismatch(self) -> Request:
-        """A genuine one-time code, used for another place or role: refused, and the code is spent."""
+        """A genuine one-time code, used for another place or role: refused, and the code is not spent."""
         otp, prepare = self.one_time("513225103211", "village")
         code, role = self.rng.choice([("513225103212", "village"), ("513225103211", "township"), (SIBLING, "village")])
         return self.req("enroll-otp-mismatch", "/v1/enroll", lambda: self.enroll_body(code, role, otp), 401,
