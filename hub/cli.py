@@ -8,6 +8,8 @@
     laowu-hub revoke --dir C --key HEX --reason "laptop stolen"
     laowu-hub rekey --dir C --old HEX --request REQ --out CERTS
     laowu-hub serve --dir C --port 8700 [--upstream URL --upstream-key HEX]
+    laowu-hub erase --dir C (--person ROWID | --id-number X | --request ROWID) --reason TEXT
+    laowu-hub erase --dir C --list                 erasure requests from villages not yet carried out
     laowu-hub status --dir C
     laowu-hub filing NAME --dir C --scope CODE --year YYYY [--month MM] --out FILE   (hub/cli_filing.py)
 
@@ -156,6 +158,37 @@ def cmd_relay(args: argparse.Namespace) -> dict[str, object]:
     return {"relay": report.line(), "outcomes": report.counts}
 
 
+def cmd_erase(args: argparse.Namespace) -> dict[str, object]:
+    """Erase a person (PIPL) from every replica: delete, redact, seal; logged without the values."""
+    from node import erase
+    from node.cli_view import find_person
+
+    store = _open(args)
+    if args.list:
+        return {"requests": [erase.describe(r) for r in erase.pending(store)]}
+    actor = args.operator or "county"
+    if args.request:
+        done = erase.approve(store, _row(args.request), actor=actor)
+    else:
+        if not args.reason:
+            raise ConfigError("请写明删除原因 --reason / give the reason with --reason")
+        row = _row(args.person) if args.person else bytes.fromhex(find_person(store, args.id_number)["id"])
+        done = erase.erase_person(store, row, args.reason, actor=actor)
+    sealed = store.seal()  # in the log now: served to the next puller and relayed up with the next sync
+    return {"erased rows": done.rows, "redacted changesets": done.changesets, "sealed": len(sealed),
+            "next": "同步后各副本清除 / every replica forgets at its next sync"}
+
+
+def _row(text: str) -> bytes:
+    try:
+        row = bytes.fromhex(text)
+    except ValueError:
+        row = b""
+    if len(row) != 16:
+        raise ConfigError(f"{text!r} 不是记录编号 / is not a row id (32 hex digits)")
+    return row
+
+
 def cmd_status(args: argparse.Namespace) -> dict[str, object]:
     st = _open(args).status()
     return {"home": st.home, "author": st.author.hex(), "feeds": st.feeds, "pending": st.pending,
@@ -206,6 +239,14 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--upstream", help="the province hub URL (county hubs relay to it)")
         sp.add_argument("--upstream-key", help="the province hub's author id (hex)")
         sp.add_argument("--relay-interval", type=float, default=5.0)
+    sp = cmd("erase", cmd_erase, "erase a person from every replica (PIPL), or carry out a village's request")
+    which = sp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--person", help="the card's row id (hex)")
+    which.add_argument("--id-number", help="the card's ID number (a live card held here)")
+    which.add_argument("--request", help="a village's erasure request (row id, see --list)")
+    which.add_argument("--list", action="store_true", help="requests not yet carried out")
+    sp.add_argument("--reason", help="why (logged; no personal values)")
+    sp.add_argument("--operator", help="who, for the audit")
     cmd("status", cmd_status, "feeds, pending, quarantine, forks, conflicts")
     cli_filing.add(sub, _db)
     return p

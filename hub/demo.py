@@ -62,8 +62,8 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Server:
-        log = open(self.d / "serve.log", "ab")
-        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=log)
+        with open(self.d / "serve.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:

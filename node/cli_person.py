@@ -5,6 +5,7 @@
     person show --id-number X [--full]      masked; --full shows all and is written to the audit log
     person list [--village CODE] [--employed | --unemployed | --willing]
     person import --csv FILE                one card a row; refused rows are listed, the rest kept
+    person erase --id-number X --reason R   delete the card here and ask the county to erase it everywhere
 
 Lists and plain views mask the ID number, birth date, health and income (`node.domain.privacy`).
 """
@@ -141,6 +142,17 @@ def cmd_import(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     return out
 
 
+def cmd_erase(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    from node import erase
+
+    store = node.store()
+    cur = find_person(store, args.id_number)
+    req = erase.request(store, bytes.fromhex(cur["id"]), args.reason, actor=args.operator or "")
+    # Nothing personal is printed: the output may end up in a log.
+    return {"已删除 deleted": f"{len(req.rows)} 条记录 records", "申请 request": req.row.hex(),
+            "下一步 next": "同步后县里会从所有副本清除 / sync: the county then erases it from every replica"}
+
+
 def add_commands(sub: Any, add: Any) -> None:
     people = sub.add_parser("person", help="人员 一人一卡: add, edit, show, list, import")
     psub = people.add_subparsers(dest="action", required=True)
@@ -181,6 +193,11 @@ def add_commands(sub: Any, add: Any) -> None:
     which.add_argument("--employed", action="store_true", help="已就业, 灵活就业 or 自主创业")
     which.add_argument("--unemployed", action="store_true", help="未就业")
     which.add_argument("--willing", action="store_true", help="willing to go out to work")
+
+    sp = add("erase", cmd_erase, "删除个人信息 delete a card and ask the county to erase it (PIPL)", psub)
+    sp.add_argument("--id-number", required=True)
+    sp.add_argument("--reason", required=True, help="e.g. 本人申请删除")
+    sp.add_argument("--operator", help="who asked, for the audit")
 
     sp = add("import", cmd_import, "批量登记 register people from a CSV file", psub)
     sp.add_argument("--csv", required=True, help="UTF-8 CSV, a header of card fields (id_number, name, ...)")

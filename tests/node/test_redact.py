@@ -15,10 +15,9 @@ from sqlalchemy import select
 from storekit import VILLAGE
 
 from node import engine_tables as t
-from node.redact import erase, person_rows
+from node.redact import erase, person_rows, verify_feeds
 from node.store import Store
 from protocol import codec
-from protocol.admit import admit
 from protocol.errors import ConfigError
 
 MakeStore = Callable[..., Store]
@@ -45,21 +44,6 @@ def registered(make_store: MakeStore) -> tuple[Store, Store]:
 
 def files(tmp_path: Path, name: str) -> list[Path]:
     return [p for p in files_under(tmp_path) if p.name.startswith(name)]
-
-
-def verify_feeds(store: Store) -> int:
-    """Admit every logged changeset again, feed by feed, and check each names its predecessor's id."""
-    n = 0
-    with store.engine.connect() as conn:
-        q = select(t.log.c.author, t.log.c.scope, t.log.c.seq, t.log.c.envelope).where(
-            t.log.c.status == "applied").order_by(t.log.c.author, t.log.c.scope, t.log.c.seq)
-        prev: dict[tuple[bytes, str], bytes] = {}
-        for r in conn.execute(q):
-            cs = admit(r.envelope, store.trust, store.hlc.physical())
-            assert cs.prev == prev.get(cs.feed) and cs.seq == r.seq
-            prev[cs.feed] = cs.id
-            n += 1
-    return n
 
 
 def test_an_erasure_leaves_no_value_in_the_county_files(make_store: MakeStore, tmp_path: Path) -> None:

@@ -1,0 +1,114 @@
+"""Erasure end to end (issue 8 item 5), through the real CLIs as real processes on loopback.
+
+A village registers two people with distinctive names and ID numbers and syncs up through the
+county hub to the province hub. The county erases the first directly (`laowu-hub erase`); the
+village asks for the second to be erased (`laowu-node person erase`) and the county carries the
+request out. Everything syncs; then a new laptop of the village bootstraps from the county, and
+bundles are written. Every file under every replica's directory — databases with their -wal and
+-shm files, bundles, the hubs' logs, the CLIs' output since the erasure — is searched for both names
+and ID numbers, as UTF-8 and as msgpack strings: nothing. Every replica's feeds still verify.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from erasurekit import files_under, found, needles
+
+from hub.demo import PASS, Server, hub, node
+from hub.server import free_port
+from node.generate import people
+from node.redact import verify_feeds
+from node.store import Store
+
+PROVINCE, COUNTY, VILLAGE = "510000000000", "513225000000", "513225103201"
+NAMES = ("司马翠英", "欧阳振邦")  # not a name node.generate makes, so a hit can only be ours
+
+
+def count(db: Path, sql: str) -> int:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return int(con.execute(sql).fetchone()[0])
+    finally:
+        con.close()
+
+
+def wait_for(what: str, check: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def test_an_erased_person_is_nowhere_on_any_replica(tmp_path: Path) -> None:
+    env = {**os.environ, "LAOWU_PASSPHRASE": PASS, "PYTHONUNBUFFERED": "1"}
+    prov, county = tmp_path / "province", tmp_path / "county"
+    village, late = tmp_path / "village", tmp_path / "village-new-laptop"
+    servers: list[Server] = []
+    try:
+        root = hub("init-province", "--dir", str(prov), "--code", PROVINCE, env=env)
+        c = hub("init", "--dir", str(county), "--code", COUNTY, "--province", root["province_file"], env=env)
+        hub("approve", "--dir", str(prov), "--request", c["request"], "--out", str(county / "certs.laowu"), env=env)
+        hub("install", "--dir", str(county), "--certs", str(county / "certs.laowu"), env=env)
+        p_srv = Server(prov, free_port(), env).start()
+        servers.append(p_srv)
+        c_srv = Server(county, free_port(), env, (p_srv.url, root["root"])).start()
+        servers.append(c_srv)
+        for d in (village, late):
+            node(d, "init", "--place", VILLAGE, "--province", root["province_file"], "--hub", c_srv.url,
+                 "--hub-key", c["author"], env=env)
+            node(d, "enroll", "--otp", hub("otp", "--dir", str(county), "--place", VILLAGE, env=env)["otp"], env=env)
+
+        gen = people(random.Random(5), VILLAGE, "新民村", 3, today=date(2026, 11, 1))
+        ids = [p["id_number"] for p in gen[:2]]
+        for p, name in zip(gen, NAMES + (gen[2]["name"],)):
+            node(village, "person", "add", "--id-number", p["id_number"], "--name", name, "--phone", p["phone"],
+                 "--health", "残疾", "--monthly-pay", "6543", env=env)
+        node(village, "sync", env=env)
+        wait_for("the province to hold the people", lambda: count(prov / "hub.sqlite", "SELECT count(*) FROM person") == 3)
+        secrets = needles(*NAMES, *ids)
+        assert found(files_under(tmp_path), secrets)  # the search sees them before the erasure
+
+        log = tmp_path / "cli-after-erasure.log"
+
+        def logged(out: Any) -> Any:
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(repr(out) + "\n")
+            return out
+
+        logged(hub("erase", "--dir", str(county), "--id-number", ids[0], "--reason", "本人申请删除", env=env))
+        logged(node(village, "person", "erase", "--id-number", ids[1], "--reason", "本人申请删除", env=env))
+        logged(node(village, "sync", env=env))
+        requests = logged(hub("erase", "--dir", str(county), "--list", env=env))["requests"]
+        assert len(requests) == 1 and requests[0]["place"] == VILLAGE
+        logged(hub("erase", "--dir", str(county), "--request", requests[0]["request"], env=env))
+        assert logged(hub("erase", "--dir", str(county), "--list", env=env))["requests"] == []
+        logged(node(village, "sync", env=env))
+        wait_for("the province to apply both redactions",
+                 lambda: count(prov / "hub.sqlite", "SELECT count(*) FROM lw_redaction") == 2)
+
+        logged(node(late, "bootstrap", env=env))
+        logged(node(late, "sync", env=env))
+        logged(node(village, "export-bundle", "--out", str(tmp_path / "village.bundle"), env=env))
+        logged(node(late, "export-bundle", "--out", str(tmp_path / "new-laptop.bundle"), env=env))
+
+        for d, db in ((prov, "hub.sqlite"), (county, "hub.sqlite"), (village, "node.sqlite"), (late, "node.sqlite")):
+            assert count(d / db, "SELECT count(*) FROM person") == 1, d
+        searched = files_under(tmp_path)
+        assert {p.name for p in searched} >= {"hub.sqlite-wal", "node.sqlite", "village.bundle", "serve.log"}
+        assert found(searched, secrets) == []
+    finally:
+        for s in servers:
+            s.kill()
+    for d, db in ((prov, "hub.sqlite"), (county, "hub.sqlite"), (village, "node.sqlite"), (late, "node.sqlite")):
+        store = Store.open(d / db, None)
+        try:
+            assert verify_feeds(store) > 0
+        finally:
+            store.close()
