@@ -38,7 +38,7 @@ def count(db: Path, sql: str) -> int:
         con.close()
 
 
-def wait_for(what: str, check: Any, seconds: float = 30) -> None:
+def wait_for(what: str, check: Any, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:
@@ -58,7 +58,7 @@ def test_an_erased_person_is_nowhere_on_any_replica(tmp_path: Path) -> None:
         hub("install", "--dir", str(county), "--certs", str(county / "certs.laowu"), env=env)
         p_srv = Server(prov, free_port(), env).start()
         servers.append(p_srv)
-        c_srv = Server(county, free_port(), env, (p_srv.url, root["root"])).start()
+        c_srv = Server(county, free_port(), env, (p_srv.url, root["hub"])).start()
         servers.append(c_srv)
         for d in (village, late):
             node(d, "init", "--place", VILLAGE, "--province", root["province_file"], "--hub", c_srv.url,
