@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -25,8 +26,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub import enroll
+from hub import health as health_answer
 from hub.filings.route import filing_endpoint
 from hub.snapshot import make_snapshot
+from hub.telemetry import Telemetry
 from node import synclog
 from node.store import Store
 from protocol import certs as certmod
@@ -103,6 +106,11 @@ class Hub:
     failed_enrolls: dict[str, deque[float]] = field(default_factory=dict)
     locked: Counter[str] = field(default_factory=Counter)
     enroll_tries: int = ENROLL_TRIES
+    upstream: Any = None  # the relay's `Background` loop on a county hub: /v1/health reports on it
+    telemetry: Telemetry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.telemetry = Telemetry(self.store)
 
     def token(self, author: bytes, home: str, now: int, client: str = "") -> bytes:
         """A session token: the key that said hello, its home, an expiry, bound to the client's address."""
@@ -124,6 +132,7 @@ class Hub:
             raise Unauthorized("session token expired: say hello again")
         author, home = payload[:32], payload[32:44].decode()
         self._check_key(author)
+        self.telemetry.contact(home)
         return author, home
 
     def _check_key(self, author: bytes) -> certmod.Certificate:
@@ -182,6 +191,7 @@ class Hub:
             more=synclog.has_after(self.store, msg.cursor, msg.home, msg.author),
             revocations=self.store.revocations(),
         )
+        self.telemetry.contact(msg.home)
         return welcome.encode()
 
     def _learn_cert(self, raw: bytes) -> None:
@@ -206,6 +216,7 @@ class Hub:
             except RemoteError as exc:
                 log.info("push from %s: revocation refused: %s", short_id(author), exc)
         results = self.store.apply(msg.envelopes, carrier=home)
+        self.telemetry.pushed(author, home, results)
         return messages.PushResult(results).encode()
 
     def pull(self, body: bytes, client: str = "") -> bytes:
@@ -255,6 +266,7 @@ class Hub:
         if verdict != "ok":
             raise Unauthorized(f"one-time code {verdict}: ask the county for a new one")
         cert = self.issue_for(req)
+        self.telemetry.enrolled(req.code, req.role, req.pub)
         return codec.pack({"v": 1, "certs": self.store.trust.chains({req.pub}), "cert": cert})
 
     def issue_for(self, req: messages.EnrollRequest) -> bytes:
@@ -306,13 +318,16 @@ def endpoint(hub: Hub, handler: Callable[[Any, str], bytes], *, write: bool,
                     out = await run_in_threadpool(handler, msg, client)
             else:
                 out = await run_in_threadpool(handler, msg, client)
+            hub.telemetry.answered(request.url.path, 200)
             return Response(out, media_type=messages.CONTENT_TYPE)
         except RemoteError as exc:
             status = status_for(exc)
-            log.info("%s %s → %d %s: %s", request.method, request.url.path, status, exc.code, exc)
+            hub.telemetry.refused(request.method, request.url.path, status, exc)
+            hub.telemetry.answered(request.url.path, status)
             return Response(messages.error_body(exc.code, str(exc)), status_code=status, media_type=messages.CONTENT_TYPE)
         except LaowuError as exc:
-            log.error("%s %s failed on our side: %s", request.method, request.url.path, exc)
+            hub.telemetry.failed(request.method, request.url.path, exc)
+            hub.telemetry.answered(request.url.path, 503)
             return Response(messages.error_body(exc.code, str(exc)), status_code=503, media_type=messages.CONTENT_TYPE)
         finally:
             log.debug("%s took %.1f ms", request.url.path, (time.perf_counter() - started) * 1000)
@@ -338,8 +353,15 @@ def snapshot_endpoint(hub: Hub) -> Callable[[Request], Awaitable[Response]]:
 
 def create_app(hub: Hub) -> Starlette:
     async def health(request: Request) -> Response:
-        return Response(codec.pack({"v": 1, "home": hub.store.home, "time": hub.store.hlc.physical()}),
-                        media_type=messages.CONTENT_TYPE)
+        if health_answer.wants_msgpack(request.headers):  # a node reading our clock (docs/operations.md)
+            return Response(health_answer.clock_answer(hub.store), media_type=messages.CONTENT_TYPE)
+        status, body = await run_in_threadpool(health_answer.readable, hub.store, upstream=hub.upstream,
+                                               last_contact=hub.telemetry.last_contact)
+        return Response(body, status_code=status, media_type="application/json; charset=utf-8")
+
+    async def metrics(request: Request) -> Response:
+        body = await run_in_threadpool(hub.telemetry.metrics)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     routes = [
         Route("/v1/hello", endpoint(hub, hub.hello, write=True, check=hub.hello_check), methods=["POST"]),
@@ -349,6 +371,7 @@ def create_app(hub: Hub) -> Starlette:
         Route("/v1/snapshot", snapshot_endpoint(hub), methods=["POST"]),
         Route("/v1/health", health, methods=["GET"]),
         Route("/v1/filing/{name}", filing_endpoint(hub), methods=["GET"]),  # hub/filings/route.py
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     return Starlette(routes=routes)
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from hub import cli_filing, enroll
 from hub.app import Hub
+from node import logs
 from node.domain.rules import RULES
 from node.files import ProvinceFile, load_chain, load_province, save_chain, save_province, write_atomic
 from node.store import Store
@@ -39,6 +40,7 @@ from protocol.errors import ConfigError, LaowuError
 from protocol.keys import KeyPair, short_id
 
 YEAR_MS = 365 * 24 * 3600 * 1000
+log = logging.getLogger("laowu.hub")
 
 
 def _paths(d: str) -> tuple[Path, Path, Path]:
@@ -120,6 +122,7 @@ def cmd_otp(args: argparse.Namespace) -> dict[str, object]:
 def cmd_revoke(args: argparse.Namespace) -> dict[str, object]:
     store = _open(args)
     rev = certs.decode_revocation(enroll.revoke(store, bytes.fromhex(args.key), args.reason))
+    logs.event(log, "revoke", key=short_id(rev.subject), cutoffs=len(rev.cutoffs), reason=args.reason)
     return {"revoked": short_id(rev.subject), "cutoffs": rev.cutoffs}
 
 
@@ -134,14 +137,15 @@ def cmd_rekey(args: argparse.Namespace) -> dict[str, object]:
 def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
     from hub.server import serve
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     store = _open(args)
     relay = None
     if args.upstream:
         relay = Background(SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key)), interval=args.relay_interval)
         relay.start()
     try:
-        serve(Hub(store), args.host, args.port)
+        logs.event(log, "serve", place=store.home, host=args.host, port=args.port, upstream=args.upstream,
+                   database=store.engine.dialect.name)
+        serve(Hub(store, upstream=relay), args.host, args.port)
     finally:
         if relay:
             relay.close()
@@ -199,6 +203,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="laowu-hub", description="Laowu county and province hubs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--version", action="version", version=describe("laowu-hub"))
+    p.add_argument("--verbose", action="store_true", help="log everything (DIR/logs/laowu-hub.log), also to stderr")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def cmd(name: str, fn: object, help: str) -> argparse.ArgumentParser:
@@ -254,9 +259,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    serving = args.cmd == "serve"  # a service: its log also goes to stderr (the journal under systemd)
+    logs.setup(Path(args.dir) / "logs" / "laowu-hub.log" if Path(args.dir).exists() or args.cmd.startswith("init") else None,
+               verbose=args.verbose, stderr_level=logging.INFO if serving else logging.CRITICAL)
     try:
         out = args.fn(args)
     except LaowuError as exc:
+        logs.event(log, "command.failed", logging.ERROR, command=args.cmd, code=exc.code, error=str(exc))
         print(f"错误 error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if out:

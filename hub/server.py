@@ -42,4 +42,6 @@ class ServerThread:
 
 
 def serve(hub: Hub, host: str, port: int) -> None:
-    uvicorn.run(create_app(hub), host=host, port=port, log_level="info", timeout_keep_alive=5)
+    # log_config=None: uvicorn's records go through the process's logging (node.logs.setup), its
+    # per-request access lines quieted there unless --verbose.
+    uvicorn.run(create_app(hub), host=host, port=port, log_config=None, timeout_keep_alive=5)

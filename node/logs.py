@@ -25,7 +25,7 @@ from typing import Any
 
 MAX_BYTES = 10 << 20  # per file; with BACKUPS kept, a node's logs stay under 60 MB on a small laptop disk
 BACKUPS = 5
-QUIET = ("httpx", "httpcore", "uvicorn.access", "hpack", "asyncio", "multipart", "alembic.runtime.migration")
+QUIET = ("httpx", "httpcore", "uvicorn.access", "hpack", "asyncio", "multipart", "alembic")
 
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z+])(?:\+?86)?1[3-9]\d{9}(?![0-9A-Za-z])")

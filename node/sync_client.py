@@ -115,7 +115,7 @@ class SyncClient:
         report.round_trips += 1
         sent_at = time.monotonic()
         try:
-            resp = self.http.get("/v1/health")
+            resp = self.http.get("/v1/health", headers={"accept": messages.CONTENT_TYPE})
             resp.raise_for_status()
             hub_ms = int(codec.unpack(resp.content, max_bytes=1 << 16, what="health")["time"])
         except (httpx.HTTPError, RemoteError, KeyError, TypeError, ValueError) as exc:
