@@ -22,8 +22,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from hub import enroll
 from hub import health as health_answer
@@ -363,7 +363,7 @@ def create_app(hub: Hub) -> Starlette:
         body = await run_in_threadpool(hub.telemetry.metrics)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/v1/hello", endpoint(hub, hub.hello, write=True, check=hub.hello_check), methods=["POST"]),
         Route("/v1/push", endpoint(hub, hub.push, write=True, check=hub.push_check), methods=["POST"]),
         Route("/v1/pull", endpoint(hub, hub.pull, write=False), methods=["POST"]),
@@ -373,5 +373,9 @@ def create_app(hub: Hub) -> Starlette:
         Route("/v1/filing/{name}", filing_endpoint(hub), methods=["GET"]),  # hub/filings/route.py
         Route("/metrics", metrics, methods=["GET"]),
     ]
+    from hub.web.app import PREFIX, console_app
+
+    routes.append(Mount(PREFIX, app=console_app(hub)))  # the staff console (hub/web), same process and store
+    routes.append(Route("/", lambda request: RedirectResponse(PREFIX + "/", status_code=303)))
     return Starlette(routes=routes)
 

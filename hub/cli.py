@@ -12,6 +12,8 @@
     laowu-hub erase --dir C --list                 erasure requests from villages not yet carried out
     laowu-hub status --dir C
     laowu-hub filing NAME --dir C --scope CODE --year YYYY [--month MM] --out FILE   (hub/cli_filing.py)
+    laowu-hub user add --dir C --name zhang --role operator [--scope 513225103000]   console account
+    laowu-hub import-bundle --dir C --file /media/usb/to-county.laowu
 
 A hub's private key stays unencrypted on its server unless LAOWU_PASSPHRASE is set (an empty one is
 refused); the province root key is always encrypted (LAOWU_ROOT_PASSPHRASE, else LAOWU_PASSPHRASE).
@@ -19,6 +21,7 @@ refused); the province root key is always encrypted (LAOWU_ROOT_PASSPHRASE, else
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
@@ -121,7 +124,7 @@ def cmd_otp(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_revoke(args: argparse.Namespace) -> dict[str, object]:
     store = _open(args)
-    rev = certs.decode_revocation(enroll.revoke(store, bytes.fromhex(args.key), args.reason))
+    rev = certs.decode_revocation(enroll.revoke(store, enroll.find_key(store, args.key), args.reason))
     logs.event(log, "revoke", key=short_id(rev.subject), cutoffs=len(rev.cutoffs), reason=args.reason)
     return {"revoked": short_id(rev.subject), "cutoffs": rev.cutoffs}
 
@@ -129,7 +132,7 @@ def cmd_revoke(args: argparse.Namespace) -> dict[str, object]:
 def cmd_rekey(args: argparse.Namespace) -> dict[str, object]:
     store = _open(args)
     req = messages.EnrollRequest.decode(Path(args.request).read_bytes())
-    enroll.rekey(store, bytes.fromhex(args.old), req)
+    enroll.rekey(store, enroll.find_key(store, args.old), req)
     save_chain(args.out, store.trust.chains({req.pub}))
     return {"successor": short_id(req.pub), "out": args.out}
 
@@ -193,6 +196,36 @@ def _row(text: str) -> bytes:
     return row
 
 
+def cmd_user_add(args: argparse.Namespace) -> dict[str, object]:
+    """A console account (`/console/`): scoped to this hub's place unless a place inside it is given."""
+    from node.web import accounts
+
+    store = _open(args)
+    where = args.scope or store.home
+    scope.check_code(where, "scope")
+    if not scope.contains(store.home, where):
+        raise ConfigError(f"账号范围{where}不在本平台{store.home}之内 / the account's scope {where} is outside this hub's "
+                          f"{store.home}")
+    password = os.environ.get("LAOWU_USER_PASSWORD") or getpass.getpass("新账号的密码 password: ")
+    acct = accounts.create(store.engine, args.name, password, scope=where, role=args.role, display=args.display)
+    return {"account": acct.name, "role": acct.role, "scope": acct.scope}
+
+
+def cmd_import_bundle(args: argparse.Namespace) -> dict[str, object]:
+    """A USB bundle brought by a village with no network, imported at the hub; each envelope's outcome."""
+    from node.bundles import import_bundle
+
+    summary = import_bundle(_open(args), args.file)
+    for p in summary.problems:
+        print(f"{p.get('status')}: {p.get('code', '')} {p.get('reason', '')}", file=sys.stderr)
+    code, message = verdict(summary.counts)
+    if code:
+        print(f"未完成 unfinished: {message}", file=sys.stderr)
+        args.exit_code = code
+    return {"envelopes": summary.envelopes, "outcomes": summary.counts, "released": summary.released,
+            "certificates": summary.certificates, "revocations": summary.revocations}
+
+
 def cmd_status(args: argparse.Namespace) -> dict[str, object]:
     st = _open(args).status()
     return {"home": st.home, "author": st.author.hex(), "feeds": st.feeds, "pending": st.pending,
@@ -231,10 +264,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--value", help=argparse.SUPPRESS)
     sp.add_argument("--hours", type=float, default=enroll.OTP_TTL_MS / 3600_000, help="how long the code stays valid (24)")
     sp = cmd("revoke", cmd_revoke, "revoke a key, keeping what it wrote up to the heads held here")
-    sp.add_argument("--key", required=True, help="the author id (hex)")
+    sp.add_argument("--key", required=True, help="the key: its 8-character short id or the 64-hex author id")
     sp.add_argument("--reason", required=True)
     sp = cmd("rekey", cmd_rekey, "successor certificate for a laptop restored from backup")
-    sp.add_argument("--old", required=True)
+    sp.add_argument("--old", required=True, help="the old key: short id or hex")
     sp.add_argument("--request", required=True)
     sp.add_argument("--out", required=True)
     for name, fn, help in [("serve", cmd_serve, "serve the sync protocol"), ("relay", cmd_relay, "one relay run upstream")]:
@@ -254,6 +287,14 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--operator", help="who, for the audit")
     cmd("status", cmd_status, "feeds, pending, quarantine, forks, conflicts")
     cli_filing.add(sub, _db)
+    sp = cmd("user", cmd_user_add, "console accounts: `user add` creates one (password from LAOWU_USER_PASSWORD or asked)")
+    sp.add_argument("action", choices=["add"])
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--role", default="administrator", choices=["viewer", "operator", "administrator"])
+    sp.add_argument("--scope", help="the place the account sees (default: this hub's own place)")
+    sp.add_argument("--display", help="the name shown on screen")
+    sp = cmd("import-bundle", cmd_import_bundle, "import a USB bundle file at the hub")
+    sp.add_argument("--file", required=True)
     return p
 
 

@@ -8,15 +8,16 @@ successor certificate and revokes the old key at those heads, so a restored lapt
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from node import engine_tables as t
 from node.db import upsert
 from node.store import Store
 from protocol import certs, codec, messages, scope
-from protocol.errors import ConfigError, NotAllowed
-from protocol.keys import KeyPair
+from protocol.errors import ConfigError, InvalidValue, NotAllowed
+from protocol.keys import KeyPair, short_id
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 
@@ -127,3 +128,52 @@ def take_otp(store: Store, otp: str, place: str, role: str) -> str:
             return "mismatch"
         conn.execute(t.meta.delete().where(t.meta.c.key == key))
         return "ok"
+
+
+def find_key(store: Store, text: str) -> bytes:
+    """The key an operator typed: its 64-hex id, or the 8-character short id the node displays.
+
+    Looked up among the keys this hub knows (certificates and feeds); an unknown or ambiguous
+    short id is a clear error, never a guess."""
+    text = text.strip().lower()
+    if len(text) == 64:
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    known: set[bytes] = set(store.trust.certs)
+    with store.engine.connect() as conn:
+        known.update(r[0] for r in conn.execute(select(t.heads.c.author).distinct()))
+    found = [k for k in known if short_id(k) == text or (len(text) >= 8 and k.hex().startswith(text))]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise InvalidValue("key", f"本平台不认识密钥“{text}”:请核对节点显示的8位编号 / no key {text!r} is known here: "
+                           "check the 8-character id the node shows")
+    raise InvalidValue("key", f"“{text}”对应多个密钥,请输入完整的64位编号 / {text!r} matches several keys: give the "
+                       "full 64-character id")
+
+
+@dataclass(frozen=True)
+class RevokePreview:
+    """What a revocation at this hub's heads would keep and cut, for the operator to read before confirming."""
+
+    subject: bytes
+    describe: str  # the certificate, as people read it
+    cutoffs: dict[str, int]  # feed scope → last seq kept
+    kept: int  # changesets of the key applied here, all kept
+    cut: list[tuple[str, int, str]]  # (scope, seq, where: pending | held | quarantined) beyond the cut-off
+
+
+def revoke_preview(store: Store, subject: bytes) -> RevokePreview:
+    cutoffs = held_heads(store, subject)
+    cert = store.trust.certs.get(subject)
+    with store.engine.connect() as conn:
+        kept = conn.execute(select(func.count()).select_from(t.log).where(
+            t.log.c.author == subject, t.log.c.status == "applied")).scalar_one()
+        cut = [(r.scope, r.seq, r.status) for r in conn.execute(
+            select(t.log.c.scope, t.log.c.seq, t.log.c.status).where(t.log.c.author == subject, t.log.c.status != "applied"))
+            if r.seq > cutoffs.get(r.scope, 0)]
+        cut += [(r.scope, r.seq, "quarantined") for r in conn.execute(
+            select(t.quarantine.c.scope, t.quarantine.c.seq).where(t.quarantine.c.author == subject))]
+    return RevokePreview(subject, cert.describe() if cert else short_id(subject), cutoffs, int(kept), sorted(cut))

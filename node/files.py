@@ -54,8 +54,13 @@ def load_province(path: Path | str) -> ProvinceFile:
     return pf
 
 
+def chain_bytes(chain: list[bytes]) -> bytes:
+    """A certificate file's contents (what `install-certs` reads), for a download or a USB stick."""
+    return codec.pack({"v": 1, "certs": chain})
+
+
 def save_chain(path: Path | str, chain: list[bytes]) -> None:
-    write_atomic(path, codec.pack({"v": 1, "certs": chain}))
+    write_atomic(path, chain_bytes(chain))
 
 
 def load_chain(path: Path | str) -> list[bytes]:

@@ -339,6 +339,16 @@ class Store:
             envs.append(r.envelope)
         return self.apply(envs, release=True) if envs else []
 
+    def decline_quarantine(self, ids: Sequence[bytes]) -> int:
+        """Drop quarantined changesets a county operator refused (a value stamped in 2099 must not win every
+        later edit): they are never applied here. The feed keeps a gap at their seq, so its later
+        changesets wait until the village is re-keyed; the console says so before confirming."""
+        with self.transaction() as conn:
+            n = 0
+            for part in _chunks(list(ids), 500):
+                n += conn.execute(delete(t.quarantine).where(t.quarantine.c.id.in_(part))).rowcount or 0
+        return n
+
     # -- merging (shared by local and remote paths) --------------------------------------------
 
     def _merge(self, conn: Connection, changes: list[tuple[Change, bytes, str]]) -> None:

@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from node.web import accounts, audit, messages, sessions, tables
+from node.web import accounts, audit, charts, messages, sessions, tables
 from node.web.accounts import Account
 from protocol.errors import LaowuError
 
@@ -44,14 +44,18 @@ class Forbidden(LaowuError):
 
 def make_app(routes: Sequence[BaseRoute], *, engine: Engine, title: str, nav: Sequence[tuple[str, str]],
              template_dirs: Sequence[Path] = (), context: Callable[[Request], dict[str, Any]] | None = None,
-             home: str = "/", on_close: Sequence[Callable[[], None]] = ()) -> Starlette:
-    """The screen's app: its routes plus login, logout, the access log page and static files."""
+             home: str = "/", on_close: Sequence[Callable[[], None]] = (), cli: str = "laowu-node") -> Starlette:
+    """The screen's app: its routes plus login, logout, the access log page and static files.
+
+    The app may be mounted under a prefix (the console lives at /console/ inside the hub): every
+    link and redirect the foundation makes starts with `root`, the mount's `root_path` ("" at the
+    top). `nav` and `home` are given without it; `cli` names the command that creates accounts."""
     tables.ensure(engine)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([*map(str, template_dirs), str(TEMPLATES)]),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["local_time"] = messages.local_time
     env.filters["yes_no"] = messages.yes_no
-    env.globals.update(labels=messages.LABELS, role_names=accounts.ROLE_NAMES)
+    env.globals.update(labels=messages.LABELS, role_names=accounts.ROLE_NAMES, bars=charts.bars)
     own = [Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout, methods=["POST"]),
            Route("/audit", audit_page), Mount("/static", StaticFiles(directory=STATIC), name="static")]
     @contextlib.asynccontextmanager
@@ -68,7 +72,13 @@ def make_app(routes: Sequence[BaseRoute], *, engine: Engine, title: str, nav: Se
     app.state.nav = list(nav)
     app.state.context = context
     app.state.home = home
+    app.state.cli = cli
     return app
+
+
+def root(request: Request) -> str:
+    """The prefix the app is mounted under ("" when it is not mounted)."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
 
 
 def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -77,7 +87,8 @@ def render(request: Request, template: str, status_code: int = 200, **ctx: Any) 
     extra = st.context(request) if st.context and user else {}
     html = st.env.get_template(template).render(
         request=request, title=st.title, nav=st.nav, user=user, csrf=getattr(request.state, "csrf", ""),
-        path=request.url.path, **extra, **ctx)
+        root=root(request), path=request.url.path[len(root(request)):] or "/", home=st.home, cli=st.cli,
+        **extra, **ctx)
     return HTMLResponse(html, status_code=status_code)
 
 
@@ -88,7 +99,7 @@ def page(role: str = "viewer") -> Callable[[Handler], Callable[[Request], Awaita
             engine = request.app.state.engine
             found = sessions.current(engine, request)
             if found is None:
-                return RedirectResponse("/login?next=" + request.url.path, status_code=303)
+                return RedirectResponse(root(request) + "/login?next=" + request.url.path, status_code=303)
             user, csrf = found
             request.state.user, request.state.csrf = user, csrf
             if not user.may(role):
@@ -113,7 +124,7 @@ def page(role: str = "viewer") -> Callable[[Handler], Callable[[Request], Awaita
 async def login(request: Request) -> Response:
     engine = request.app.state.engine
     nxt = request.query_params.get("next", "")
-    nxt = nxt if nxt.startswith("/") and not nxt.startswith("//") else request.app.state.home
+    nxt = nxt if nxt.startswith("/") and not nxt.startswith("//") else root(request) + request.app.state.home
     token = sessions.pre_token(request)
     error = ""
     if request.method == "POST":
@@ -135,7 +146,7 @@ async def login(request: Request) -> Response:
 
 @page()
 async def logout(request: Request, user: Account, form: FormData) -> Response:
-    resp = RedirectResponse("/login", status_code=303)
+    resp = RedirectResponse(root(request) + "/login", status_code=303)
     audit.record(request.app.state.engine, user.name, "logout", "web_account", None, "退出 / logout")
     sessions.close_session(request.app.state.engine, request, resp)
     return resp

@@ -16,6 +16,9 @@ from node import engine_tables as t
 ACTIONS = {
     "view-full": "查看完整信息", "login": "登录", "login-failed": "登录失败", "logout": "退出",
     "save": "保存", "create": "新建", "import": "导入", "export": "导出", "sync": "同步",
+    # the console's actions (hub.web)
+    "approve": "批准登记", "refuse": "拒绝登记", "otp": "发放登记码", "revoke": "吊销密钥", "rekey": "更换密钥",
+    "resolve": "处理冲突", "release": "放行", "decline": "拒绝放行", "download": "下载报表", "account": "账号",
 }
 
 

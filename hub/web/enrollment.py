@@ -1,0 +1,196 @@
+"""Enrollment and keys: requests to approve or refuse, one-time codes, re-keying, revocation with a preview.
+
+Every key field takes the 8-character short id the node shows (or the whole hex id), resolved by
+`hub.enroll.find_key`. A revocation is two steps: the preview page shows what the revocation at
+this hub's heads keeps and what it would cut (`hub.enroll.revoke_preview`), then a confirmation
+posts it. Each action is written to the access log under the operator's account.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from sqlalchemy import select
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from hub import enroll, requests
+from hub.web.app import hub_of, write
+from hub.web.scoped import prefix, require, sees
+from node import engine_tables as t
+from node.web import audit
+from node.web.accounts import Account
+from node.web.app import page, render, root
+from protocol import codec, messages
+from protocol import scope as scopes
+from protocol.errors import InvalidValue
+from protocol.keys import short_id
+
+MAX_REQUEST_FILE = 64 << 10
+ROLES = {"village": "村", "township": "乡镇", "county": "县"}
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/enroll", overview), Route("/enroll/upload", upload, methods=["POST"]),
+            Route("/enroll/otp", otp, methods=["POST"]),
+            Route("/enroll/{pub:str}/approve", approve, methods=["POST"]),
+            Route("/enroll/{pub:str}/refuse", refuse, methods=["POST"]),
+            Route("/enroll/{pub:str}/certs", certs_file),
+            Route("/keys/revoke", revoke, methods=["GET", "POST"]),
+            Route("/keys/rekey", rekey, methods=["POST"])]
+
+
+def _back(request: Request, flash: str, **extra: str) -> Response:
+    more = "".join(f"&{k}={quote(v)}" for k, v in extra.items())
+    return RedirectResponse(f"{root(request)}/enroll?flash={quote(flash)}{more}", status_code=303)
+
+
+def keys_in_scope(request: Request, user: Account) -> list[dict[str, object]]:
+    """The certified keys inside the account's scope, as the key list shows them."""
+    store = hub_of(request).store
+    out = []
+    for subject, cert in store.trust.certs.items():
+        if not any(sees(user, s) for s in cert.scopes):
+            continue
+        rev = store.trust.revocations.get(subject)
+        out.append({"short": short_id(subject), "hex": subject.hex(), "role": cert.role, "scopes": list(cert.scopes),
+                    "until": cert.not_after, "revoked": rev.reason if rev else None})
+    return sorted(out, key=lambda k: (str(k["scopes"]), str(k["short"])))
+
+
+def codes_in_scope(request: Request, user: Account) -> list[dict[str, object]]:
+    """One-time codes not yet used, without the codes themselves (only who they are for and until when)."""
+    store = hub_of(request).store
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(t.meta.c.key, t.meta.c.value).where(t.meta.c.key.startswith("otp/"))).all()
+    out = []
+    for r in rows:
+        item = codec.unpack(r.value, max_bytes=256, what="otp")
+        if isinstance(item, list) and item and sees(user, str(item[0])):
+            out.append({"place": item[0], "role": item[1], "expires": item[2] if len(item) > 2 else None,
+                        "tail": r.key[-4:]})
+    return out
+
+
+@page("viewer")
+async def overview(request: Request, user: Account, form: FormData) -> Response:
+    store = hub_of(request).store
+    return render(request, "enroll.html", requests=requests.listing(store, prefix(user)),
+                  keys=keys_in_scope(request, user), codes=codes_in_scope(request, user), roles=ROLES,
+                  flash=request.query_params.get("flash", ""), issued=request.query_params.get("otp", ""),
+                  download=request.query_params.get("download", ""))
+
+
+@page("operator")
+async def upload(request: Request, user: Account, form: FormData) -> Response:
+    f = form.get("file")
+    if not isinstance(f, UploadFile) or not f.filename:
+        raise InvalidValue("file", "请选择节点生成的登记申请文件(enroll-request.laowu)/ choose the request file")
+    raw = await f.read(MAX_REQUEST_FILE + 1)
+    if len(raw) > MAX_REQUEST_FILE:
+        raise InvalidValue("file", "这不是登记申请文件(太大)/ not an enrollment request (too large)")
+    req = messages.EnrollRequest.decode(raw)
+    if not sees(user, req.code):
+        raise InvalidValue("file", f"申请的地点{req.code}不在您的范围内 / the request is for {req.code}, outside your scope")
+    got = await write(request, requests.add, hub_of(request).store, raw, "file")
+    audit.record(hub_of(request).store.engine, user.name, "create", "enroll_request", got.short,
+                 f"收到登记申请 / request received: {got.code} {got.role},密钥 key {got.short}")
+    return _back(request, f"已收到{got.code}的登记申请,密钥编号 {got.short}。请核对后批准。")
+
+
+def _pending(request: Request, user: Account) -> requests.Pending:
+    try:
+        pub = bytes.fromhex(request.path_params["pub"])
+    except ValueError:
+        raise HTTPException(404) from None
+    found = requests.get(hub_of(request).store, pub)
+    if found is None:
+        raise HTTPException(404)
+    require(user, found.code)
+    return found
+
+
+@page("operator")
+async def approve(request: Request, user: Account, form: FormData) -> Response:
+    req = _pending(request, user)
+    store = hub_of(request).store
+    await write(request, requests.approve, store, req.pub, user.name)
+    audit.record(store.engine, user.name, "approve", "enroll_request", req.short,
+                 f"批准登记 / approved: {req.code} {req.role},密钥 key {req.short}")
+    return _back(request, f"已批准{req.code}(密钥 {req.short})。请下载证书文件交给该节点安装。", download=req.pub.hex())
+
+
+@page("operator")
+async def refuse(request: Request, user: Account, form: FormData) -> Response:
+    req = _pending(request, user)
+    note = str(form.get("note") or "").strip() or "未说明 / no reason given"
+    store = hub_of(request).store
+    await write(request, requests.refuse, store, req.pub, user.name, note)
+    audit.record(store.engine, user.name, "refuse", "enroll_request", req.short, f"拒绝登记 / refused: {req.code}:{note}")
+    return _back(request, f"已拒绝{req.code}的申请(密钥 {req.short})。")
+
+
+@page("viewer")
+async def certs_file(request: Request, user: Account, form: FormData) -> Response:
+    req = _pending(request, user)
+    chain = requests.chain_of(hub_of(request).store, req.pub)
+    if chain is None:
+        raise HTTPException(404)
+    return Response(chain, media_type="application/octet-stream",
+                    headers={"content-disposition": f'attachment; filename="certs-{req.code}-{req.short}.laowu"'})
+
+
+@page("operator")
+async def otp(request: Request, user: Account, form: FormData) -> Response:
+    place = str(form.get("place") or "").strip()
+    if not (place.isdigit() and len(place) == 12):
+        raise InvalidValue("place", "地点代码应为12位数字 / a place code is 12 digits")
+    if not sees(user, place):
+        raise InvalidValue("place", f"{place}不在您的范围内 / {place} is outside your scope")
+    hours = float(str(form.get("hours") or "24"))
+    store = hub_of(request).store
+    code = enroll.new_otp()
+    await write(request, enroll.add_otp, store, code, place, scopes.level(place), int(hours * 3600_000))
+    audit.record(store.engine, user.name, "otp", "enroll_code", place, f"发放登记码 / one-time code for {place}, "
+                 f"{hours:g} 小时内有效 (…{code[-4:]})")
+    return _back(request, f"已为{place}生成一次性登记码,{hours:g}小时内有效。请电话告知该村操作员。", otp=code)
+
+
+@page("operator")
+async def revoke(request: Request, user: Account, form: FormData) -> Response:
+    store = hub_of(request).store
+    typed = str((form.get("key") if request.method == "POST" else request.query_params.get("key")) or "")
+    subject = enroll.find_key(store, typed)
+    cert = store.trust.certs.get(subject)
+    if cert is None or not any(sees(user, s) for s in cert.scopes):
+        raise InvalidValue("key", f"密钥“{typed}”不在您的范围内 / key {typed!r} is outside your scope")
+    if request.method == "POST" and form.get("confirm") == "1":
+        reason = str(form.get("reason") or "").strip()
+        if not reason:
+            raise InvalidValue("reason", "请写明吊销原因(如:电脑被盗)/ give the reason (e.g. laptop stolen)")
+        await write(request, enroll.revoke, store, subject, reason)
+        audit.record(store.engine, user.name, "revoke", "key", short_id(subject),
+                     f"吊销密钥 / revoked {short_id(subject)} ({cert.describe()}):{reason}")
+        return _back(request, f"密钥 {short_id(subject)} 已吊销。它以后写的记录一律拒收。")
+    preview = enroll.revoke_preview(store, subject)
+    return render(request, "revoke.html", preview=preview, short=short_id(subject), reason=request.query_params.get("reason", ""))
+
+
+@page("administrator")
+async def rekey(request: Request, user: Account, form: FormData) -> Response:
+    store = hub_of(request).store
+    old = enroll.find_key(store, str(form.get("old") or ""))
+    cert = store.trust.certs.get(old)
+    if cert is None or not any(sees(user, s) for s in cert.scopes):
+        raise InvalidValue("old", "旧密钥不在您的范围内 / the old key is outside your scope")
+    f = form.get("file")
+    if not isinstance(f, UploadFile) or not f.filename:
+        raise InvalidValue("file", "请选择恢复后的电脑生成的登记申请文件 / choose the restored laptop's request file")
+    raw = await f.read(MAX_REQUEST_FILE)
+    req = messages.EnrollRequest.decode(raw)
+    await write(request, requests.rekey, store, old, raw, user.name)
+    audit.record(store.engine, user.name, "rekey", "key", short_id(old),
+                 f"更换密钥 / re-keyed {short_id(old)} → {short_id(req.pub)} ({req.code})")
+    return _back(request, f"已为{req.code}更换密钥:{short_id(old)} → {short_id(req.pub)}。请下载证书文件。", download=req.pub.hex())

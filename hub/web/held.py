@@ -1,0 +1,137 @@
+"""What the hub holds back and why: quarantined changesets, fork proofs, feeds waiting behind a gap.
+
+A village is *blocked* when its feed cannot advance here: a changeset of it is quarantined
+(stamped too far ahead: a wrong laptop clock), forked (two different changesets for one seq: an
+old backup restored), or waiting for an earlier one that never came (a gap), or written by a newer
+release (held). The page lists each per village with the reason in plain words and what to do;
+operators release a quarantined changeset (`Store.release_quarantine`) or decline it
+(`Store.decline_quarantine`).
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import func, select
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from hub.web.app import hub_of, write
+from hub.web.scoped import prefix, sees
+from node import engine_tables as t
+from node.store import Store
+from node.web import audit
+from node.web.accounts import Account
+from node.web.app import page, render, root
+from node.web.messages import refusal
+from protocol.changeset import open_envelope
+from protocol.keys import short_id
+
+WHY = {"clock-ahead": "时间超前(电脑时钟不准)", "fork": "分叉(同一序号两份不同记录,可能恢复了旧备份)",
+       "pending": "缺号等待(前面的记录还没到)", "held": "新版本格式(本平台版本较旧,升级后处理)"}
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/held", overview), Route("/held/fork/{n:int}", fork),
+            Route("/held/{id:str}/release", release, methods=["POST"]),
+            Route("/held/{id:str}/decline", decline, methods=["POST"])]
+
+
+def quarantined(store: Store, user: Account) -> list[dict[str, Any]]:
+    q = t.quarantine.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(q.id, q.author, q.scope, q.seq, q.code, q.reason, q.received)
+                            .where(q.scope.startswith(prefix(user))).order_by(q.scope, q.seq)).all()
+    return [{"id": r.id.hex(), "short": short_id(r.author), "scope": r.scope, "seq": r.seq, "code": r.code,
+             "why": WHY.get(r.code, refusal(r.code)), "reason": r.reason, "received": r.received} for r in rows]
+
+
+def waiting(store: Store, user: Account) -> list[dict[str, Any]]:
+    """Feeds with changesets pending (a gap) or held (newer schema): per feed, how many and from which seq."""
+    lg, hd = t.log.c, t.heads.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(lg.author, lg.scope, lg.status, func.count(), func.min(lg.seq))
+                            .where(lg.status != "applied", lg.scope.startswith(prefix(user)))
+                            .group_by(lg.author, lg.scope, lg.status)).all()
+        heads = {(r.author, r.scope): r.seq for r in conn.execute(select(hd.author, hd.scope, hd.seq))}
+    return [{"short": short_id(r[0]), "scope": r[1], "code": r[2], "why": WHY.get(r[2], r[2]), "count": r[3],
+             "first": r[4], "head": heads.get((r[0], r[1]), 0)} for r in rows]
+
+
+def forks(store: Store, user: Account) -> list[dict[str, Any]]:
+    f = t.forks.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(f.n, f.author, f.scope, f.seq, f.detected).where(f.scope.startswith(prefix(user)))
+                            .order_by(f.detected.desc()).limit(200)).all()
+    return [{"n": r.n, "short": short_id(r.author), "scope": r.scope, "seq": r.seq, "detected": r.detected} for r in rows]
+
+
+def blocked(quarantine: list[dict[str, Any]], wait: list[dict[str, Any]], fork: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Villages (feed scopes) whose feed cannot advance here, with every reason."""
+    out: dict[str, set[str]] = {}
+    for item in quarantine + wait + [dict(x, code="fork") for x in fork]:
+        out.setdefault(item["scope"], set()).add(WHY.get(item["code"], item["code"]))
+    return [{"scope": k, "why": sorted(v)} for k, v in sorted(out.items())]
+
+
+@page("viewer")
+async def overview(request: Request, user: Account, form: FormData) -> Response:
+    store = hub_of(request).store
+    qs, ws, fs = quarantined(store, user), waiting(store, user), forks(store, user)
+    return render(request, "held.html", quarantine=qs, waiting=ws, forks=fs, blocked=blocked(qs, ws, fs),
+                  flash=request.query_params.get("flash", ""))
+
+
+def _one(request: Request, user: Account) -> dict[str, Any]:
+    store = hub_of(request).store
+    found = [q for q in quarantined(store, user) if q["id"] == request.path_params["id"]]
+    if not found:
+        raise HTTPException(404)
+    return found[0]
+
+
+def _back(request: Request, flash: str) -> Response:
+    return RedirectResponse(f"{root(request)}/held?flash={quote(flash)}", status_code=303)
+
+
+@page("operator")
+async def release(request: Request, user: Account, form: FormData) -> Response:
+    item = _one(request, user)
+    store = hub_of(request).store
+    outcomes = await write(request, store.release_quarantine, [bytes.fromhex(item["id"])])
+    status = ", ".join(f"{o['status']}" + (f"({refusal(o.get('code'), o.get('reason'))})" if o.get("code") else "")
+                       for o in outcomes) or "无"
+    audit.record(store.engine, user.name, "release", "changeset", item["id"][:16],
+                 f"放行 / released {item['scope']} #{item['seq']} ({item['short']}): {status}")
+    return _back(request, f"已放行{item['scope']}的第{item['seq']}号记录:{status}")
+
+
+@page("operator")
+async def decline(request: Request, user: Account, form: FormData) -> Response:
+    item = _one(request, user)
+    store = hub_of(request).store
+    await write(request, store.decline_quarantine, [bytes.fromhex(item["id"])])
+    audit.record(store.engine, user.name, "decline", "changeset", item["id"][:16],
+                 f"拒绝放行 / declined {item['scope']} #{item['seq']} ({item['short']}): {item['code']}")
+    return _back(request, f"已拒绝{item['scope']}的第{item['seq']}号记录。该村之后的记录会等待,需为该电脑更换密钥。")
+
+
+@page("viewer")
+async def fork(request: Request, user: Account, form: FormData) -> Response:
+    store = hub_of(request).store
+    with store.engine.connect() as conn:
+        r = conn.execute(select(t.forks).where(t.forks.c.n == request.path_params["n"])).first()
+    if r is None or not sees(user, r.scope):
+        raise HTTPException(404)
+    sides = []
+    for label, env in (("本平台已有 held here", r.held), ("后来收到 arrived later", r.incoming)):
+        try:
+            cs = open_envelope(env)
+            sides.append({"label": label, "id": cs.id.hex(), "prev": cs.prev.hex() if cs.prev else "",
+                          "changes": len(cs.changes), "tables": sorted({c.table for c in cs.changes}), "ok": True})
+        except Exception as exc:  # a proof we cannot open is still shown, with why
+            sides.append({"label": label, "id": "", "prev": "", "changes": 0, "tables": [], "ok": False, "error": str(exc)})
+    return render(request, "fork.html", f=r, short=short_id(r.author), sides=sides)
