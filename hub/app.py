@@ -373,7 +373,8 @@ def create_app(hub: Hub) -> Starlette:
         Route("/v1/filing/{name}", filing_endpoint(hub), methods=["GET"]),  # hub/filings/route.py
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    from hub.web.app import PREFIX, console_app
+    from hub.web.app import PREFIX
+    from hub.web.console import console_app
 
     routes.append(Mount(PREFIX, app=console_app(hub)))  # the staff console (hub/web), same process and store
     routes.append(Route("/", lambda request: RedirectResponse(PREFIX + "/", status_code=303)))

@@ -7,7 +7,8 @@ county, province staff all, a township or village account its own subtree. Every
 into the module that owns it (`hub.enroll`, `node.bundles`, the store's quarantine release, the
 identity resolutions) and is written to the access log (`lw_audit`), which the console shows.
 
-    app.py        the console app and its navigation, mounted by `hub.app.create_app`
+    console.py    the console app, mounted by `hub.app.create_app`
+    app.py        what pages share: the prefix, navigation, the hub they serve from, its write lock
     scoped.py     what an account may see: places inside its scope, checked on every request
     enrollment.py requests (file or online), approve / refuse, one-time codes, re-key, revoke
     conflicts.py  the semantic-conflict queue, side by side, and its resolutions
