@@ -8,6 +8,7 @@ the top of every page, the panes frozen below the header and right of 序号.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ def write(table: Table, out: Path) -> Path:
 
 
 def _sheet(wb: Any, t: Table) -> None:
-    ws = wb.add_worksheet(t.title[:31])
+    ws = wb.add_worksheet(re.sub(r"[\[\]:*?/\\]", "", t.title)[:31])  # Excel forbids these in sheet names
     width = len(t.cols) + 1
     last = width - 1
     title = wb.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter",

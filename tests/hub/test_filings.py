@@ -236,6 +236,16 @@ def test_the_register_and_card_pdfs_carry_chinese_text(w: fk.World, tmp_path: Pa
     assert "一人一卡" in text and w.twice not in text and w.twice[-4:] in text
 
 
+def test_every_filing_writes_an_xlsx_that_opens(w: fk.World, tmp_path: Path) -> None:
+    from hub.filings.access import export_all
+
+    paths = export_all(w.store, Ctx(fk.PROVINCE, 2025, 5, fk.TODAY, options={"person": w.twice}), tmp_path, "t")
+    assert {p.stem for p in paths} == set(FILINGS)
+    for p in paths:
+        if p.suffix == ".xlsx":
+            assert openpyxl.load_workbook(p).active["A4"].value == "序号", p.name
+
+
 def test_a_scope_outside_the_hub_or_a_bad_format_is_refused(w: fk.World, tmp_path: Path) -> None:
     with pytest.raises(InvalidValue, match="xlsx"):
         export(w.store, "annex3", Ctx(fk.PROVINCE, 2025), tmp_path / "a.doc", "t")
