@@ -98,6 +98,41 @@ def persons_at(db: Path) -> dict[str, dict[str, Any]]:
         return {r["id_number"]: dict(r) for r in c.execute("SELECT * FROM person")}
 
 
+def count(db: Path, table: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db) as c:
+        return int(c.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def filings(work: Path, prov: Path, village: Path, people_a: list[dict[str, Any]], env: dict[str, str]) -> None:
+    """Village A files a broker and the broker's placements of this year; the province writes every filing."""
+    say("8. 报表 — village A's broker places people; the province files every table (hub/filings/)")
+    year = date.today().year
+    broker, placed = people_a[-1], people_a[:6]
+    node(village, "broker", "apply", "--id-number", broker["id_number"], "--name", broker["name"], "--phone",
+         broker["phone"], "--already-filed", "--date", f"{year - 3}-03-01", env=env)
+    for i, p in enumerate(placed):
+        node(village, "placement", "add", "--id-number", p["id_number"], "--broker-id-number", broker["id_number"],
+             "--employer", "东莞鑫达电子有限公司", "--start", f"{year}-0{1 + i}-10", "--contract-months", "12",
+             "--social-insurance", "--region-class", "省外", "--fare-yuan", "520", "--fare-receipt", f"R{i}",
+             "--stage", "start", "--date", f"{year}-0{1 + i}-10", env=env)
+    node(village, "followup", "add", "--id-number", placed[0]["id_number"], "--method", "电话", "--still-employed",
+         env=env)
+    print(f"   {broker['name']} (filed) placed {len(placed)} people this year; village A syncs")
+    node(village, "sync", env=env)
+    deadline = time.monotonic() + 30
+    while count(prov / "hub.sqlite", "placement") < len(placed) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    out = work / "filings"
+    got = hub("filing", "all", "--dir", str(prov), "--year", str(year), "--out", str(out), "--unit", "四川省农民工办",
+              env=env)
+    one = hub("filing", "annex3", "--dir", str(prov), "--year", str(year), "--out", str(out / "附件3.xlsx"), env=env)
+    print(f"   {got['写出 written']} files written by `laowu-hub filing all`; one table alone: "
+          f"`laowu-hub filing annex3 --dir {prov} --year {year} --out …` → {one['文件 file']}")
+    print(f"   报表目录 filings folder: {out}")
+
+
 def main() -> None:
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="laowu-demo-"))
@@ -199,6 +234,7 @@ def main() -> None:
         print(f"   a changeset signed by an unenrolled key: {res['status']} ({res['code']})")
         if not same or walk_in["id_number"] not in p_rows:
             raise SystemExit("demo failed: the province does not match the villages")
+        filings(work, prov, a_dir, registered["513225103201"], env)
         say(f"完成 done in {time.monotonic() - started:.1f}s — files in {work}")
     finally:
         for s in servers:

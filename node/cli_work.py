@@ -167,7 +167,7 @@ def cmd_placement_add(args: argparse.Namespace, node: Node) -> dict[str, Any]:
                    employer=employer["id"] if employer else None, employer_name=employer_name,
                    position=args.position, start_date=args.start, contract_months=args.contract_months,
                    social_insurance=args.social_insurance, region_class=args.region_class,
-                   monthly_pay=args.monthly_pay)
+                   monthly_pay=args.monthly_pay, fare_yuan=args.fare_yuan, fare_receipt=args.fare_receipt)
     row = ops.add_placement(store, fields, event=args.stage, on=day(args.date))
     p = one(store, "placement", row.hex(), "安置")
     return {"已安置 placed": f"{person['name']} {mask(person['id_number'])} → {p['employer_name']}",
@@ -277,6 +277,8 @@ def add_commands(sub: Any, add: Any) -> None:
     sp.add_argument("--social-insurance", action=argparse.BooleanOptionalAction)
     sp.add_argument("--region-class", help=REGIONS)
     sp.add_argument("--monthly-pay")
+    sp.add_argument("--fare-yuan", help="the fare on the travel receipt, yuan (transport subsidy)")
+    sp.add_argument("--fare-receipt", help="the travel receipt's number")
     sp.add_argument("--stage", default="plan", choices=("plan", "sign", "start"), help="where it stands (default plan)")
     sp.add_argument("--date", help="the day of that stage, YYYY-MM-DD (default today)")
     sp = add("advance", cmd_placement_advance, "安置下一步 sign, start, confirm_stable, end, revoke", lsub)
