@@ -4,7 +4,8 @@
 Each indicator is a rate in [0, 1] over the year, computed in the database per broker:
 
 * 登录活跃度 login activity: distinct days (China time) with a login by the broker in the hub's audit
-  log (`lw_audit`, action `login`, actor = the broker's row id) ÷ working days (Mon–Fri) of the year
+  log (`lw_audit`, action `login`, tbl `broker`, row = the broker's row id, as node/web/accounts.py
+  records a broker's own login) ÷ working days (Mon–Fri) of the year
   up to the filing date. Brokers log in at their village's desk, whose log stays on the laptop; until
   the desk's logins reach the hub there is no login data and the column says 无数据;
 * 信息更新率 register update rate (一年一更新): active cards of the broker's village updated in the
@@ -63,9 +64,9 @@ def ranking(conn: Connection, ctx: Ctx) -> list[dict[str, object]]:
     au = et.audit
     lo, hi = _ms(date(ctx.year, 1, 1)), _ms(date(ctx.year + 1, 1, 1))
     day = (au.c.at + CHINA_MS) // DAY_MS
-    logins = {r.actor: int(r.n) for r in conn.execute(
-        select(au.c.actor, func.count(func.distinct(day)).label("n"))
-        .where(au.c.action == "login", au.c.at >= lo, au.c.at < hi).group_by(au.c.actor))}
+    logins = {r.row: int(r.n) for r in conn.execute(
+        select(au.c.row, func.count(func.distinct(day)).label("n"))
+        .where(au.c.action == "login", au.c.tbl == "broker", au.c.at >= lo, au.c.at < hi).group_by(au.c.row))}
     villages = {str(r["scope"]) for r in brokers}
     upd = {r.scope: (int(r.n), int(r.u or 0)) for r in conn.execute(
         select(p.c.scope, func.count().label("n"), func.sum(case((in_year(p.c.updated_on, ctx), 1), else_=0)).label("u"))

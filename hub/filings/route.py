@@ -53,7 +53,9 @@ def _make(hub: Any, request: Request) -> tuple[bytes, str, str]:
         token = b""
     if not token:
         raise Unauthorized("没有会话令牌:请先 hello / no session token: say hello first and send it as x-laowu-token")
-    author, _ = hub.session(token, hub.store.hlc.physical())
+    from hub.app import client_of
+
+    author, _ = hub.session(token, hub.store.hlc.physical(), client_of(request))
     cert = hub._check_key(author)
     q = request.query_params
     name = request.path_params["name"]

@@ -162,6 +162,12 @@ def test_points_say_no_login_data_and_gold_takes_filed_brokers_with_transfers(w:
     assert {r["name"] for r in run(w, "gold").rows} == {"经纪人B1", "经纪人B2", "经纪人B5"}
 
 
+def test_login_activity_counts_a_brokers_login_days_from_the_audit_log(w: fk.World) -> None:
+    w.store.audit("经纪人B1的账号", "login", "broker", w.brokers["B1"].hex(), "登录")  # as the desk records it
+    rows = by(run(w, "points", year=fk.date.today().year).rows)
+    assert 0 < rows["经纪人B1"]["login"] <= 1 and rows["经纪人B2"]["login"] == 0.0
+
+
 # -- Jilin and Guizhou --------------------------------------------------------------------------------
 
 
