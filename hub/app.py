@@ -136,6 +136,7 @@ class Hub:
         return author, home
 
     def _check_key(self, author: bytes) -> certmod.Certificate:
+        self.store.reload_trust()  # a revocation written by `laowu-hub revoke` while we serve
         cert = self.store.trust.verify_chain(author, self.store.hlc.physical())
         rev = self.store.trust.revocations.get(author)
         if rev is not None:
@@ -175,8 +176,9 @@ class Hub:
                 "the client clock is far off; the hub's time is in this answer's error only"
             )
         self.remember_nonce(msg.nonce, now)
-        for raw in msg.certs:
-            self._learn_cert(raw)
+        refused = self.store.learn_certificates(msg.certs, endorsed=(msg.author, msg.home))
+        if refused:
+            raise refused[0]
         cert = self._check_key(msg.author)
         if msg.home not in cert.scopes:
             raise NotAllowed(f"{cert.describe()} may not subscribe as {msg.home}")
@@ -194,25 +196,14 @@ class Hub:
         self.telemetry.contact(msg.home)
         return welcome.encode()
 
-    def _learn_cert(self, raw: bytes) -> None:
-        cert = certmod.decode_certificate(raw)
-        known = self.store.trust.certs.get(cert.subject)
-        if known is None or known.serial < cert.serial:
-            self.store.add_certificate(raw)
-
     def push(self, body: bytes | messages.Push, client: str = "") -> bytes:
         msg = body if isinstance(body, messages.Push) else messages.Push.decode(body)
         author, home = self.session(msg.token, self.store.hlc.physical(), client)
-        for raw in msg.certs:
-            try:
-                self._learn_cert(raw)
-            except RemoteError as exc:
-                log.info("push from %s: certificate refused: %s", short_id(author), exc)
+        for why in self.store.learn_certificates(msg.certs, msg.envelopes):
+            log.info("push from %s: certificate refused: %s", short_id(author), why)
         for raw in msg.revocations:
             try:
-                rev = certmod.decode_revocation(raw)
-                if rev.subject not in self.store.trust.revocations or rev.cutoffs != self.store.trust.revocations[rev.subject].cutoffs:
-                    self.store.add_revocation(raw)
+                self.store.add_revocation(raw, self.store.hlc.physical())
             except RemoteError as exc:
                 log.info("push from %s: revocation refused: %s", short_id(author), exc)
         results = self.store.apply(msg.envelopes, carrier=home)

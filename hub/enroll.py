@@ -60,12 +60,24 @@ def held_heads(store: Store, author: bytes) -> dict[str, int]:
         return {r.scope: r.seq for r in conn.execute(select(t.heads.c.scope, t.heads.c.seq).where(t.heads.c.author == author))}
 
 
-def revoke(store: Store, subject: bytes, reason: str, cutoffs: dict[str, int] | None = None) -> bytes:
-    """Revoke `subject`, keeping each of its feeds up to the head this hub holds (or `cutoffs`)."""
+def revoke(store: Store, subject: bytes, reason: str, cutoffs: dict[str, int] | None = None, *,
+           keep_revocations: bool = True) -> bytes:
+    """Revoke `subject`, keeping each of its feeds up to the head this hub holds (or `cutoffs`), and
+    keeping the certificates (and, unless told not to, the revocations) it signed that this hub
+    knows: nothing else it ever signed, before or after, is valid anywhere (protocol.certs)."""
     _, key = _issuer(store)
-    raw = certs.revoke(key, subject, cutoffs if cutoffs is not None else held_heads(store, subject), store.hlc.physical(), reason)
+    kept = kept_by_default(store, subject, keep_revocations)
+    raw = certs.revoke(key, subject, cutoffs if cutoffs is not None else held_heads(store, subject), store.hlc.physical(),
+                       reason, kept)
     store.add_revocation(raw)
     return raw
+
+
+def kept_by_default(store: Store, subject: bytes, keep_revocations: bool = True) -> list[bytes]:
+    """What a revocation of `subject` keeps: what it signed that we know now. A county hub re-keyed
+    keeps its revocations of stolen laptops; a county key gone rogue should not (`keep_revocations`)."""
+    revs = {certs.digest(r) for r in store.revocations()}
+    return [d for d in store.trust.signed_by(subject) if keep_revocations or d not in revs]
 
 
 def rekey(store: Store, old: bytes, req: messages.EnrollRequest) -> tuple[bytes, bytes]:

@@ -91,7 +91,7 @@ def _add_certificates(store: Store, raws: list[bytes], notes: list[str]) -> int:
             notes.append(f"certificate ignored: {exc}")
             continue
         known = store.trust.certs.get(cert.subject)
-        if known is None or cert.serial > known.serial:
+        if known is None or cert.digest != known.digest:
             todo.append((raw, cert))
     added = 0
     while todo:

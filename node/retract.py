@@ -36,6 +36,21 @@ if TYPE_CHECKING:
 RowKey = tuple[str, bytes]
 
 
+def reconcile(store: Store, conn: Connection, subject: bytes, rev: Revocation | None) -> tuple[int, int]:
+    """Bring `subject`'s changesets in line with the revocation now in force (None: none is):
+    retract what is past it, and place again what an earlier, stricter one took but this allows
+    (a revocation signed by a key since revoked without keeping it stops standing). Returns
+    (retracted, restored)."""
+    taken = retract(store, conn, rev) if rev is not None else 0
+    q = select(t.log.c.id, t.log.c.scope, t.log.c.seq, t.log.c.envelope).where(
+        t.log.c.author == subject, t.log.c.status == "revoked")
+    back = [r for r in conn.execute(q) if r.envelope is not None and (rev is None or rev.allows(r.scope, r.seq))]
+    if back:
+        conn.execute(delete(t.log).where(t.log.c.id.in_([r.id for r in back])))
+        store.reoffer(conn, [open_envelope(r.envelope) for r in back])
+    return taken, len(back)
+
+
 def retract(store: Store, conn: Connection, rev: Revocation) -> int:
     """Undo, inside `conn`'s transaction, what `rev`'s key wrote past its cut-off; how many changesets."""
     early = select(t.quarantine).where(t.quarantine.c.author == rev.subject)

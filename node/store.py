@@ -32,12 +32,12 @@ from node import engine_tables as t
 from node import migrations, schema
 from node.db import StorageFull, begin_write, is_full, make_engine, upsert
 from node.redact import after_apply, forget
-from node.retract import retract
+from node.retract import reconcile
 from node.rowview import SqlRowView
-from protocol import clock, codec
+from protocol import certs, clock, codec
 from protocol import scope as scopes
 from protocol.admit import admit
-from protocol.certs import Trust, issuing_order
+from protocol.certs import Revocation, Trust, issuing_order
 from protocol.changeset import (
     DELETE_FIELD,
     DELETE_VALUE,
@@ -48,7 +48,7 @@ from protocol.changeset import (
     open_envelope,
     seal,
 )
-from protocol.errors import ClockAhead, ConfigError, RemoteError
+from protocol.errors import ClockAhead, ConfigError, NotAllowed, RemoteError
 from protocol.feed import Head, Placement, Vector, lacking, place
 from protocol.keys import KeyPair
 
@@ -105,9 +105,12 @@ class Store:
             certs = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
             revs = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]
         for raw in issuing_order(certs):
-            self.trust.add_certificate(raw)
+            try:
+                self.trust.add_certificate(raw)
+            except RemoteError:
+                pass  # superseded or under a key revoked since: kept for the audit, not in force
         for raw in revs:
-            self.trust.add_revocation(raw)
+            self.trust.load_revocation(raw)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -177,24 +180,90 @@ class Store:
 
     # -- trust --------------------------------------------------------------------------------
 
-    def add_certificate(self, raw: bytes) -> None:
-        cert = self.trust.add_certificate(raw)
+    def add_certificate(self, raw: bytes, now_ms: int | None = None, *, endorsed: str | None = None) -> None:
+        """Hold a certificate whose chain reaches our root (`protocol.certs.Trust.add_certificate`);
+        the one in force per key is stored, so reopening needs no endorsement again."""
+        before = dict(self.trust.revocations)
+        cert = self.trust.add_certificate(raw, now_ms, endorsed=endorsed)
+        if cert.raw != raw:
+            return
         with self.transaction() as conn:
             conn.execute(_upsert(conn.dialect.name, t.cert_store, ("subject",)), {"subject": cert.subject, "raw": cert.raw})
+            self._reconcile(conn, before)
 
-    def add_revocation(self, raw: bytes) -> None:
-        """Keep a revocation, and take back what its key wrote past the cut-off (`node.retract`)."""
-        rev = self.trust.add_revocation(raw)
+    def learn_certificates(self, raws: Sequence[bytes], envelopes: Sequence[bytes] = (), *,
+                           endorsed: tuple[bytes, str] | None = None) -> list[RemoteError]:
+        """Learn certificates a peer sent, judged at our clock; return why any were refused.
+
+        A certificate of a key another issuer already certified is taken only when the key itself
+        endorses it: `endorsed` (author, place) from a signed hello, or a changeset among
+        `envelopes` that the key signed for a place only the new certificate covers."""
+        now = self.hlc.physical()
+        refused: list[RemoteError] = []
+        for raw in issuing_order_lenient(raws):
+            try:
+                try:
+                    self.add_certificate(raw, now)
+                except NotAllowed:
+                    place = _endorsement(raw, envelopes, endorsed)
+                    if place is None:
+                        raise
+                    self.add_certificate(raw, now, endorsed=place)
+            except RemoteError as exc:
+                refused.append(exc)
+        return refused
+
+    def add_revocation(self, raw: bytes, now_ms: int | None = None) -> None:
+        """Keep a revocation, and take back what its key wrote past the cut-off (`node.retract`);
+        a revocation that stops another standing brings back what that one took."""
+        if self.trust.knows_revocation(raw):
+            return
+        before = dict(self.trust.revocations)
+        self.trust.add_revocation(raw, now_ms)
         with self.transaction() as conn:
             conn.execute(_insert_ignore(conn, t.revocation_store, ["digest"]),
-                         {"digest": hashlib.sha256(raw).digest(), "subject": rev.subject, "raw": raw})
-            retract(self, conn, rev)
+                         {"digest": hashlib.sha256(raw).digest(), "subject": certs.decode_revocation(raw).subject,
+                          "raw": raw})
+            self._reconcile(conn, before)
+
+    def _reconcile(self, conn: Connection, before: dict[bytes, Revocation]) -> None:
+        after = self.trust.revocations
+        for subject in sorted({*before, *after}):
+            old, new = before.get(subject), after.get(subject)
+            if (old and (old.cutoffs, old.kept)) != (new and (new.cutoffs, new.kept)):
+                reconcile(self, conn, subject, new)
+
+    def reload_trust(self) -> bool:
+        """Take in certificates and revocations another process (the CLI) wrote to our database:
+        a revocation made while a hub serves takes effect at once. Cheap when nothing changed."""
+        with self.engine.connect() as conn:
+            n_revs = int(conn.execute(select(func.count()).select_from(t.revocation_store)).scalar_one())
+            n_certs = int(conn.execute(select(func.count()).select_from(t.cert_store)).scalar_one())
+            if (n_revs, n_certs) == getattr(self, "_trust_counts", None):
+                return False
+            certs_raw = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
+            revs_raw = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]
+        for raw in issuing_order(certs_raw):
+            try:
+                self.trust.add_certificate(raw)
+            except RemoteError:
+                pass
+        for raw in revs_raw:
+            if not self.trust.knows_revocation(raw):
+                self.trust.load_revocation(raw)
+        self._trust_counts = (n_revs, n_certs)
+        return True
+
+    def reoffer(self, conn: Connection, changesets: list[Changeset]) -> list[Outcome]:
+        """Place changesets again inside `conn`'s transaction (a revocation that stopped standing)."""
+        batch = _Batch(self, conn)
+        out = [batch.offer(cs) for cs in sorted(changesets, key=lambda c: (c.feed, c.seq))]
+        batch.finish()
+        return out
 
     def revocations(self) -> list[bytes]:
         """The revocations we hold, verbatim, to hand on to peers."""
-        with self.engine.connect() as conn:
-            q = select(t.revocation_store.c.raw).order_by(t.revocation_store.c.subject, t.revocation_store.c.digest)
-            return [r.raw for r in conn.execute(q)]
+        return self.trust.all_revocations()
 
     # -- local writes -------------------------------------------------------------------------
 
@@ -782,6 +851,33 @@ def fits(col: Any, value: Any) -> bool:
 def _insert_ignore(conn: Connection, table: Any, keys: list[str]) -> Any:
     ins: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
     return ins.on_conflict_do_nothing(index_elements=keys)
+
+
+def issuing_order_lenient(raws: Sequence[bytes]) -> list[bytes]:
+    """`issuing_order` for a peer's certificates: an undecodable one goes last, to be refused alone."""
+    good, bad = [], []
+    for raw in raws:
+        try:
+            certs.decode_certificate(raw)
+            good.append(raw)
+        except RemoteError:
+            bad.append(raw)
+    return issuing_order(good) + bad
+
+
+def _endorsement(raw: bytes, envelopes: Sequence[bytes], hello: tuple[bytes, str] | None) -> str | None:
+    """A place the certificate's key itself signed for: its hello, or one of its changesets."""
+    cert = certs.decode_certificate(raw)
+    if hello is not None and hello[0] == cert.subject and cert.may_write(hello[1]):
+        return hello[1]
+    for env in envelopes:
+        try:
+            cs = open_envelope(env)
+        except RemoteError:
+            continue
+        if cs.author == cert.subject and cert.may_write(cs.scope):
+            return cs.scope
+    return None
 
 
 def _refused(cs: Changeset, code: str, reason: str) -> Outcome:

@@ -21,7 +21,7 @@ import httpx
 
 from node import logs, synclog
 from node.store import Store
-from protocol import codec, messages
+from protocol import certs, codec, messages
 from protocol.errors import LocalError, RemoteError
 
 log = logging.getLogger("laowu.sync")
@@ -164,11 +164,7 @@ class SyncClient:
         while more:
             batch = messages.Batch.decode(self._post(
                 "/v1/pull", messages.Pull(welcome.token, pull_cursor, self.budget, report.restored_feeds > 0).encode(), report))
-            for raw in batch.certs:
-                try:
-                    store.add_certificate(raw)
-                except RemoteError:
-                    pass  # its envelopes will be refused with the reason; counted below
+            store.learn_certificates(batch.certs, batch.envelopes)  # a refused one: its envelopes say why
             # A revocation of a key we had no certificate for is placed now, before that key's
             # envelopes in this batch are applied: its cut-off applies to them.
             unplaced = self._revocations(unplaced) if unplaced else []
@@ -189,8 +185,9 @@ class SyncClient:
         # Revocations the hub lacks go with the next push, with the revoked keys' certificates so
         # the hub can place them; with nothing else to push they still go, in a push of their own
         # (a county that revoked a stolen laptop's key must tell the province at its next sync).
-        revocations = [r.raw for r in store.trust.revocations.values()]
-        revoked = {r.subject for r in store.trust.revocations.values() if r.raw not in set(welcome.revocations)}
+        revocations = store.revocations()
+        theirs = set(welcome.revocations)
+        revoked = {certs.decode_revocation(r).subject for r in revocations if r not in theirs}
         while True:
             envs, authors, last = synclog.unpushed(store, push_cursor, PUSH_BATCH, PUSH_BYTES)
             if not envs:
@@ -225,7 +222,7 @@ class SyncClient:
         unplaced = []
         for raw in raws:
             try:
-                self.store.add_revocation(raw)
+                self.store.add_revocation(raw, self.store.hlc.physical())
             except RemoteError:
                 unplaced.append(raw)  # placed once a pulled batch brings the key's certificate, or next time
         return unplaced

@@ -12,9 +12,22 @@ A subject's scopes must lie inside its issuer's. A revocation names a key and, p
 last seq that stays valid: what a stolen laptop wrote before the theft is kept, the rest is refused.
 A successor certificate (`succeeds`) re-keys a laptop restored from backup: it comes with a
 revocation of the old key at the heads the hub holds, so the old feed can never fork.
+
+A revoked key issues nothing (docs/trust.md). Time claims cannot decide it (a thief backdates
+`not_before`), so a revocation (v2) lists `kept`: the digests of the certificates and revocations
+the key signed that stay valid, as known to whoever revoked it. Everything else the key signed,
+before or after, whatever time it claims, is refused on every replica alike. Any ancestor of a key
+in its certificate chain (or the root) may revoke it. A revocation signed by a revoked key stands
+only if that key's revocation keeps it; when it stops standing, what it retracted comes back.
+Which certificate of a key holds: the same issuer's highest serial, else an ancestor's re-issue
+(serials are not compared across issuers, so a chosen 2^64-1 blocks nobody); an unrelated issuer's
+certificate replaces a held one only when the key itself endorses it (a signed hello or changeset
+for a place only the new certificate covers): the first issuer to certify a key cannot squat it.
 """
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from protocol import codec, scope
@@ -40,7 +53,10 @@ MAY_ISSUE: dict[str, tuple[str, ...]] = {
     "village": (),
 }
 _CERT_KEYS = ("v", "serial", "issuer", "subject", "role", "scopes", "not_before", "not_after", "succeeds")
-_REV_KEYS = ("v", "issuer", "subject", "cutoffs", "at", "reason")
+REV_VERSION = 2
+_REV_KEYS_V1 = ("v", "issuer", "subject", "cutoffs", "at", "reason")
+_REV_KEYS = ("v", "issuer", "subject", "cutoffs", "kept", "at", "reason")
+MAX_KEPT = 100  # digests a revocation may keep (a county issues a few dozen certificates)
 _SIGNED_KEYS = ("body", "sig")
 
 
@@ -62,6 +78,15 @@ class Certificate:
     def describe(self) -> str:
         return f"{self.role} {short_id(self.subject)} for {','.join(self.scopes)} (serial {self.serial})"
 
+    @property
+    def digest(self) -> bytes:
+        return digest(self.raw)
+
+
+def digest(raw: bytes) -> bytes:
+    """What a revocation's `kept` names: sha-256 of a certificate's or revocation's exact bytes."""
+    return hashlib.sha256(raw).digest()
+
 
 @dataclass(frozen=True)
 class Revocation:
@@ -71,9 +96,21 @@ class Revocation:
     at: int
     reason: str
     raw: bytes = field(repr=False, compare=False)
+    kept: frozenset[bytes] = frozenset()
 
     def allows(self, feed_scope: str, seq: int) -> bool:
         return seq <= self.cutoffs.get(feed_scope, 0)
+
+    @property
+    def digest(self) -> bytes:
+        return digest(self.raw)
+
+    def merge(self, other: Revocation) -> Revocation:
+        """Two revocations of one key: the stricter cut-off per feed and only what both keep."""
+        cutoffs = {k: min(self.cutoffs.get(k, 0), other.cutoffs.get(k, 0)) for k in {*self.cutoffs, *other.cutoffs}}
+        first, second = sorted((self, other), key=lambda r: r.digest)
+        return Revocation(first.issuer, first.subject, cutoffs, min(self.at, other.at), first.reason, first.raw,
+                          self.kept & other.kept)
 
 
 def _sign(issuer: KeyPair, body: bytes) -> bytes:
@@ -148,23 +185,33 @@ def decode_certificate(data: bytes) -> Certificate:
     )
 
 
-def revoke(issuer: KeyPair, subject: bytes, cutoffs: dict[str, int], at: int, reason: str) -> bytes:
+def revoke(issuer: KeyPair, subject: bytes, cutoffs: dict[str, int], at: int, reason: str,
+           kept: Iterable[bytes] = ()) -> bytes:
+    """Sign a revocation; `kept` are the digests of what `subject` signed that stays valid."""
     for s in cutoffs:
         scope.check_code(s, "revocation.cutoffs")
-    body = codec.pack(
-        {"v": VERSION, "issuer": issuer.public, "subject": subject, "cutoffs": dict(sorted(cutoffs.items())), "at": at, "reason": reason}
-    )
+    kept = sorted(set(kept))
+    if len(kept) > MAX_KEPT:
+        raise Malformed(f"a revocation keeps at most {MAX_KEPT} certificates, not {len(kept)}")
+    body = codec.pack({"v": REV_VERSION, "issuer": issuer.public, "subject": subject,
+                       "cutoffs": dict(sorted(cutoffs.items())), "kept": kept, "at": at, "reason": reason})
     return _sign(issuer, body)
 
 
 def decode_revocation(data: bytes) -> Revocation:
+    """Parse and check the signature. A v1 revocation (0.1.0) keeps nothing its key signed."""
     body, sig = _open(data, "revocation")
-    m = codec.expect_map(codec.unpack(body, max_bytes=MAX_CERT_BYTES, what="revocation body"), _REV_KEYS, "revocation")
+    raw_map = codec.unpack(body, max_bytes=MAX_CERT_BYTES, what="revocation body")
+    v1 = isinstance(raw_map, dict) and type(raw_map.get("v")) is int and raw_map.get("v") == 1
+    m = codec.expect_map(raw_map, _REV_KEYS_V1 if v1 else _REV_KEYS, "revocation", 1 if v1 else REV_VERSION)
     if codec.pack(m) != body:
         raise Malformed("revocation body is not in canonical form")
     issuer = codec.expect_bytes(m["issuer"], AUTHOR_LEN, "revocation.issuer")
     verify(issuer, sig, body)
     cutoffs = codec.expect(m["cutoffs"], dict, "revocation.cutoffs")
+    kept = [] if v1 else codec.expect(m["kept"], list, "revocation.kept")
+    if len(kept) > MAX_KEPT:
+        raise Malformed(f"revocation.kept: at most {MAX_KEPT} digests, got {len(kept)}")
     return Revocation(
         issuer=issuer,
         subject=codec.expect_bytes(m["subject"], AUTHOR_LEN, "revocation.subject"),
@@ -172,6 +219,7 @@ def decode_revocation(data: bytes) -> Revocation:
         at=codec.expect_uint(m["at"], "revocation.at"),
         reason=codec.expect(m["reason"], str, "revocation.reason"),
         raw=bytes(data),
+        kept=frozenset(codec.expect_bytes(k, 32, "revocation.kept") for k in kept),
     )
 
 
@@ -184,60 +232,139 @@ class Trust:
     """The certificates and revocations a replica knows, anchored at the pinned province root.
 
     Pure bookkeeping: callers feed it bytes they received and ask it questions; nothing here does I/O.
+    `now_ms` given to `add_*` is the receiver's own clock when the item is first learnt: an issuer
+    must be valid then (an expired key issues nothing new). `None` re-loads what was checked before.
     """
 
     def __init__(self, root: bytes) -> None:
         self.root = root
         self.certs: dict[bytes, Certificate] = {}
-        self.revocations: dict[bytes, Revocation] = {}
+        self.revocations: dict[bytes, Revocation] = {}  # the revocation in force per key (merged)
+        self._revs: dict[bytes, dict[bytes, Revocation]] = {}  # subject → digest → every one held
 
-    def add_certificate(self, data: bytes) -> Certificate:
-        """Accept a certificate whose chain reaches the root (the issuer must already be known)."""
+    def add_certificate(self, data: bytes, now_ms: int | None = None, *, endorsed: str | None = None) -> Certificate:
+        """Accept a certificate whose chain reaches the root (the issuer must already be known).
+
+        `endorsed` is a place the subject key itself signed for (its hello's home, or the scope of
+        a changeset it signed that comes with this certificate)."""
         cert = decode_certificate(data)
-        self._check_issuer(cert)
+        self._check_issuer(cert, now_ms)
         known = self.certs.get(cert.subject)
-        if known is not None and not self._issued_above(cert.issuer, known):
-            # Otherwise any issuer could re-certify a key it does not own with a higher serial:
-            # a stolen township key demoting the county hub, or the root itself, to a village.
+        if known is None or self._supersedes(cert, known, endorsed):
+            self.certs[cert.subject] = cert
+            self._recompute()
+        return self.certs[cert.subject]
+
+    def _supersedes(self, cert: Certificate, known: Certificate, endorsed: str | None) -> bool:
+        if cert.digest == known.digest:
+            return False
+        if cert.issuer == known.issuer:
+            return (cert.serial, cert.digest) > (known.serial, known.digest)
+        if cert.subject != self.root and self._issued_above(cert.issuer, known):
+            return True  # an ancestor re-certifies: its serials and the original's are not compared
+        if self._issued_above(known.issuer, cert) or self._issued_above(cert.subject, self.certs.get(cert.issuer)):
+            # Otherwise any issuer could re-certify a key it does not own: a stolen township key
+            # demoting the county hub, or the root itself, to a village.
             raise NotAllowed(
                 f"{short_id(cert.subject)} is certified by {short_id(known.issuer)}; only that issuer "
                 f"or one above it may re-certify it, not {short_id(cert.issuer)}"
             )
-        if known is None or cert.serial > known.serial:
-            self.certs[cert.subject] = cert
-        return self.certs[cert.subject]
+        if endorsed is not None and cert.may_write(endorsed) and not known.may_write(endorsed):
+            return True  # the key itself vouches for this place: the held certificate was a squat
+        raise NotAllowed(
+            f"{short_id(cert.subject)} is already certified by {short_id(known.issuer)} for "
+            f"{','.join(known.scopes)}; {short_id(cert.issuer)}'s certificate is learnt only with "
+            "a hello or a changeset the key signed for a place it covers"
+        )
 
-    def add_revocation(self, data: bytes) -> Revocation:
+    def load_revocation(self, data: bytes) -> None:
+        """Re-load a revocation checked when it was learnt; whether it is in force is recomputed."""
         rev = decode_revocation(data)
-        target = self.certs.get(rev.subject)
-        allowed = rev.issuer == self.root or (target is not None and target.issuer == rev.issuer)
-        if not allowed:
+        self._revs.setdefault(rev.subject, {})[rev.digest] = rev
+        self._recompute()
+
+    def knows_revocation(self, data: bytes) -> bool:
+        return any(digest(data) in revs for revs in self._revs.values())
+
+    def add_revocation(self, data: bytes, now_ms: int | None = None) -> Revocation:
+        """Hold a revocation signed by the root or an ancestor of the key, valid when learnt."""
+        rev = decode_revocation(data)
+        if rev.subject == self.root:
+            raise NotAllowed("the province root key cannot be revoked; a new province starts afresh")
+        if not self._may_revoke(rev):
             raise NotAllowed(
                 f"revocation of {short_id(rev.subject)} signed by {short_id(rev.issuer)}, "
-                "who neither issued its certificate nor is the province root"
+                "which is neither an issuer above it in its certificate chain nor the province root"
             )
-        old = self.revocations.get(rev.subject)
-        if old is not None:
-            # Two revocations of one key: the stricter cut-off per feed wins, on every replica alike.
-            merged = {k: min(old.cutoffs.get(k, 0), rev.cutoffs.get(k, 0)) for k in {*old.cutoffs, *rev.cutoffs}}
-            rev = Revocation(rev.issuer, rev.subject, merged, min(old.at, rev.at), rev.reason, rev.raw)
-        self.revocations[rev.subject] = rev
-        return rev
+        if now_ms is not None and rev.issuer != self.root:
+            self.verify_chain(rev.issuer, now_ms)  # an expired or revoked-above key revokes nothing
+        if not self._stands(rev):
+            raise Revoked(f"revocation of {short_id(rev.subject)} was signed by {short_id(rev.issuer)} "
+                          "after that key was revoked, and its revocation does not keep it")
+        self._revs.setdefault(rev.subject, {})[rev.digest] = rev
+        self._recompute()
+        found = self.revocations.get(rev.subject)
+        return found if found is not None else rev
 
-    def _issued_above(self, issuer: bytes, cert: Certificate) -> bool:
+    def _may_revoke(self, rev: Revocation) -> bool:
+        if rev.issuer == self.root:
+            return True
+        target = self.certs.get(rev.subject)
+        return target is not None and self._issued_above(rev.issuer, target)
+
+    def _stands(self, rev: Revocation, eff: dict[bytes, Revocation | None] | None = None) -> bool:
+        signer = (eff if eff is not None else self.revocations).get(rev.issuer)
+        return signer is None or rev.digest in signer.kept
+
+    def _recompute(self) -> None:
+        """The revocation in force per key: those that stand (their signer unrevoked, or revoked
+        keeping them) and whose signer is still above the key, merged. Order-independent."""
+        eff: dict[bytes, Revocation | None] = {}
+        visiting: set[bytes] = set()
+
+        def effective(subject: bytes) -> Revocation | None:
+            if subject in eff:
+                return eff[subject]
+            if subject in visiting:
+                return None
+            visiting.add(subject)
+            merged: Revocation | None = None
+            for d in sorted(self._revs.get(subject, {})):
+                rev = self._revs[subject][d]
+                if not self._may_revoke(rev):
+                    continue
+                if rev.issuer != self.root:
+                    signer = effective(rev.issuer)
+                    if signer is not None and rev.digest not in signer.kept:
+                        continue
+                merged = rev if merged is None else merged.merge(rev)
+            eff[subject] = merged
+            return merged
+
+        self.revocations = {s: r for s in sorted(self._revs) if (r := effective(s)) is not None}
+
+    def all_revocations(self) -> list[bytes]:
+        """Every revocation held, verbatim, in a stable order: what peers need to merge alike."""
+        return [self._revs[s][d].raw for s in sorted(self._revs) for d in sorted(self._revs[s])]
+
+    def signed_by(self, issuer: bytes) -> list[bytes]:
+        """Digests of the certificates and revocations `issuer` signed that we hold: what a
+        revocation of `issuer` keeps by default (they were known before it was revoked)."""
+        out = [c.digest for c in self.certs.values() if c.issuer == issuer and c.subject != issuer]
+        out += [r.digest for revs in self._revs.values() for r in revs.values() if r.issuer == issuer]
+        return sorted(out)
+
+    def _issued_above(self, issuer: bytes, cert: Certificate | None) -> bool:
         """True when `issuer` signed `cert` or a certificate above it in its chain."""
         seen: set[bytes] = set()
-        while cert.subject not in seen:
+        while cert is not None and cert.subject not in seen:
             if cert.issuer == issuer:
                 return True
             seen.add(cert.subject)
-            parent = self.certs.get(cert.issuer)
-            if parent is None:
-                return False
-            cert = parent
+            cert = self.certs.get(cert.issuer)
         return False
 
-    def _check_issuer(self, cert: Certificate) -> None:
+    def _check_issuer(self, cert: Certificate, now_ms: int | None = None) -> None:
         if cert.issuer == self.root and cert.subject == self.root:
             if cert.role != "province":
                 raise NotAllowed("the root certificate must have the province role")
@@ -255,6 +382,12 @@ class Trust:
                 raise NotAllowed(f"scope {s} is outside the issuer's scopes {list(issuer.scopes)}")
             if scope.LEVELS.index(scope.level(s)) < scope.LEVELS.index(cert.role):
                 raise NotAllowed(f"a {cert.role} certificate cannot cover the wider place {s}")
+        rev = self.revocations.get(cert.issuer)
+        if rev is not None and cert.digest not in rev.kept:
+            raise Revoked(f"certificate {cert.describe()} was signed by the revoked key {short_id(cert.issuer)} "
+                          "and its revocation does not keep it")
+        if now_ms is not None:
+            self.verify_chain(cert.issuer, now_ms)  # an expired issuer issues nothing new
 
     def verify_chain(self, author: bytes, now_ms: int) -> Certificate:
         """The author's certificate if it and every issuer above it are valid at `now_ms`."""
@@ -272,8 +405,9 @@ class Trust:
                 raise NotAllowed("certificate chain loops")
             seen.add(cert.subject)
             rev = self.revocations.get(cert.issuer)
-            if rev is not None and cert.not_before > rev.at:
-                raise Revoked(f"certificate {cert.describe()} was issued by a key revoked before it")
+            if rev is not None and cert.digest not in rev.kept:
+                raise Revoked(f"certificate {cert.describe()} was signed by the revoked key "
+                              f"{short_id(cert.issuer)} and its revocation does not keep it")
             parent = self.certs.get(cert.issuer)
             if parent is None:
                 raise UnknownAuthor(f"chain of {leaf.describe()} stops at unknown key {short_id(cert.issuer)}")

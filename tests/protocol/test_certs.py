@@ -249,14 +249,96 @@ def test_two_revocations_merge_to_the_stricter_cutoff(sandbox: Sandbox, trust: T
         trust.check_write(village.public, VILLAGE, 4, now_ms)
 
 
-def test_a_certificate_issued_by_a_key_after_its_revocation_is_refused(sandbox: Sandbox, trust: Trust, now_ms: int) -> None:
-    county = sandbox.members[COUNTY].key
-    trust.add_revocation(revoke(sandbox.root, county, {COUNTY: 0}, at=now_ms - DAY))
+def test_a_revoked_key_issues_nothing_its_revocation_does_not_keep(sandbox: Sandbox, trust: Trust, now_ms: int) -> None:
+    county, village = sandbox.members[COUNTY].key, sandbox.members[VILLAGE]
+    kept = [certs.digest(village.cert)]
+    trust.add_revocation(certs.revoke(sandbox.root, county.public, {COUNTY: 0}, now_ms, "stolen", kept))
+    # The thief backdates not_before to two years ago: the time it claims decides nothing.
     late = newcomer("issued-by-thief")
-    trust.add_certificate(issue(county, late, "village", ["513225103203"], not_before=now_ms - 1))
+    with pytest.raises(Revoked):
+        trust.add_certificate(issue(county, late, "village", ["513225103203"], not_before=now_ms - 730 * DAY))
+    assert late.public not in trust.certs
+    trust.verify_chain(village.key.public, now_ms)  # known before the revocation and kept by it
+    with pytest.raises(Revoked):
+        trust.verify_chain(sandbox.members[SIBLING].key.public, now_ms)  # not kept: re-certify it
+
+
+def test_a_certificate_learnt_before_its_issuers_revocation_is_refused_unless_kept(sandbox: Sandbox, now_ms: int) -> None:
+    trust = sandbox.trust()
+    county = sandbox.members[COUNTY].key
+    late = newcomer("learnt-first")
+    trust.add_certificate(issue(county, late, "village", ["513225103203"], not_before=now_ms - 730 * DAY))
+    trust.add_revocation(certs.revoke(sandbox.root, county.public, {COUNTY: 0}, now_ms, "stolen"))
     with pytest.raises(Revoked):
         trust.verify_chain(late.public, now_ms)
-    trust.verify_chain(sandbox.members[VILLAGE].key.public, now_ms)  # issued before the theft: kept
+
+
+def test_a_revocation_signed_by_a_revoked_key_is_refused_and_stops_standing(sandbox: Sandbox, now_ms: int) -> None:
+    county, village = sandbox.members[COUNTY].key, sandbox.members[VILLAGE].key
+    rogue = certs.revoke(county, village.public, {VILLAGE: 0}, now_ms, "rogue county")
+    kept = [certs.digest(sandbox.members[VILLAGE].cert)]  # the village's certificate, not the rogue revocation
+    of_county = certs.revoke(sandbox.root, county.public, {COUNTY: 0}, now_ms, "county key stolen", kept)
+    first = sandbox.trust()
+    first.add_revocation(of_county)
+    with pytest.raises(Revoked):
+        first.add_revocation(rogue, now_ms)
+    second = sandbox.trust()
+    second.add_revocation(rogue, now_ms)  # arrived first: in force until the county's revocation
+    assert village.public in second.revocations
+    second.add_revocation(of_county, now_ms)
+    assert village.public not in second.revocations
+    second.check_write(village.public, VILLAGE, 5, now_ms)
+
+
+def test_an_expired_key_revokes_nothing(sandbox: Sandbox, now_ms: int) -> None:
+    county = sandbox.members[COUNTY].key
+    trust = sandbox.trust()
+    with pytest.raises(CertificateExpired):
+        trust.add_revocation(certs.revoke(county, sandbox.members[VILLAGE].key.public, {VILLAGE: 0}, now_ms, "x"),
+                             NOT_AFTER + DAY)
+
+
+def test_any_ancestor_may_revoke_a_key_below_it(sandbox: Sandbox, now_ms: int) -> None:
+    trust = sandbox.trust()
+    township = sandbox.members[TOWNSHIP].key
+    under = newcomer("village-of-township")
+    trust.add_certificate(issue(township, under, "village", [VILLAGE]))
+    trust.add_revocation(certs.revoke(sandbox.members[COUNTY].key, under.public, {VILLAGE: 1}, now_ms, "stolen"), now_ms)
+    with pytest.raises(Revoked):
+        trust.check_write(under.public, VILLAGE, 2, now_ms)
+
+
+def test_a_chosen_top_serial_does_not_block_recertification_by_an_ancestor(sandbox: Sandbox, now_ms: int) -> None:
+    trust = sandbox.trust()
+    township, county = sandbox.members[TOWNSHIP].key, sandbox.members[COUNTY].key
+    key = newcomer("top-serial")
+    for first, second in ((2**64 - 1, 7), (7, 2**64 - 1)):
+        trust = sandbox.trust()
+        by_township = issue(township, key, "village", [VILLAGE], serial=2**64 - 1)
+        by_county = issue(county, key, "village", [SIBLING], serial=7)
+        for raw in (by_township, by_county) if first > second else (by_county, by_township):
+            try:
+                trust.add_certificate(raw)
+            except NotAllowed:
+                pass
+        assert trust.certs[key.public].issuer == county.public
+
+
+def test_the_first_issuer_to_certify_a_key_cannot_squat_it(sandbox: Sandbox, now_ms: int) -> None:
+    trust = sandbox.trust()
+    other_county = sandbox.enroll("513226000000", "county", PROVINCE)
+    other_township = sandbox.enroll("513226101000", "township", "513226000000")
+    trust.add_certificate(other_county.cert)
+    trust.add_certificate(other_township.cert)
+    victim = sandbox.members[VILLAGE].key
+    squat = issue(other_township.key, victim, "village", ["513226101201"], serial=2**64 - 1)
+    fresh = Trust(sandbox.root.public)
+    for raw in (sandbox.members[PROVINCE].cert, sandbox.members[COUNTY].cert, other_county.cert, other_township.cert, squat):
+        fresh.add_certificate(raw)
+    with pytest.raises(NotAllowed):
+        fresh.add_certificate(sandbox.members[VILLAGE].cert)  # not endorsed by the key: refused
+    fresh.add_certificate(sandbox.members[VILLAGE].cert, endorsed=VILLAGE)  # the key signed for its village
+    fresh.check_write(victim.public, VILLAGE, 1, now_ms)
 
 
 # -- writing -----------------------------------------------------------------------------------

@@ -1,0 +1,115 @@
+"""A revoked or expired issuer issues nothing (issue 9 item 1, docs/trust.md), replayed against real
+hubs on loopback: a revoked township backdating a village certificate, a revoked county revoking its
+own villages, a chosen top serial, and a squatting township in another county."""
+from __future__ import annotations
+
+import os
+
+from hubkit import COUNTY, PROVINCE, TOWNSHIP, VILLAGE, World, error_of, feed, hello_body, post, push, session, value
+
+from hub import enroll
+from protocol import certs, clock
+from protocol.changeset import DELETE_FIELD, DELETE_VALUE, Change, seal
+from protocol.keys import KeyPair
+
+YEAR_MS = 365 * 24 * 3600 * 1000
+OTHER_COUNTY, OTHER_TOWNSHIP = "513226000000", "513226101000"
+
+
+def _posting(world: World) -> bytes:
+    """The village registers a job posting and it reaches the county and the province."""
+    row = os.urandom(16)
+    world.node(VILLAGE).write("job_posting", row, {"title": "采茶零工"})
+    world.sync(VILLAGE)
+    world.relay()
+    assert value(world.province, "job_posting", row, "title") == "采茶零工"
+    return row
+
+
+def test_a_revoked_township_backdating_a_village_certificate_is_refused_everywhere(world: World) -> None:
+    row = _posting(world)
+    township = world.member(TOWNSHIP)
+    world.sync(TOWNSHIP)  # the county learns the township's certificate
+    enroll.revoke(world.county, township.key.public, "township laptop stolen")
+    world.relay()
+    thief = KeyPair.from_seed(b"tests/hub/thief village")
+    now = clock.wall_ms()
+    backdated = certs.issue(township.key, thief.public, "village", [VILLAGE], now - 2 * YEAR_MS, now + YEAR_MS, 99)
+    chain = [world.box.members[PROVINCE].cert, world.box.members[COUNTY].cert, township.cert, backdated]
+    delete = seal(thief, VILLAGE, 1, None, [Change("job_posting", row, DELETE_FIELD, DELETE_VALUE, clock.pack(now - YEAR_MS))])
+    carrier = world.member("513225103202")
+    for url, hub in ((world.county_url, world.county), (world.province_url, world.province)):
+        resp = post(url, "/v1/hello", hello_body(thief, hub.author, VILLAGE, chain))
+        assert resp.status_code == 403 and error_of(resp) in ("revoked", "unknown-author"), resp.content
+        token = session(url, hub.author, carrier.key, "513225103202", world.chain("513225103202"))
+        [result] = push(url, token, [delete.envelope], chain)
+        assert result["status"] == "refused"
+        assert value(hub, "job_posting", row, "title") == "采茶零工"
+
+
+def test_a_revoked_county_cannot_revoke_its_villages_at_the_province(world: World) -> None:
+    row = _posting(world)
+    village = world.node(VILLAGE)
+    county_key = world.member(COUNTY).key
+    rogue = certs.revoke(county_key, village.author, {VILLAGE: 0}, clock.wall_ms(), "rogue")
+    # The rogue revocation reaches the province first: it wipes the village's posting there...
+    token = session(world.province_url, world.province.author, world.member(TOWNSHIP).key, TOWNSHIP, world.chain(TOWNSHIP))
+    push(world.province_url, token, [], revocations=[rogue])
+    assert value(world.province, "job_posting", row, "title") is None
+    # ...until the province revokes the county key, keeping the certificates it knew the county had
+    # signed but not its revocations: the rogue revocation stops standing and the posting comes back.
+    enroll.revoke(world.province, county_key.public, "county hub key stolen", keep_revocations=False)
+    assert value(world.province, "job_posting", row, "title") == "采茶零工"
+    assert village.author not in world.province.trust.revocations
+    # Sent again afterwards, it is refused outright and changes nothing.
+    again = certs.revoke(county_key, village.author, {VILLAGE: 0}, clock.wall_ms(), "rogue again")
+    push(world.province_url, token, [], revocations=[again])
+    assert value(world.province, "job_posting", row, "title") == "采茶零工"
+    assert world.province.trust.verify_chain(village.author, clock.wall_ms()).issuer == county_key.public
+
+
+def test_an_ancestor_revokes_a_key_its_child_certified(world: World) -> None:
+    township = world.member(TOWNSHIP)
+    key = KeyPair.from_seed(b"tests/hub/village of the township")
+    now = clock.wall_ms()
+    cert = certs.issue(township.key, key.public, "village", [VILLAGE], now - 3600_000, now + YEAR_MS, 5)
+    chain = world.chain(TOWNSHIP) + [cert]
+    token = session(world.province_url, world.province.author, key, VILLAGE, chain)
+    [first] = feed(key, VILLAGE, 1)
+    assert push(world.province_url, token, [first.envelope], chain)[0]["status"] == "accepted"
+    rev = certs.revoke(world.member(COUNTY).key, key.public, {VILLAGE: 1}, now, "stolen")  # the county, not the issuer
+    push(world.province_url, token, [], revocations=[rev])
+    resp = post(world.province_url, "/v1/hello", hello_body(key, world.province.author, VILLAGE, chain))
+    assert (resp.status_code, error_of(resp)) == (403, "revoked")
+
+
+def test_a_chosen_top_serial_does_not_block_recertification(world: World) -> None:
+    township = world.member(TOWNSHIP)
+    key = KeyPair.from_seed(b"tests/hub/top serial village")
+    now = clock.wall_ms()
+    top = certs.issue(township.key, key.public, "village", [VILLAGE], now - 3600_000, now + YEAR_MS, 2**64 - 1)
+    token = session(world.province_url, world.province.author, key, VILLAGE, world.chain(TOWNSHIP) + [top])
+    renewed = certs.issue(world.member(COUNTY).key, key.public, "village", ["513225103202"], now - 3600_000,
+                          now + YEAR_MS, 3)
+    token = session(world.province_url, world.province.author, key, "513225103202", world.chain(COUNTY)[:2] + [renewed])
+    assert world.province.trust.certs[key.public].serial == 3
+    [cs] = feed(key, "513225103202", 1)
+    assert push(world.province_url, token, [cs.envelope])[0]["status"] == "accepted"
+
+
+def test_a_township_of_another_county_cannot_squat_a_village_key(world: World) -> None:
+    box = world.box
+    other = box.enroll(OTHER_COUNTY, "county", PROVINCE)
+    squatter = box.enroll(OTHER_TOWNSHIP, "township", OTHER_COUNTY)
+    victim = world.node(VILLAGE)
+    now = clock.wall_ms()
+    squat = certs.issue(squatter.key, victim.author, "village", ["513226101201"], now - 3600_000, now + YEAR_MS, 2**64 - 1)
+    chain = [box.members[PROVINCE].cert, other.cert, squatter.cert]
+    token = session(world.province_url, world.province.author, squatter.key, OTHER_TOWNSHIP, chain)
+    push(world.province_url, token, [], chain + [squat])
+    assert world.province.trust.certs[victim.author].issuer == squatter.key.public  # learnt first
+    row = _posting(world)  # the county relays the village's changeset with its real chain
+    assert value(world.province, "job_posting", row, "title") == "采茶零工"
+    assert world.province.trust.certs[victim.author].issuer == world.member(COUNTY).key.public
+    resp = post(world.province_url, "/v1/hello", hello_body(victim.key, world.province.author, VILLAGE, world.chain(VILLAGE)))  # type: ignore[arg-type]
+    assert resp.status_code == 200
