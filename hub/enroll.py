@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from node import engine_tables as t
 from node.db import upsert
 from node.store import Store
-from protocol import certs, codec, messages, scope
+from protocol import certs, codec, messages, redaction, scope
 from protocol.errors import ConfigError, InvalidValue, NotAllowed
 from protocol.keys import KeyPair, short_id
 
@@ -77,7 +77,11 @@ def kept_by_default(store: Store, subject: bytes, keep_revocations: bool = True)
     """What a revocation of `subject` keeps: what it signed that we know now. A county hub re-keyed
     keeps its revocations of stolen laptops; a county key gone rogue should not (`keep_revocations`)."""
     revs = {certs.digest(r) for r in store.revocations()}
-    return [d for d in store.trust.signed_by(subject) if keep_revocations or d not in revs]
+    out = [d for d in store.trust.signed_by(subject) if keep_revocations or d not in revs]
+    with store.engine.connect() as conn:  # erasures it signed stand too: they were known before
+        out += [rec.id for r in conn.execute(select(t.redactions.c.raw))
+                if (rec := redaction.decode(r.raw)).issuer == subject]
+    return sorted(set(out))
 
 
 def rekey(store: Store, old: bytes, req: messages.EnrollRequest) -> tuple[bytes, bytes]:

@@ -195,7 +195,7 @@ def proves(rec: Redaction, body: bytes, author: bytes, feed_scope: str, seq: int
 def check_issuer(trust: Trust, rec: Redaction, now_ms: int) -> None:
     """Whether `rec`'s issuer may redact: a chain to the pinned root valid when it was issued (never
     later than now), a role above village, a certificate covering the place and every named feed,
-    and, if the issuer was revoked, a record issued before the revocation."""
+    and, if the issuer was revoked, a record its revocation keeps."""
     at = min(rec.at, now_ms)
     cert = trust.verify_chain(rec.issuer, at)
     if cert.role not in ISSUER_ROLES:
@@ -207,5 +207,8 @@ def check_issuer(trust: Trust, rec: Redaction, now_ms: int) -> None:
         if not tb or len(tb) > 64:
             raise Malformed("redaction.rows[].table: names are 1 to 64 characters")
     rev = trust.revocations.get(rec.issuer)
-    if rev is not None and rec.at > rev.at:
-        raise Revoked(f"redaction {rec.id.hex()[:12]} by {short_id(rec.issuer)} was issued after its key was revoked")
+    if rev is not None and rec.id not in rev.kept:
+        # The time a record claims is its signer's to choose: a revoked key's record stands only
+        # if the revocation keeps it (docs/trust.md), like its certificates and revocations.
+        raise Revoked(f"redaction {rec.id.hex()[:12]} by {short_id(rec.issuer)}, whose key was revoked "
+                      "without keeping this record")

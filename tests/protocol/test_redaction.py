@@ -144,7 +144,9 @@ def test_a_record_issued_after_its_key_was_revoked_is_refused(sandbox: Sandbox, 
     _, two, _ = feed(sandbox, now_ms)
     before = redact(sandbox.members[COUNTY].key, two, now_ms, at=now_ms - 10_000)
     after = redact(sandbox.members[COUNTY].key, two, now_ms, at=now_ms - 1_000)
-    trust.add_revocation(certs.revoke(sandbox.root, sandbox.members[COUNTY].key.public, {}, now_ms - 5_000, "stolen"))
+    kept = [certs.digest(sandbox.members[VILLAGE].cert), rd.decode(codec.unpack(before, max_bytes=1 << 20, what="t")["redaction"]).id]
+    trust.add_revocation(certs.revoke(sandbox.root, sandbox.members[COUNTY].key.public, {}, now_ms - 5_000, "stolen",
+                                      kept))
     assert admit(before, trust, now_ms).id == two.id  # issued while the key was good: still stands
     with pytest.raises(Revoked):
         admit(after, trust, now_ms)
