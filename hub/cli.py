@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 
 from hub import cli_filing, enroll
+from hub import config as hubconfig
 from hub.app import Hub
 from node import logs
 from node.domain.rules import RULES
@@ -141,6 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
     from hub.server import serve
 
     store = _open(args)
+    store.hlc.max_ahead_ms = int(args.max_ahead_minutes * 60_000)
     relay = None
     if args.upstream:
         relay = Background(SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key)), interval=args.relay_interval)
@@ -148,11 +150,19 @@ def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
     try:
         logs.event(log, "serve", place=store.home, host=args.host, port=args.port, upstream=args.upstream,
                    database=store.engine.dialect.name)
-        serve(Hub(store, upstream=relay), args.host, args.port)
+        tls = (str(args.tls_cert), str(args.tls_key)) if args.tls_cert else None
+        serve(Hub(store, upstream=relay), args.host, args.port, tls=tls, max_connections=args.max_connections)
     finally:
         if relay:
             relay.close()
     return {}
+
+
+def cmd_config_check(args: argparse.Namespace) -> dict[str, object]:
+    values, problems = hubconfig.check(args.file)
+    if problems:
+        raise ConfigError(f"{args.file} 有 {len(problems)} 处问题 has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    return {"ok": f"{args.file} 没有问题 is valid", **{k: str(v) if v is not None else "-" for k, v in values.items()}}
 
 
 def cmd_relay(args: argparse.Namespace) -> dict[str, object]:
@@ -236,13 +246,16 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="laowu-hub", description="Laowu county and province hubs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--version", action="version", version=describe("laowu-hub"))
-    p.add_argument("--verbose", action="store_true", help="log everything (DIR/logs/laowu-hub.log), also to stderr")
+    p.add_argument("--verbose", action="store_true", default=None,
+                   help="log everything (DIR/logs/laowu-hub.log), also to stderr")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def cmd(name: str, fn: object, help: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help)
-        sp.add_argument("--dir", required=True, help="the hub's directory (key, database)")
+        sp.add_argument("--dir", help="the hub's directory (key, database); or hub.dir in --config")
         sp.add_argument("--db", help="SQLAlchemy URL instead of DIR/hub.sqlite (e.g. postgresql://...)")
+        sp.add_argument("--config", default=os.environ.get("LAOWU_HUB_CONFIG"),
+                        help="a TOML settings file (hub/config.py); LAOWU_HUB_* variables override it, flags override both")
         sp.set_defaults(fn=fn)
         return sp
 
@@ -272,11 +285,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     for name, fn, help in [("serve", cmd_serve, "serve the sync protocol"), ("relay", cmd_relay, "one relay run upstream")]:
         sp = cmd(name, fn, help)
-        sp.add_argument("--host", default="127.0.0.1")
-        sp.add_argument("--port", type=int, default=8700)
+        sp.add_argument("--host", help="default 127.0.0.1")
+        sp.add_argument("--port", type=int, help="default 8700")
         sp.add_argument("--upstream", help="the province hub URL (county hubs relay to it)")
         sp.add_argument("--upstream-key", help="the province hub's author id (hex)")
-        sp.add_argument("--relay-interval", type=float, default=5.0)
+        sp.add_argument("--relay-interval", type=float, help="seconds, default 5")
     sp = cmd("erase", cmd_erase, "erase a person from every replica (PIPL), or carry out a village's request")
     which = sp.add_mutually_exclusive_group(required=True)
     which.add_argument("--person", help="the card's row id (hex)")
@@ -286,6 +299,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--reason", help="why (logged; no personal values)")
     sp.add_argument("--operator", help="who, for the audit")
     cmd("status", cmd_status, "feeds, pending, quarantine, forks, conflicts")
+    config_sub = sub.add_parser("config", help="check a settings file").add_subparsers(dest="action", required=True)
+    check = config_sub.add_parser("check", help="validate a TOML settings file and show what it sets")
+    check.add_argument("file")
+    check.set_defaults(fn=cmd_config_check)
     cli_filing.add(sub, _db)
     sp = cmd("user", cmd_user_add, "console accounts: `user add` creates one (password from LAOWU_USER_PASSWORD or asked)")
     sp.add_argument("action", choices=["add"])
@@ -300,9 +317,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        if hasattr(args, "config"):
+            hubconfig.apply(args, args.config)
+    except LaowuError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     serving = args.cmd == "serve"  # a service: its log also goes to stderr (the journal under systemd)
-    logs.setup(Path(args.dir) / "logs" / "laowu-hub.log" if Path(args.dir).exists() or args.cmd.startswith("init") else None,
-               verbose=args.verbose, stderr_level=logging.INFO if serving else logging.CRITICAL)
+    hub_dir = Path(args.dir) if getattr(args, "dir", None) else None
+    log_file = getattr(args, "log_file", None) or (hub_dir / "logs" / "laowu-hub.log" if hub_dir else None)
+    logs.setup(log_file if hub_dir and (hub_dir.exists() or args.cmd.startswith("init")) else None,
+               verbose=bool(args.verbose), stderr_level=logging.INFO if serving else logging.CRITICAL)
     try:
         out = args.fn(args)
     except LaowuError as exc:

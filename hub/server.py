@@ -41,7 +41,9 @@ class ServerThread:
         self.thread.join(timeout=10)
 
 
-def serve(hub: Hub, host: str, port: int) -> None:
-    # log_config=None: uvicorn's records go through the process's logging (node.logs.setup), its
-    # per-request access lines quieted there unless --verbose.
-    uvicorn.run(create_app(hub), host=host, port=port, log_config=None, timeout_keep_alive=5)
+def serve(hub: Hub, host: str, port: int, *, tls: tuple[str, str] | None = None, max_connections: int = 256) -> None:
+    """Serve until stopped. `tls` is (certificate file, key file). log_config=None: uvicorn's records go
+    through the process's logging (node.logs.setup), its per-request access lines quieted there."""
+    uvicorn.run(create_app(hub), host=host, port=port, log_config=None, timeout_keep_alive=5,
+                limit_concurrency=max_connections,
+                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from node import logs, synclog
+from node import logs, settings, synclog
 from node.files import load_chain, load_province, write_atomic
 from node.store import Store
 from node.version import describe
@@ -204,12 +204,16 @@ def cmd_import_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any] | 
                     s.counts)
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prefs: dict[str, Any] | None = None) -> argparse.ArgumentParser:
+    """`prefs`: the [node] table of the settings file (`node.settings`), which gives the defaults."""
+    prefs = prefs or {}
     p = argparse.ArgumentParser(prog="laowu-node", description="Laowu village node")
-    p.add_argument("--dir", default=os.environ.get("LAOWU_HOME", str(Path.home() / ".laowu")), help="node directory")
+    p.add_argument("--dir", default=settings.default_dir(prefs),
+                   help=f"node directory (default from LAOWU_HOME or {settings.settings_file()})")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--version", action="version", version=describe("laowu-node"))
-    p.add_argument("--verbose", action="store_true", help="log everything, also to stderr (DIR/logs/laowu-node.log)")
+    p.add_argument("--verbose", action="store_true", default=settings.default_verbose(prefs),
+                   help="log everything, also to stderr (DIR/logs/laowu-node.log)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def add(name: str, fn: Handler, help: str, parent: Any = sub) -> argparse.ArgumentParser:
@@ -257,7 +261,12 @@ def render(out: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        prefs = settings.load()
+    except ConfigError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    args = parser(prefs).parse_args(argv)
     node = Node(Path(args.dir))
     command = " ".join(str(x) for x in (args.cmd, getattr(args, "action", None)) if x)  # never the arguments: they hold ID numbers
     logs.setup(node.dir / "logs" / "laowu-node.log" if node.dir.exists() or args.cmd == "init" else None,

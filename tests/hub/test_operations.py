@@ -65,9 +65,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = {**os.environ, "LAOWU_PASSPHRASE": FACTS["passphrase"]}
     port, dead = free_port(), free_port()
     out = open(tmp / "serve.out", "wb")  # what the service prints (the journal under systemd)
-    proc = subprocess.Popen([str(BIN / "laowu-hub"), "serve", "--dir", str(county), "--port", str(port),
-                             "--upstream", f"http://127.0.0.1:{dead}", "--upstream-key", FACTS["root"],
-                             "--relay-interval", "0.5"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    # Served from a settings file, as under systemd; the environment overrides the file's port.
+    (tmp / "hub.toml").write_text(f"""[hub]\ndir = "county"\nport = {free_port()}\n[upstream]\n"""
+                                  f"""url = "http://127.0.0.1:{dead}"\nkey = "{FACTS['root']}"\nrelay_interval = 0.5\n""")
+    proc = subprocess.Popen([str(BIN / "laowu-hub"), "serve", "--config", str(tmp / "hub.toml")],
+                            env={**env, "LAOWU_HUB_PORT": str(port)}, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

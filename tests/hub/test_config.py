@@ -1,0 +1,61 @@
+"""Hub settings files and the node's settings in the platform's place (issue 14 item 5)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hub import config
+
+BIN = Path(sys.executable).parent
+KEY = "ab" * 32
+
+
+def check(path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "laowu-hub"), "config", "check", str(path)], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **(env or {})})
+
+
+def test_a_good_file_checks_out_and_says_what_it_sets(tmp_path: Path) -> None:
+    (tmp_path / "hub.toml").write_text(f'[hub]\ndir = "county"\nport = 8800\n[upstream]\nurl = "https://p.example"\n'
+                                       f'key = "{KEY}"\n[limits]\nmax_ahead_minutes = 5\n')
+    out = check(tmp_path / "hub.toml")
+    assert out.returncode == 0, out.stderr
+    assert "port: 8800" in out.stdout and f"dir: {tmp_path / 'county'}" in out.stdout
+    assert "max_ahead_minutes: 5.0" in out.stdout and "host: 127.0.0.1" in out.stdout
+
+
+def test_every_mistake_is_named_in_chinese_and_english_and_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "hub.toml").write_text('[hub]\ndir = "county"\nport = "eighty"\nhots = "x"\n[upstream]\n'
+                                       'url = "province.example"\nkey = "12"\n[tls]\ncert = "nope.crt"\n')
+    out = check(tmp_path / "hub.toml")
+    assert out.returncode == 2 and out.stdout == ""
+    for said in ("hub.port: 端口应为整数", "must be a whole number, got 'eighty'", "hub.hots: 不认识的设置 / unknown setting",
+                 "upstream.key: 应为64位十六进制", "must start with http:// or https://", "tls: cert 和 key 须同时设置",
+                 "tls.cert: 找不到文件"):
+        assert said in out.stderr, said
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[hub\n")
+    out = check(broken)
+    assert out.returncode == 2 and "不是有效的 TOML 文件 / not valid TOML" in out.stderr
+
+
+def test_the_environment_overrides_the_file_and_is_checked_too(tmp_path: Path) -> None:
+    (tmp_path / "hub.toml").write_text('[hub]\ndir = "/srv/county"\nport = 8800\n')
+    values, problems = config.read(tmp_path / "hub.toml", {"LAOWU_HUB_PORT": "9900", "LAOWU_HUB_VERBOSE": "yes"})
+    assert problems == [] and values["port"] == 9900 and values["verbose"] is True and values["dir"] == Path("/srv/county")
+    _, problems = config.read(tmp_path / "hub.toml", {"LAOWU_HUB_PORT": "99999"})
+    assert problems == ["hub.port: 端口应在 1–65535 之间 / must be between 1 and 65535, got 99999"]
+
+
+def test_the_node_finds_its_directory_from_its_settings_file(tmp_path: Path) -> None:
+    """No --dir: the settings file in the platform's place (here LAOWU_NODE_CONFIG) names the node directory."""
+    (tmp_path / "node.toml").write_text(f'[node]\ndir = "{tmp_path / "elsewhere"}"\n')
+    env = {k: v for k, v in os.environ.items() if k != "LAOWU_HOME"}
+    env["LAOWU_NODE_CONFIG"] = str(tmp_path / "node.toml")
+    out = subprocess.run([str(BIN / "laowu-node"), "status"], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 2 and f"{tmp_path / 'elsewhere'} is not a Laowu node" in out.stderr
+    (tmp_path / "node.toml").write_text('[node]\ndri = "x"\n')
+    out = subprocess.run([str(BIN / "laowu-node"), "status"], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 2 and "不认识的设置 dri / unknown settings" in out.stderr
