@@ -29,6 +29,9 @@ from protocol import codec
 
 KINDS = {"duplicate-id": "身份证号重复(一人两卡)", "placement-overlap": "一人由两名经纪人安置", "broker-twice": "经纪人重复备案"}
 HIDDEN = {"id"}
+FIELD_NAMES = {"stage": "阶段", "filed_on": "备案日期", "applied_on": "申请日期", "hukou": "户籍地", "background": "背景",
+               "certificate_no": "证书编号", "start_date": "开始日期", "employer_name": "单位", "contract_months": "合同(月)",
+               "closed_on": "关闭日期", "closed_reason": "关闭原因", "needs_correction": "待更正"}
 
 
 def routes() -> list[BaseRoute]:
@@ -83,6 +86,8 @@ def side_by_side(rows: list[tuple[bytes, dict[str, Any] | None]]) -> list[tuple[
     out = []
     for name in names:
         vals = [m.get(name) for m in masked]
+        if all(v in (None, "", []) for v in vals):
+            continue  # a field no side has filled says nothing about the conflict
         out.append((name, vals, len({repr(v) for v in vals}) > 1))
     return out
 
@@ -104,7 +109,7 @@ async def show(request: Request, user: Account, form: FormData) -> Response:
     from hub.web import resolutions
 
     return render(request, "conflict.html", c=r, kind_name=KINDS.get(r.kind, r.kind), rows=rows,
-                  fields=side_by_side(rows), choices=resolutions.offered(r.kind, rows), key=key.hex())
+                  fields=side_by_side(rows), names=FIELD_NAMES, choices=resolutions.offered(r.kind, rows), key=key.hex())
 
 
 def back(request: Request, flash: str) -> Response:

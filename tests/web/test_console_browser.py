@@ -1,0 +1,110 @@
+"""The county console in a real Chromium against a real county hub (uvicorn on loopback), one shared browser.
+
+A county operator logs in, approves an enrollment request and downloads its certificate file,
+releases a quarantined changeset, imports a USB bundle, reads a conflict side by side and downloads
+a filing. Screenshots of each page go to $LAOWU_SCREENSHOTS (docs/screenshots/ when regenerating
+the README's pictures), else to the test's temporary directory.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browserkit import chromium, new_page
+from consolekit import COUNTY_USER, PASSWORD, VILLAGE_A, VILLAGE_C, VILLAGE_D, ConsoleWorld
+from playwright.sync_api import Page
+from sqlalchemy import select
+
+from node import engine_tables as t
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
+    w = ConsoleWorld(tmp_path_factory.mktemp("console-browser"))
+    w.broker_conflict()
+    w.sync(VILLAGE_A)
+    w.sync("513225103202")
+    w.quarantined()
+    w.sync(VILLAGE_D)
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def page(world: ConsoleWorld) -> Iterator[Page]:
+    with chromium() as browser:
+        p = new_page(browser, world.server.url)
+        yield p
+        p.context.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = os.environ.get("LAOWU_SCREENSHOTS")
+    path = Path(where) if where else tmp_path_factory.mktemp("screens")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_a_county_operator_works_through_the_console(page: Page, world: ConsoleWorld, shots: Path) -> None:
+    page.goto("/")  # the hub's root leads to the console, which asks for the login first
+    page.wait_for_url("**/console/login**")
+    page.fill("#in-name", COUNTY_USER)
+    page.fill("#in-password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/")
+    assert page.locator("svg.chart").count() >= 2 and "同步情况" in page.content()
+    page.screenshot(path=shots / "console-dashboard.png", full_page=True)
+
+    # enrollment: a request file from a new laptop, approved; its certificate file downloaded
+    request, key = world.request_file(VILLAGE_C)
+    page.click("nav >> text=登记与密钥")
+    page.set_input_files("#request-file", str(request))
+    page.get_by_role("button", name="上传").click()
+    row = page.locator("#requests tr", has_text=key.short)
+    assert "待批准" in row.inner_text()
+    row.get_by_role("button", name="批准", exact=True).click()
+    with page.expect_download() as dl:
+        page.click("#certs-download")
+    assert dl.value.suggested_filename.startswith(f"certs-{VILLAGE_C}")
+    assert key.public in world.county.trust.certs
+    page.screenshot(path=shots / "console-enroll.png", full_page=True)
+
+    # quarantine: village D's clock two years ahead; released after checking
+    page.click("nav >> text=隔离与等待")
+    assert VILLAGE_D in page.inner_text("#blocked")
+    page.screenshot(path=shots / "console-held.png", full_page=True)
+    page.locator("#quarantine tr", has_text=VILLAGE_D).get_by_role("button", name="放行", exact=True).click()
+    assert "已放行" in page.inner_text(".flash")
+    with world.county.engine.connect() as conn:
+        assert not conn.execute(select(t.quarantine.c.id)).all()
+
+    # a USB bundle from village A
+    bundle = world.bundle()
+    page.click("nav >> text=U盘同步包")
+    page.set_input_files("#bundle-file", str(bundle))
+    page.get_by_role("button", name="导入").click()
+    assert "已接收" in page.inner_text("#bundle-result")
+    page.screenshot(path=shots / "console-bundle.png", full_page=True)
+
+    # the conflict queue: one broker filed in two villages, side by side
+    page.click("nav >> text=冲突处理")
+    page.click("text=查看并处理")
+    table = page.inner_text("#side-by-side")
+    assert "13912345678" in table and "13987654321" in table
+    page.screenshot(path=shots / "console-conflict.png", full_page=True)
+
+    # a filing for the county
+    page.click("nav >> text=报表下载")
+    with page.expect_download() as dl:
+        page.locator("a.dl[data-name=coverage]", has_text="xlsx").click()
+    assert dl.value.suggested_filename.endswith(".xlsx")
+    assert Path(dl.value.path()).read_bytes()[:2] == b"PK"
+    page.screenshot(path=shots / "console-filings.png", full_page=True)
+
+    page.click("nav >> text=访问记录")
+    for action in ("批准登记", "放行", "导入", "下载报表"):
+        assert action in page.inner_text("table.list")
+    page.screenshot(path=shots / "console-audit.png", full_page=True)
