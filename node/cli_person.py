@@ -12,25 +12,20 @@ Lists and plain views mask the ID number, birth date, health and income (`node.d
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from node import validate
-from node.cli_view import PERSON_FIELDS, PERSON_LABELS, card, find_person, given, mask, rows, settings, table, typed
+from node import importing, validate
+from node.cli_view import PERSON_LABELS, card, find_person, given, mask, rows, settings, table
 from node.domain import ops
 from node.domain.person import EMPLOYMENT, Person
 from node.domain.privacy import mask_person, show_person
 from protocol import scope as scopes
-from protocol.errors import ConfigError, InvalidValue
+from protocol.errors import InvalidValue
 
 if TYPE_CHECKING:
     from node.cli import Node
 
 EMPLOYED = EMPLOYMENT[1:]  # 已就业, 灵活就业, 自主创业
-# CSV headers an operator's spreadsheet may use for a card field.
-ALIASES = {"address": "household_address", "poverty": "poverty_status", "willing": "willing_to_migrate"}
 LIST_COLUMNS = {"id_number": "身份证号", "name": "姓名", "sex": "性别", "birth_date": "出生", "phone": "手机",
                 "education": "学历", "employment": "就业", "skills": "技能"}
 
@@ -107,38 +102,24 @@ def cmd_list(args: argparse.Namespace, node: Node) -> Any:
 
 
 def cmd_import(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    """CSV or .xlsx, Chinese or English headers, UTF-8/GBK/GB18030 (`node.importing`, shared with the desk)."""
+    table = importing.read_file(args.csv)
     store = node.store()
-    path = Path(args.csv)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
-    except FileNotFoundError:
-        raise ConfigError(f"没有这个文件 / no such file: {path}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path} 不是UTF-8编码,请另存为“CSV UTF-8” / is not UTF-8: save it as CSV UTF-8") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [ALIASES.get(h.strip(), h.strip()) for h in next(reader, [])]
-    unknown = [h for h in header if h not in PERSON_FIELDS]
-    if unknown or "id_number" not in header or len(set(header)) < len(header):
-        raise InvalidValue("csv", f"表头应为不重复的卡片字段,且须有id_number;不认识:{', '.join(unknown) or '无'} / "
-                           f"the header must name each card field once, id_number among them; unknown: "
-                           f"{', '.join(unknown) or 'none'}")
-    imported, refused = 0, []
-    for cells in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        try:
-            if len(cells) > len(header):
-                raise InvalidValue("csv", "这一行的列数多于表头 / this row has more cells than the header")
-            fields = {k: typed(Person, k, v.strip()) for k, v in zip(header, cells) if v.strip()}
-            ops.register_person(store, fields, scope=args.village)
-            imported += 1
-        except InvalidValue as exc:
-            refused.append({"行 line": line, "原因 reason": str(exc)})
-    out: dict[str, Any] = {"导入 imported": imported, "拒绝 refused": len(refused)}
+    pv = importing.preview(store, table)
+    refused = pv.bad
+    imported = 0
+    if not args.preview:
+        imported, late = importing.commit(store, pv, scope=args.village)
+        refused = sorted([*refused, *late], key=lambda r: r.line)
+    out: dict[str, Any] = {"导入 imported": imported, "拒绝 refused": len(refused), "编码 encoding": table.encoding}
+    if args.preview:
+        out["可导入 would import"] = len(pv.good)
+    if table.unknown:
+        out["未用的列 ignored columns"] = "、".join(table.unknown)
     if refused:
-        out["拒绝的行 refused rows"] = refused if args.json else "".join(
-            f"\n  第{r['行 line']}行 line {r['行 line']}: {r['原因 reason']}" for r in refused)
+        listed = [{"行 line": r.line, "字段 field": r.field, "原因 reason": f"{r.field}: {r.error}"} for r in refused]
+        out["拒绝的行 refused rows"] = listed if args.json else "".join(
+            f"\n  第{r.line}行 line {r.line}: {r.field}: {r.error}" for r in refused)
     return out
 
 
@@ -199,6 +180,8 @@ def add_commands(sub: Any, add: Any) -> None:
     sp.add_argument("--reason", required=True, help="e.g. 本人申请删除")
     sp.add_argument("--operator", help="who asked, for the audit")
 
-    sp = add("import", cmd_import, "批量登记 register people from a CSV file", psub)
-    sp.add_argument("--csv", required=True, help="UTF-8 CSV, a header of card fields (id_number, name, ...)")
+    sp = add("import", cmd_import, "批量登记 register people from a CSV or .xlsx file", psub)
+    sp.add_argument("--csv", "--file", dest="csv", required=True,
+                    help="CSV (UTF-8, GBK or GB18030) or .xlsx; Chinese or English headers (身份证号, 姓名, ...)")
+    sp.add_argument("--preview", action="store_true", help="check every row and write nothing")
     sp.add_argument("--village", help="the village's code (default: this node's place)")

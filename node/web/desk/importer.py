@@ -1,8 +1,85 @@
-"""The work pages: filled in below."""
+"""Import a register from a spreadsheet: upload, preview with each row's problem, then import.
+
+The parsing and checking are `node.importing`'s (the CLI's `person import` uses the same). The
+uploaded file waits in the node's `imports/` folder under a random name between the preview
+and the confirmation, and is deleted once imported; nothing reaches the register before the
+operator has seen the preview and confirmed it.
+"""
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
+
+from node import importing
+from node.web import audit
+from node.web.accounts import Account
+from node.web.app import page, render
+from node.web.desk.state import Desk
+from protocol.errors import InvalidValue
+
+MAX_FILE = 20 << 20
+SHOWN = 200  # rows shown in the preview; the counts cover them all
+
+
+def _folder(desk: Desk) -> Path:
+    d = Path(desk.node.dir) / "imports"
+    d.mkdir(exist_ok=True)
+    return d
+
+
+def _held(desk: Desk, token: str) -> tuple[Path, str]:
+    if not token.isalnum():
+        raise InvalidValue("file", "预览已过期,请重新选择文件 / the preview expired: choose the file again")
+    matches = list(_folder(desk).glob(token + ".*"))
+    if not matches:
+        raise InvalidValue("file", "预览已过期,请重新选择文件 / the preview expired: choose the file again")
+    return matches[0], matches[0].name.split(".", 1)[1]
+
+
+@page("operator")
+async def upload(request: Request, user: Account, form: FormData) -> Response:
+    desk: Desk = request.app.state.desk
+    if request.method == "GET":
+        return render(request, "import.html", pv=None, token="", name="", error="", done=None)
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        return render(request, "import.html", status_code=422, pv=None, token="", name="", done=None,
+                      error="请先选择要导入的文件(.csv 或 .xlsx)")
+    data = await file.read(MAX_FILE + 1)
+    name = Path(file.filename).name
+    try:
+        if len(data) > MAX_FILE:
+            raise InvalidValue("file", "文件太大(超过20MB),请分成几个文件 / the file is over 20 MB: split it")
+        table = importing.read(data, name)
+        pv = importing.preview(desk.store, table)
+    except InvalidValue as exc:
+        return render(request, "import.html", status_code=422, pv=None, token="", name=name, done=None,
+                      error=exc.message)
+    token = secrets.token_hex(12)
+    suffix = "xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else "csv"
+    (_folder(desk) / f"{token}.{suffix}").write_bytes(data)
+    return render(request, "import.html", pv=pv, token=token, name=name, error="", done=None, shown=SHOWN)
+
+
+@page("operator")
+async def confirm(request: Request, user: Account, form: FormData) -> Response:
+    desk: Desk = request.app.state.desk
+    path, suffix = _held(desk, str(form.get("token") or ""))
+    name = str(form.get("name") or path.name)
+    pv = importing.preview(desk.store, importing.read(path.read_bytes(), "upload." + suffix))
+    imported, late = importing.commit(desk.store, pv)
+    path.unlink(missing_ok=True)
+    refused = sorted([*pv.bad, *late], key=lambda r: r.line)
+    audit.record(desk.store.engine, user.name, "import", "person", None,
+                 f"导入 {name}:{imported} 人,拒绝 {len(refused)} 行 / imported {imported}, refused {len(refused)}")
+    return render(request, "import.html", pv=None, token="", name=name, error="",
+                  done={"imported": imported, "refused": refused, "encoding": pv.table.encoding})
 
 
 def routes() -> list[Route]:
-    return []
+    return [Route("/import", upload, methods=["GET", "POST"]), Route("/import/confirm", confirm, methods=["POST"])]
