@@ -15,7 +15,6 @@ from node.bundles import export_bundle
 from node.domain import ops
 from node.sandbox import Sandbox
 from node.store import Store
-from protocol.keys import KeyPair
 
 
 def badge(client: httpx.Client) -> int:
@@ -95,4 +94,3 @@ def test_a_bundle_goes_out_as_a_download_and_foreign_envelopes_are_refused_with_
     r = client.post("/sync/import", data={"csrf": csrf_of(page.text)},
                     files={"file": ("cut.laowu", b"LAOWU-not-a-bundle")})
     assert "不是完整的同步包" in client.get("/sync").text
-    assert KeyPair  # (imported for the type of a stranger's key)
