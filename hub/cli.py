@@ -80,7 +80,7 @@ def cmd_init_province(args: argparse.Namespace) -> dict[str, object]:
     now = clock.wall_ms()
     root_cert = certs.issue(root, root.public, "province", [args.code], now - 3600_000, now + 30 * YEAR_MS, 1)
     hub_cert = certs.issue(root, hub.public, "province", [args.code], now - 3600_000, now + 10 * YEAR_MS, 2)
-    pf = ProvinceFile(root_cert, secrets.token_bytes(32))
+    pf = ProvinceFile(root_cert, secrets.token_bytes(32), hub_cert)  # hub_cert: where nodes fall back to
     save_province(Path(args.dir) / "province.laowu", pf)
     Store.create(_db(args), hub, args.code, root.public, [root_cert, hub_cert], pf.person_key)
     return {"root": root.public.hex(), "short": root.short, "hub": hub.public.hex(), "hub_short": hub.short,

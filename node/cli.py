@@ -111,7 +111,8 @@ def cmd_init(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     req = messages.EnrollRequest.make(key, args.place, role, args.operator, clock.wall_ms())
     write_atomic(node.dir / "enroll-request.laowu", req.encode())
     node.save_config({"place": args.place, "role": role, "hub": args.hub, "hub_key": args.hub_key,
-                      "operator": args.operator})
+                      "operator": args.operator, "province_hub": args.province_hub or "",
+                      "province_hub_key": (pf.hub_key or pf.root).hex()})
     return {"节点 node": key.short, "地点 place": args.place, "申请文件 request": str(node.dir / "enroll-request.laowu")}
 
 
@@ -140,7 +141,8 @@ def cmd_install_certs(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinished:
-    from node.sync_client import SyncClient
+    """The county hub, then the province hub when the county's cannot be reached (`node.hubs`)."""
+    from node import hubs
 
     cfg = node.config()
     store = node.store()
@@ -149,14 +151,17 @@ def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinishe
         if not args.json and sys.stderr.isatty():
             print(f"\r  {'接收' if stage == 'pull' else '发送'} {stage}: {done}", end="", file=sys.stderr)
 
-    client = SyncClient(store, args.hub or cfg["hub"], bytes.fromhex(cfg["hub_key"]))
-    try:
-        report = client.sync(progress)
-    finally:
-        client.close()
-    return finished({"同步 sync": report.line(), "发送 pushed": report.pushed, "接收 pulled": report.pulled,
-                     "拒绝 refused": [f"{r.get('code')}: {r.get('reason')}" for r in report.refused],
-                     "结果 outcomes": report.counts}, report.counts)
+    run = hubs.sync(store, hubs.addresses(store, cfg, args.hub), progress)
+    if run.report is None or run.hub is None:
+        raise run.failures[-1][1]
+    report = run.report
+    out: dict[str, Any] = {"同步 sync": report.line(), "平台 hub": f"{run.hub.name} {run.hub.url}",
+                           "发送 pushed": report.pushed, "接收 pulled": report.pulled,
+                           "拒绝 refused": [f"{r.get('code')}: {r.get('reason')}" for r in report.refused],
+                           "结果 outcomes": report.counts}
+    if run.failures:
+        out["连不上 unreachable"] = [f"{h.name} {h.url}: {exc}" for h, exc in run.failures]
+    return finished(out, report.counts)
 
 
 def cmd_bootstrap(args: argparse.Namespace, node: Node) -> dict[str, Any]:
@@ -227,6 +232,7 @@ def parser(prefs: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     sp.add_argument("--hub", required=True, help="the county hub URL")
     sp.add_argument("--hub-key", required=True, help="the county hub's author id (hex)")
     sp.add_argument("--operator", default="", help="who operates this node")
+    sp.add_argument("--province-hub", help="the province hub URL, used when the county hub cannot be reached")
     add("enroll-request", lambda a, n: {"申请文件 request": str(n.dir / "enroll-request.laowu")},
         "where the enrollment request file for the county is")
     sp = add("enroll", cmd_enroll, "enroll online with the county's one-time code")

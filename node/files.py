@@ -17,6 +17,13 @@ from protocol.errors import ConfigError, RemoteError
 class ProvinceFile:
     root_cert: bytes
     person_key: bytes
+    # The province hub's own certificate (its serving key, certified by the root): a node falls back
+    # to the province hub with it when its county hub is down. Absent in files made before it.
+    hub_cert: bytes | None = None
+
+    @property
+    def hub_key(self) -> bytes | None:
+        return certs.decode_certificate(self.hub_cert).subject if self.hub_cert else None
 
     @property
     def root(self) -> bytes:
@@ -36,15 +43,23 @@ def write_atomic(path: Path | str, data: bytes, mode: int = 0o644) -> None:
 
 
 def save_province(path: Path | str, pf: ProvinceFile) -> None:
-    write_atomic(path, codec.pack({"v": 1, "root_cert": pf.root_cert, "person_key": pf.person_key}), 0o600)
+    body: dict[str, object] = {"v": 1, "root_cert": pf.root_cert, "person_key": pf.person_key}
+    if pf.hub_cert is not None:
+        body["hub_cert"] = pf.hub_cert
+    write_atomic(path, codec.pack(body), 0o600)
 
 
 def load_province(path: Path | str) -> ProvinceFile:
     try:
-        m = codec.expect_map(codec.unpack(Path(path).read_bytes(), max_bytes=1 << 16, what="province file"),
-                             ("v", "root_cert", "person_key"), "province file")
-        pf = ProvinceFile(codec.expect(m["root_cert"], bytes, "root_cert"), codec.expect(m["person_key"], bytes, "person_key"))
+        raw = codec.unpack(Path(path).read_bytes(), max_bytes=1 << 16, what="province file")
+        keys = ("v", "root_cert", "person_key", *(("hub_cert",) if isinstance(raw, dict) and "hub_cert" in raw else ()))
+        m = codec.expect_map(raw, keys, "province file")
+        hub_cert = codec.expect(m["hub_cert"], bytes, "hub_cert") if "hub_cert" in m else None
+        pf = ProvinceFile(codec.expect(m["root_cert"], bytes, "root_cert"), codec.expect(m["person_key"], bytes, "person_key"),
+                          hub_cert)
         cert = certs.decode_certificate(pf.root_cert)
+        if hub_cert is not None and certs.decode_certificate(hub_cert).issuer != cert.subject:
+            raise ConfigError(f"{path}: the province hub's certificate is not issued by the province root")
     except FileNotFoundError as exc:
         raise ConfigError(f"no province file at {path}") from exc
     except RemoteError as exc:

@@ -57,12 +57,14 @@ def addresses(store: Store, config: dict[str, Any], only: str | None = None) -> 
     """The hubs to try, county first; `only` is an address given on the command line."""
     county = HubAddress(str(config["hub"]).rstrip("/"), hex_key(str(config["hub_key"]), "county hub key"), "县级平台")
     province_url = str(config.get("province_hub") or "").rstrip("/")
-    province = HubAddress(province_url, store.trust.root, "省级平台") if province_url else None
+    key = config.get("province_hub_key")
+    province_key = hex_key(str(key), "province hub key") if key else store.trust.root
+    province = HubAddress(province_url, province_key, "省级平台") if province_url else None
     if only:
         url = only.rstrip("/")
         if url == county.url:
             return [county]
-        return [HubAddress(url, store.trust.root, "省级平台")]
+        return [HubAddress(url, province_key, "省级平台")]
     return [county, *([province] if province else [])]
 
 

@@ -44,6 +44,17 @@ class SyncFailed(LocalError):
         self.error = error
 
 
+def _unreachable(url: str, exc: httpx.HTTPError) -> str:
+    """Why a hub could not be reached, in the words an operator can act on (no `[Errno 111]`)."""
+    if isinstance(exc, httpx.ConnectError):
+        why = "连不上(网络断开、地址不对或平台没有运行) / cannot connect: network down, wrong address or hub not running"
+    elif isinstance(exc, httpx.TimeoutException):
+        why = "等待应答超时(网络太慢或平台太忙) / timed out: the network is slow or the hub is busy"
+    else:
+        why = f"连接中断 / the connection broke off ({type(exc).__name__})"
+    return f"{url}: {why}"
+
+
 @dataclass
 class SyncReport:
     hub: str
@@ -87,7 +98,7 @@ class SyncClient:
         try:
             resp = self.http.post(path, content=body)
         except httpx.HTTPError as exc:
-            raise SyncFailed(f"{self.url}{path}: {type(exc).__name__}: {exc}") from exc
+            raise SyncFailed(_unreachable(self.url, exc)) from exc
         report.bytes_received += len(resp.content)
         if resp.status_code != 200:
             error = None
