@@ -82,5 +82,5 @@ def as_inputs(values: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(v, list):
             out[k] = "、".join(str(x) for x in v)
         else:
-            out[k] = "" if v is None else v
+            out[k] = "" if v is None else str(v)
     return out
