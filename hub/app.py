@@ -237,6 +237,8 @@ class Hub:
                               "wait, then check the code with the county operator")
         try:
             req = messages.EnrollRequest.decode(body)
+            if not req.otp:  # no code: asking a county operator to approve it in the console (hub.requests)
+                return req
             known = enroll.peek_otp(self.store, req.otp) if req.otp else None
             if known is None:
                 raise Unauthorized("一次性码无效 unknown or used one-time code: ask the county for a new one")
@@ -253,12 +255,31 @@ class Hub:
     def enroll(self, body: bytes | messages.EnrollRequest, client: str = "") -> bytes:
         """Online enrollment with a one-time code handed out by a county operator."""
         req = body if isinstance(body, messages.EnrollRequest) else self.enroll_check(body, client)
+        if not req.otp:
+            return self.enroll_queued(req)
         verdict = enroll.take_otp(self.store, req.otp, req.code, req.role)
         if verdict != "ok":
             raise Unauthorized(f"one-time code {verdict}: ask the county for a new one")
         cert = self.issue_for(req)
         self.telemetry.enrolled(req.code, req.role, req.pub)
         return codec.pack({"v": 1, "certs": self.store.trust.chains({req.pub}), "cert": cert})
+
+    def enroll_queued(self, req: messages.EnrollRequest) -> bytes:
+        """A request without a code waits for an operator (console: 登记与密钥); asked again once approved,
+        it gets its certificate chain, the same answer as an enrollment with a code."""
+        from hub import requests
+
+        try:
+            found = requests.get(self.store, req.pub) or requests.add(self.store, req.encode(), "online")
+        except TooLarge as exc:  # the queue is full: the same refusal as a wrong code, with why
+            raise Unauthorized(str(exc)) from None
+        if found.state == "approved":
+            return codec.pack({"v": 1, "certs": self.store.trust.chains({req.pub}),
+                               "cert": self.store.trust.certs[req.pub].raw})
+        if found.state == "refused":
+            raise Unauthorized(f"登记申请被县里拒绝 the county refused this enrollment: {found.note}")
+        raise Unauthorized(f"登记申请已提交,请告诉县里工作人员密钥编号 {found.short},批准后再试 the request is waiting for "
+                           f"a county operator: tell them the key id {found.short}, then try again once approved")
 
     def issue_for(self, req: messages.EnrollRequest) -> bytes:
         return enroll.approve(self.store, req)

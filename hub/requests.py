@@ -13,15 +13,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, Engine, LargeBinary, MetaData, String, Table, Text, select, update
+from sqlalchemy import BigInteger, Column, Engine, LargeBinary, MetaData, String, Table, Text, func, select, update
 
 from hub import enroll
 from node.store import Store
 from node.web.tables import ensure
 from protocol import messages, scope
-from protocol.errors import InvalidValue
+from protocol.errors import InvalidValue, OutOfScope, TooLarge
 from protocol.keys import short_id
 
+MAX_PENDING = 1000  # requests cost nothing to make (a fresh key each): the queue an operator reads stays bounded
 metadata = MetaData()
 requests = Table(
     "hub_enroll_request",
@@ -72,11 +73,15 @@ def add(store: Store, raw: bytes, via: str) -> Pending:
     """Queue a request (its signature is checked on decode); the same key asking twice is one entry."""
     _ensure(store.engine)
     req = messages.EnrollRequest.decode(raw)
-    if not scope.visible_to(store.home, req.code) or not scope.contains(store.home, req.code):
-        raise InvalidValue("request", f"申请的地点{req.code}不在本平台范围{store.home}内 / the request is for {req.code}, "
-                           f"outside this hub's {store.home}")
+    if not scope.contains(store.home, req.code):
+        raise OutOfScope(f"申请的地点{req.code}不在本平台范围{store.home}内 / the request is for {req.code}, "
+                         f"outside this hub's {store.home}")
     with store.engine.begin() as conn:
         if conn.execute(select(requests.c.pub).where(requests.c.pub == req.pub)).first() is None:
+            waiting = conn.execute(select(func.count()).select_from(requests).where(requests.c.state == "pending"))
+            if waiting.scalar_one() >= MAX_PENDING:
+                raise TooLarge(f"已有{MAX_PENDING}份登记申请等待批准,请县里先处理 / {MAX_PENDING} requests are already "
+                               "waiting: the county decides those first")
             conn.execute(requests.insert(), {"pub": req.pub, "raw": raw, "code": req.code, "role": req.role,
                                              "operator": req.operator, "via": via, "received": int(time.time() * 1000),
                                              "state": "pending"})

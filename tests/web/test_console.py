@@ -19,7 +19,8 @@ from sqlalchemy import select
 from hub import enroll
 from node import engine_tables as t
 from node import schema
-from protocol.keys import short_id
+from protocol import clock, codec, messages
+from protocol.keys import KeyPair, short_id
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +171,23 @@ def test_filing_downloads_for_the_scope_only(world: ConsoleWorld) -> None:
     with client(world, VILLAGE_USER) as village:
         r = village.get("/filings/coverage", params={"scope": "513225000000"})
         assert r.status_code == 400 and "不在您的范围" in r.text
+
+
+def test_an_online_request_without_a_code_waits_for_the_console_then_gets_its_certificate(world: ConsoleWorld) -> None:
+    key = KeyPair.generate()
+    body = messages.EnrollRequest.make(key, "513225104202", "village", "李会计", clock.wall_ms()).encode()
+
+    def ask() -> httpx.Response:
+        return httpx.post(world.server.url + "/v1/enroll", content=body,
+                          headers={"content-type": messages.CONTENT_TYPE}, timeout=30)
+
+    first = ask()
+    assert first.status_code == 401 and key.short in codec.unpack(first.content, max_bytes=1 << 16, what="answer")["reason"]
+    assert key.public not in world.county.trust.certs
+    with client(world) as county:
+        page = county.get("/enroll").text
+        assert key.short in page and "在线" in page
+        assert county.post(f"/enroll/{key.public.hex()}/approve", data={"csrf": csrf_of(page)}).status_code == 303
+    second = ask()
+    assert second.status_code == 200
+    assert codec.unpack(second.content, max_bytes=1 << 16, what="answer")["cert"] == world.county.trust.certs[key.public].raw
