@@ -26,13 +26,14 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import msgpack
 from sqlalchemy import Connection, delete, select, text, update
 
 from node import engine_tables as t
 from protocol import redaction as rd
-from protocol.changeset import Changeset, envelope_parts, open_envelope, redacted_envelope
+from protocol.changeset import Change, Changeset, envelope_parts, open_envelope, redacted_envelope
 from protocol import clock
 from protocol.errors import ConfigError, Malformed, RemoteError
 
@@ -67,45 +68,58 @@ def erase(store: Store, rows: list[RowKey], reason: str, *, actor: str = "county
     if not reason.strip():
         raise ConfigError("请写明删除原因 / give the reason for the erasure")
     with store.transaction() as conn:
-        held = _holding(conn, rows)
-        earlier = _earlier_rows(conn, [cs.id for cs in held])
-        place = _place(store, conn, rows, held)
-        if not mine.may_write(place):
-            raise ConfigError(f"本机证书不覆盖 {place} / our certificate {mine.describe()} does not cover {place}")
-        erased = set(rows) | earlier  # cumulative: a record matches whatever order replicas apply them in
-        items = []
-        for cs in held:
-            body, _ = envelope_parts(cs.envelope)
-            new = rd.redact_body(body, erased)
-            if new is not None:
-                items.append(rd.Item(cs.id, cs.author, cs.scope, cs.seq, cs.prev, hashlib.sha256(new).digest()))
-        for table, row in rows:
-            state = store._load_rows(conn, [(table, row)]).get((table, row))
-            if state is None or not state.deleted:
-                store._write(conn, table, row, [("*", "delete")], place)
-        raw = None
-        if items:
-            raw = rd.make(store.key, place, sorted(erased), items, store.hlc.physical(), reason)
-            rec = rd.decode(raw)
-            store._write(conn, rd.TABLE, rd.row_id(place, rec.id), [(rd.FIELD, raw)], place)
-            apply_record(store, conn, rec)
-        for table, row in rows:
-            conn.execute(t.audit.insert(), {"at": store.hlc.physical(), "actor": actor[:64], "action": "erase",
-                                            "tbl": table, "row": row.hex(),
-                                            "detail": f"{reason} (redaction {rd.decode(raw).id.hex()[:16] if raw else '-'})"})
+        done = _erase_in(store, conn, rows, reason, actor)
     forget(store)
+    return done
+
+
+def _erase_in(store: Store, conn: Connection, rows: list[RowKey], reason: str, actor: str,
+              place: str | None = None) -> Erasure:
+    """`erase` inside the caller's transaction (also run by a county on late values, see `after_apply`)."""
+    assert store.key is not None
+    mine = store.trust.certs.get(store.author)
+    held = _holding(conn, rows)
+    # Cumulative: every row erased here that these bodies carry, so a record matches whatever order
+    # replicas apply records in, and one made after another issuer's covers both.
+    touched = {(c.table, c.row) for cs in held for c in _all_changes(cs)}
+    earlier = _erased(store, conn) & touched
+    place = place or _place(store, conn, rows, held)
+    if mine is None or not mine.may_write(place):
+        raise ConfigError(f"本机证书不覆盖 {place} / our certificate does not cover {place}")
+    erased = set(rows) | earlier
+    items = []
+    for cs in held:
+        body, _ = envelope_parts(cs.envelope)
+        new = rd.redact_body(body, erased)
+        if new is not None:
+            items.append(rd.Item(cs.id, cs.author, cs.scope, cs.seq, cs.prev, hashlib.sha256(new).digest()))
+    for table, row in rows:
+        state = store._load_rows(conn, [(table, row)]).get((table, row))
+        if state is None or not state.deleted:
+            store._write(conn, table, row, [("*", "delete")], place)
+    raw = None
+    if items:
+        raw = rd.make(store.key, place, sorted(erased), items, store.hlc.physical(), reason)
+        rec = rd.decode(raw)
+        store._write(conn, rd.TABLE, rd.row_id(place, rec.id), [(rd.FIELD, raw)], place)
+        apply_record(store, conn, rec)
+    for table, row in rows:
+        conn.execute(t.audit.insert(), {"at": store.hlc.physical(), "actor": actor[:64], "action": "erase",
+                                        "tbl": table, "row": row.hex(),
+                                        "detail": f"{reason} (redaction {rd.decode(raw).id.hex()[:16] if raw else '-'})"})
     return Erasure(raw, len(rows), len(items))
 
 
-def apply_record(store: Store, conn: Connection, rec: rd.Redaction) -> bool:
-    """Apply a verified record inside `conn`'s transaction; False if it was applied here before."""
+def apply_record(store: Store, conn: Connection, rec: rd.Redaction) -> bool | None:
+    """Apply a verified record inside `conn`'s transaction: True, or False if it was applied here
+    before, or None if a body held here did not match it (another issuer's record redacted it first)."""
     if conn.execute(select(t.redactions.c.id).where(t.redactions.c.id == rec.id)).first() is not None:
         return False
     conn.execute(t.redactions.insert(), {"id": rec.id, "raw": rec.raw, "applied": store.hlc.physical()})
     for item in rec.items:
         conn.execute(delete(t.redacted).where(t.redacted.c.id == item.id))
         conn.execute(t.redacted.insert(), {"id": item.id, "record": rec.id})
-    values = _rewrite(conn, rec, [i.id for i in rec.items])
+    values, stale = _rewrite(conn, rec, [i.id for i in rec.items])
     erased = rec.row_set
     for oc in conn.execute(select(t.open_changes.c.n, t.open_changes.c.change)).all():
         tb, row, fld, _, _ = msgpack.unpackb(oc.change)
@@ -120,7 +134,7 @@ def apply_record(store: Store, conn: Connection, rec: rd.Redaction) -> bool:
         for tbl in (t.audit, t.conflicts):
             conn.execute(update(tbl).where(tbl.c.detail.contains(v, autoescape=True))
                          .values(detail=_replace(tbl.c.detail, v)))
-    return True
+    return None if stale else True
 
 
 def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged: list[bytes]) -> bool:
@@ -141,8 +155,12 @@ def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged
                     continue
                 records[rec.id] = rec
     done = False
+    stale: list[rd.Redaction] = []
     for rec in records.values():
-        done = apply_record(store, conn, rec) or done
+        outcome = apply_record(store, conn, rec)
+        done = done or outcome is not False
+        if outcome is None:
+            stale.append(rec)
     late: dict[bytes, list[bytes]] = {}
     for i in range(0, len(logged), 500):
         q = select(t.redacted.c.id, t.redacted.c.record).where(t.redacted.c.id.in_(logged[i:i + 500]))
@@ -150,8 +168,46 @@ def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged
             late.setdefault(r.record, []).append(r.id)
     for rec_id, ids in late.items():
         raw = conn.execute(select(t.redactions.c.raw).where(t.redactions.c.id == rec_id)).scalar_one()
-        done = bool(_rewrite(conn, rd.decode(raw), ids)) or done
-    return done
+        values, _ = _rewrite(conn, rd.decode(raw), ids)
+        done = done or bool(values)
+    return _county_redo(store, conn, applied, stale) or done
+
+
+def _county_redo(store: Store, conn: Connection, applied: list[Changeset], stale: list[rd.Redaction]) -> bool:
+    """At a county: erase again what an erasure left behind. Values a laptop wrote to an erased row
+    before it heard of the erasure (merged away by the absorbing delete, but signed into their
+    bodies), and bodies another issuer's record redacted first, so this one did not match: a new,
+    cumulative record covers them, and every replica converges on bodies free of them."""
+    mine = store.trust.certs.get(store.author)
+    if store.key is None or mine is None or mine.role != "county":
+        return False
+    erased = _erased(store, conn)
+    todo: dict[str, set[RowKey]] = {}
+    for cs in applied:
+        rows = {(c.table, c.row) for c in cs.changes if not c.is_delete and (c.table, c.row) in erased}
+        if rows and mine.may_write(cs.scope):
+            todo.setdefault(cs.scope, set()).update(rows)
+    for rec in stale:
+        if mine.may_write(rec.scope):
+            todo.setdefault(rec.scope, set()).update(rec.rows)
+    for place, rows in sorted(todo.items()):
+        _erase_in(store, conn, sorted(rows), "擦除后到达的值 values that arrived after the erasure", "county", place)
+    return bool(todo)
+
+
+_ERASED: WeakKeyDictionary[Store, dict[bytes, frozenset[RowKey]]] = WeakKeyDictionary()
+
+
+def _erased(store: Store, conn: Connection) -> set[RowKey]:
+    """Every row erased by a record held here. Records are decoded once per store; which ones are
+    held is read each time, so a rolled-back transaction leaves nothing behind in the cache."""
+    known = _ERASED.setdefault(store, {})
+    ids = [r.id for r in conn.execute(select(t.redactions.c.id))]
+    missing = [i for i in ids if i not in known]
+    for i in range(0, len(missing), 500):
+        for r in conn.execute(select(t.redactions.c.id, t.redactions.c.raw).where(t.redactions.c.id.in_(missing[i:i + 500]))):
+            known[r.id] = rd.decode(r.raw).row_set
+    return set().union(*(known[i] for i in ids))
 
 
 def forget(store: Store) -> float:
@@ -240,14 +296,11 @@ def _contains(conn: Connection, col: Any, needle: bytes) -> Any:
         **{f"needle_{needle.hex()}": needle})
 
 
-def _earlier_rows(conn: Connection, ids: list[bytes]) -> set[RowKey]:
-    """Rows erased by records held here that name any of `ids`."""
-    out: set[RowKey] = set()
-    recs = {r.record for r in conn.execute(select(t.redacted.c.record).where(t.redacted.c.id.in_(ids)))} if ids else set()
-    for rec_id in recs:
-        raw = conn.execute(select(t.redactions.c.raw).where(t.redactions.c.id == rec_id)).scalar_one()
-        out |= rd.decode(raw).row_set
-    return out
+def _all_changes(cs: Changeset) -> list[Any]:
+    """Every change of a body as held here, the nil values of rows a record erased included."""
+    body, _ = envelope_parts(cs.envelope)
+    m = msgpack.unpackb(body)
+    return [Change(c[0], c[1], c[2], c[3], c[4]) for c in m["changes"]]
 
 
 def _place(store: Store, conn: Connection, rows: list[RowKey], held: list[Changeset]) -> str:
@@ -268,10 +321,12 @@ def _place(store: Store, conn: Connection, rows: list[RowKey], held: list[Change
     return places.pop()
 
 
-def _rewrite(conn: Connection, rec: rd.Redaction, ids: list[bytes]) -> list[Any]:
-    """Replace every stored copy of the changesets `ids` by its redacted form; the values removed."""
+def _rewrite(conn: Connection, rec: rd.Redaction, ids: list[bytes]) -> tuple[list[Any], bool]:
+    """Replace every stored copy of the changesets `ids` by its redacted form; the values removed,
+    and whether a body held here did not match the record (left as it is, for a county to redo)."""
     values: list[Any] = []
     wanted = set(ids)
+    stale = []
 
     def redo(envelope: bytes) -> bytes | None:
         body, sig = envelope_parts(envelope)
@@ -282,6 +337,7 @@ def _rewrite(conn: Connection, rec: rd.Redaction, ids: list[bytes]) -> list[Any]
         if hashlib.sha256(new).digest() != item.redacted:
             log.warning("redaction %s does not match changeset %s as held here: left for a county to redo",
                         rec.id.hex()[:12], item.id.hex()[:12])
+            stale.append(item.id)
             return None
         values.extend(rd.values_of(body, rec.row_set))
         return redacted_envelope(new, sig, rec.raw)
@@ -300,7 +356,7 @@ def _rewrite(conn: Connection, rec: rd.Redaction, ids: list[bytes]) -> list[Any]
                 new = redo(raw)
                 if new is not None:
                     conn.execute(update(t.forks).where(t.forks.c.n == fk.n).values({col: new}))
-    return values
+    return values, bool(stale)
 
 
 def _replace(col: Any, value: str) -> Any:

@@ -127,3 +127,31 @@ def test_a_forged_record_inside_a_changeset_redacts_nothing(make_store: MakeStor
     village.apply([cs.envelope for cs in county.seal()])
     assert found(files(tmp_path, "village-a"), needles(NAME))  # still there: nothing valid asked otherwise
     del sibling
+
+
+def test_values_written_offline_after_the_erasure_are_erased_by_the_county_on_arrival(
+        make_store: MakeStore, tmp_path: Path) -> None:
+    village, county = registered(make_store)
+    erase(county, [("person", PERSON)], "本人申请删除")
+    village.write("person", PERSON, {"phone": "13611112222", "name": NAME})  # offline: not heard of it yet
+    late = [cs.envelope for cs in village.seal()]
+    assert [o["status"] for o in county.apply(late)] == ["accepted"]
+    assert found(files(tmp_path, "county"), secrets() + needles("13611112222")) == []
+    village.apply([cs.envelope for cs in county.seal()])
+    assert found(files(tmp_path, "village-a"), secrets() + needles("13611112222")) == []
+    assert verify_feeds(village) == verify_feeds(county) == 3  # two village changesets, one of the county
+
+
+def test_two_issuers_erasing_one_changeset_apart_converge_on_a_body_free_of_both(
+        make_store: MakeStore, tmp_path: Path) -> None:
+    village, county = registered(make_store)
+    township = make_store("township")
+    township.apply([cs.envelope for cs in village.seal()] or county.envelopes_for({}, VILLAGE)[0])
+    erase(township, [("person", OTHER)], "重复登记")  # the township erases one row of the changeset...
+    erase(county, [("person", PERSON)], "本人申请删除")  # ...the county the other, neither knowing
+    county.apply([cs.envelope for cs in township.seal()])  # the county redoes both at once
+    township.apply([cs.envelope for cs in county.seal()])
+    village.apply(county.envelopes_for(village.vector(), VILLAGE)[0])
+    for name in ("county", "township", "village-a"):
+        assert found(files(tmp_path, name), secrets() + needles("张三", "513225199001011237")) == [], name
+    assert township.values("person") == county.values("person") == village.values("person")
