@@ -50,9 +50,9 @@ _VACUUM = ("lw_log", "lw_row", "lw_open", "lw_quarantine", "lw_fork", "lw_confli
 
 @dataclass(frozen=True)
 class Erasure:
-    """What one erasure did: the record (None when no stored body held a value) and the counts."""
+    """What one erasure did: the record and the counts."""
 
-    record: bytes | None
+    record: bytes
     rows: int
     changesets: int
 
@@ -97,16 +97,16 @@ def _erase_in(store: Store, conn: Connection, rows: list[RowKey], reason: str, a
         state = store._load_rows(conn, [(table, row)]).get((table, row))
         if state is None or not state.deleted:
             store._write(conn, table, row, [("*", "delete")], place)
-    raw = None
-    if items:
-        raw = rd.make(store.key, place, sorted(erased), items, store.hlc.physical(), reason)
-        rec = rd.decode(raw)
-        store._write(conn, rd.TABLE, rd.row_id(place, rec.id), [(rd.FIELD, raw)], place)
-        apply_record(store, conn, rec)
+    _drop_open(conn, set(rows))
+    # Signed and sent even when no body here held a value yet: every replica learns the rows are
+    # erased, and a county erases values that arrive later (`_county_redo`).
+    raw = rd.make(store.key, place, sorted(erased), items, store.hlc.physical(), reason)
+    rec = rd.decode(raw)
+    store._write(conn, rd.TABLE, rd.row_id(place, rec.id), [(rd.FIELD, raw)], place)
+    apply_record(store, conn, rec)
     for table, row in rows:
         conn.execute(t.audit.insert(), {"at": store.hlc.physical(), "actor": actor[:64], "action": "erase",
-                                        "tbl": table, "row": row.hex(),
-                                        "detail": f"{reason} (redaction {rd.decode(raw).id.hex()[:16] if raw else '-'})"})
+                                        "tbl": table, "row": row.hex(), "detail": f"{reason} (redaction {rec.id.hex()[:16]})"})
     return Erasure(raw, len(rows), len(items))
 
 
@@ -121,10 +121,7 @@ def apply_record(store: Store, conn: Connection, rec: rd.Redaction) -> bool | No
         conn.execute(t.redacted.insert(), {"id": item.id, "record": rec.id})
     values, stale = _rewrite(conn, rec, [i.id for i in rec.items])
     erased = rec.row_set
-    for oc in conn.execute(select(t.open_changes.c.n, t.open_changes.c.change)).all():
-        tb, row, fld, _, _ = msgpack.unpackb(oc.change)
-        if (tb, row) in erased and fld != "*":  # the delete absorbs them anyway: nothing is lost
-            conn.execute(delete(t.open_changes).where(t.open_changes.c.n == oc.n))
+    _drop_open(conn, erased)
     for cf in conn.execute(select(t.conflicts.c.key, t.conflicts.c.tbl, t.conflicts.c.rows)).all():
         if any((cf.tbl, row) in erased for row in msgpack.unpackb(cf.rows)):
             conn.execute(update(t.conflicts).where(t.conflicts.c.key == cf.key).values(detail=ERASED))
@@ -294,6 +291,14 @@ def _contains(conn: Connection, col: Any, needle: bytes) -> Any:
             **{f"needle_{needle.hex()}": needle})
     return text(f"instr({col.table.name}.{col.name}, :needle_{needle.hex()}) > 0").bindparams(
         **{f"needle_{needle.hex()}": needle})
+
+
+def _drop_open(conn: Connection, rows: set[RowKey] | frozenset[RowKey]) -> None:
+    """Drop our unsealed changes of `rows` but their deletes: the delete absorbs them anyway."""
+    for oc in conn.execute(select(t.open_changes.c.n, t.open_changes.c.change)).all():
+        tb, row, fld, _, _ = msgpack.unpackb(oc.change)
+        if (tb, row) in rows and fld != "*":
+            conn.execute(delete(t.open_changes).where(t.open_changes.c.n == oc.n))
 
 
 def _all_changes(cs: Changeset) -> list[Any]:

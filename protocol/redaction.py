@@ -6,7 +6,8 @@ breaks the author's signature for that one changeset, and nothing else: the chai
 through the original id. A **redaction record**, signed by a county (or a province, prefecture or
 township key whose certificate covers the place), names the erased rows and, for every changeset
 that carried values for them, its id, its feed position `(author, scope, seq, prev)` and the
-sha-256 of the redacted body. The redacted body is the original with every non-delete change of an
+sha-256 of the redacted body (none, when no stored body held a value yet: the record still says the
+rows are erased, so values that arrive later are erased too). The redacted body is the original with every non-delete change of an
 erased row given the value nil, re-encoded canonically (only those values differ).
 
 A redacted envelope is `{body: redacted body, sig: the author's original signature, redaction:
@@ -113,8 +114,8 @@ def values_of(body: bytes, rows: frozenset[RowKey] | set[RowKey]) -> list[Any]:
 def make(issuer: KeyPair, rec_scope: str, rows: list[RowKey], items: list[Item], at: int, reason: str) -> bytes:
     """Sign a record. Rules are checked again by every verifier (`decode`, `check_issuer`)."""
     scope.check_code(rec_scope, "redaction.scope")
-    if not rows or not items:
-        raise Malformed("a redaction names at least one row and one changeset")
+    if not rows:
+        raise Malformed("a redaction names at least one row")
     body = codec.pack({
         "v": VERSION, "issuer": issuer.public, "scope": rec_scope,
         "rows": [[tb, row] for tb, row in sorted(set(rows))],
@@ -140,8 +141,8 @@ def decode(data: bytes) -> Redaction:
     verify(issuer, sig, body)
     raw_rows = codec.expect(m["rows"], list, "redaction.rows")
     raw_items = codec.expect(m["items"], list, "redaction.items")
-    if not raw_rows or len(raw_rows) > MAX_ROWS or not raw_items or len(raw_items) > MAX_ITEMS:
-        raise Malformed(f"redaction: 1 to {MAX_ROWS} rows and 1 to {MAX_ITEMS} changesets")
+    if not raw_rows or len(raw_rows) > MAX_ROWS or len(raw_items) > MAX_ITEMS:
+        raise Malformed(f"redaction: 1 to {MAX_ROWS} rows and at most {MAX_ITEMS} changesets")
     rows = []
     for r in raw_rows:
         if not isinstance(r, list) or len(r) != 2:

@@ -127,15 +127,15 @@ class World:
         scope_of = {("person", row): sc for row, _, sc in self.rows}
         for a in self.stores:
             for b in self.stores:
-                va = {k: v for k, v in a.values().items() if scopes.visible_to(b.home, scope_of[k])}
-                vb = {k: v for k, v in b.values().items() if scopes.visible_to(a.home, scope_of[k])}
+                va = {k: v for k, v in a.values("person").items() if scopes.visible_to(b.home, scope_of[k])}
+                vb = {k: v for k, v in b.values("person").items() if scopes.visible_to(a.home, scope_of[k])}
                 assert va == vb, f"{a.home} and {b.home} disagree on the rows both may see"
                 pa = {k: v for k, v in people(a).items() if scopes.visible_to(b.home, v["scope"])}
                 pb = {k: v for k, v in people(b).items() if scopes.visible_to(a.home, v["scope"])}
                 assert pa == pb, f"{a.home} and {b.home} materialized different rows"
         everything = [env for s in self.stores for env in s.envelopes_for({}, s.home)[0]]
         for name, s in zip(self.names, self.stores):
-            assert set(scope_of[k] for k in s.values()) <= {sc for _, _, sc in self.rows if scopes.visible_to(s.home, sc)}
+            assert set(scope_of[k] for k in s.values("person")) <= {sc for _, _, sc in self.rows if scopes.visible_to(s.home, sc)}
             assert people(s) == expected_people(s.values())
             replica = PROVINCE.replica(name, wall=Clock(max(c.ms for c in self.clocks)))
             for env in self.rnd.sample(everything, k=len(everything)):
