@@ -122,11 +122,9 @@ def test_only_a_key_above_the_village_may_erase(make_store: MakeStore) -> None:
 
 def test_a_forged_record_inside_a_changeset_redacts_nothing(make_store: MakeStore, tmp_path: Path) -> None:
     village, county = registered(make_store)
-    sibling = make_store("sibling")
     county.write("lw_redaction", PERSON, {"record": codec.pack({"body": b"x", "sig": bytes(64)})}, scope=VILLAGE)
     village.apply([cs.envelope for cs in county.seal()])
     assert found(files(tmp_path, "village-a"), needles(NAME))  # still there: nothing valid asked otherwise
-    del sibling
 
 
 def test_values_written_offline_after_the_erasure_are_erased_by_the_county_on_arrival(
