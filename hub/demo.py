@@ -133,6 +133,46 @@ def filings(work: Path, prov: Path, village: Path, people_a: list[dict[str, Any]
     print(f"   报表目录 filings folder: {out}")
 
 
+DESK_USER, DESK_PASSWORD = "demo", "demo-desk-2026"
+
+
+def desk(village: Path, env: dict[str, str], servers: list[Server]) -> None:
+    """Leave the village desk running on village A's node (hubs too, so "sync now" works) until Ctrl+C;
+    LAOWU_DEMO_EXIT=1 stops here instead, for scripted runs."""
+    say("9. 村级工作台 — the village desk, in a browser")
+    node(village, "user", "add", "--name", DESK_USER, "--display", "演示经办员", "--role", "administrator",
+         env={**env, "LAOWU_DESK_PASSWORD": DESK_PASSWORD})
+    port = free_port()
+    log = open(village / "desk.log", "ab")
+    proc = subprocess.Popen([str(BIN / "laowu-node"), "--dir", str(village), "desk", "--port", str(port), "--no-browser"],
+                            env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "login", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise SystemExit(f"the desk did not start; see {village / 'desk.log'}")
+    print(f"   村级劳务工作台 desk: {url}")
+    print(f"   账号 account: {DESK_USER}   密码 password: {DESK_PASSWORD}")
+    if os.environ.get("LAOWU_DEMO_EXIT"):
+        proc.kill()
+        return
+    print("   (Ctrl+C 退出 to stop the desk and the hubs)", flush=True)
+    try:
+        while proc.poll() is None and all(s.proc is None or s.proc.poll() is None for s in servers[-1:]):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main() -> None:
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="laowu-demo-"))
@@ -157,7 +197,8 @@ def main() -> None:
         for place, (name, _) in VILLAGES.items():
             d = dirs[place] = work / place
             n = node(d, "init", "--place", place, "--province", root["province_file"], "--hub", c_srv.url,
-                     "--hub-key", c["author"], "--operator", f"{name}服务站", env=env)
+                     "--hub-key", c["author"], "--operator", f"{name}服务站",
+                     "--province-hub", p_srv.url, env=env)
             otp = hub("otp", "--dir", str(county), "--place", place, env=env)["otp"]
             cert = node(d, "enroll", "--otp", otp, env=env)
             print(f"   {name} {place}: key {n['节点 node']}, {cert['证书 certificate']}")
@@ -236,6 +277,7 @@ def main() -> None:
             raise SystemExit("demo failed: the province does not match the villages")
         filings(work, prov, a_dir, registered["513225103201"], env)
         say(f"完成 done in {time.monotonic() - started:.1f}s — files in {work}")
+        desk(a_dir, env, servers)
     finally:
         for s in servers:
             s.kill()
