@@ -158,6 +158,20 @@ def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
     return {}
 
 
+def cmd_backup(args: argparse.Namespace) -> dict[str, object]:
+    """A consistent online copy of a SQLite hub; a PostgreSQL hub is told to use pg_dump."""
+    from node.backup import backup
+    from node.db import make_engine
+
+    engine = make_engine(_db(args))
+    try:
+        info = backup(engine, args.out)
+    finally:
+        engine.dispose()
+    return {"backup": str(info.path), "bytes": info.bytes, "feeds": info.feeds, "changesets": info.changesets,
+            "taken": clock.format_ms(info.taken_ms)}
+
+
 def cmd_config_check(args: argparse.Namespace) -> dict[str, object]:
     values, problems = hubconfig.check(args.file)
     if problems:
@@ -299,6 +313,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--reason", help="why (logged; no personal values)")
     sp.add_argument("--operator", help="who, for the audit")
     cmd("status", cmd_status, "feeds, pending, quarantine, forks, conflicts")
+    sp = cmd("backup", cmd_backup, "a consistent copy of a SQLite hub's database while it serves (PostgreSQL: pg_dump)")
+    sp.add_argument("--out", required=True)
     config_sub = sub.add_parser("config", help="check a settings file").add_subparsers(dest="action", required=True)
     check = config_sub.add_parser("check", help="validate a TOML settings file and show what it sets")
     check.add_argument("file")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from node import backup as backups
 from node import logs, settings, synclog
 from node.files import load_chain, load_province, write_atomic
 from node.store import Store
@@ -161,7 +162,42 @@ def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinishe
                            "结果 outcomes": report.counts}
     if run.failures:
         out["连不上 unreachable"] = [f"{h.name} {h.url}: {exc}" for h, exc in run.failures]
+    if report.restored_feeds or backups.restored_since(store.engine) is not None:
+        out["恢复 restored"] = (
+            f"本机数据是从备份恢复的:已从平台取回备份之后本机写的记录({report.restored_feeds} 个记录流),"
+            "之后的新记录接着写,不会分叉 / this laptop was restored from a backup: what it wrote after the backup "
+            f"came back from the hub ({report.restored_feeds} feed(s)) and new records continue its feed, no fork")
+        backups.synced_after_restore(store.engine)
     return finished(out, report.counts)
+
+
+def cmd_backup(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    node.config()  # a node directory, not any folder
+    store = node.store()
+    files = {name: (node.dir / name).read_bytes() for name in ("node.key", "config.json") if (node.dir / name).exists()}
+    info = backups.backup(store.engine, args.out, files=files)
+    return {"备份 backup": str(info.path), "字节 bytes": info.bytes, "记录流 feeds": info.feeds,
+            "变更集 changesets": info.changesets, "时间 taken": clock.format_ms(info.taken_ms),
+            "说明 note": "备份文件含本机密钥(已用口令加密)和配置,请存放在安全处 / the file holds this node's key "
+                       "(encrypted under the passphrase) and config: keep it somewhere safe"}
+
+
+def cmd_restore(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    node.dir.mkdir(parents=True, exist_ok=True)
+    expect = node.key().public if node.keyfile.exists() else None
+    files, kept = backups.install(args.file, node.dbfile, expect_author=expect)
+    for name in ("node.key", "config.json"):
+        if not (node.dir / name).exists() and name in files:
+            write_atomic(node.dir / name, files[name], 0o600 if name == "node.key" else 0o644)
+    store = node.store()  # upgrades a backup made by an earlier release
+    st = store.status()
+    return {"恢复 restored": f"{args.file} → {node.dbfile}",
+            "备份时间 taken": clock.format_ms(backups.restored_since(store.engine) or 0),
+            "原数据库 previous database": str(kept) if kept else "无 none",
+            "未同步修改 open changes": st.open_changes,
+            "下一步 next": "请先联网同步(laowu-node sync):本机会先从平台取回备份之后写的记录,再接着写,不会产生分叉 / "
+                         "sync first (laowu-node sync): this laptop first fetches back from the hub what it wrote "
+                         "after the backup, then continues its feed without forking it"}
 
 
 def cmd_bootstrap(args: argparse.Namespace, node: Node) -> dict[str, Any]:
@@ -195,6 +231,10 @@ def cmd_export_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     from node.bundles import export_bundle
 
     store = node.store()
+    if backups.restored_since(store.engine) is not None:
+        raise ConfigError("本机刚从备份恢复,请先联网同步一次再导出:否则会与备份之后写的记录冲突(分叉)/ this laptop was "
+                          "restored from a backup: sync with the hub once before exporting a bundle, or its new "
+                          "records would fork its feed")
     store.seal()
     count = export_bundle(store, args.out)
     return {"文件 file": args.out, "记录 envelopes": count, "字节 bytes": Path(args.out).stat().st_size}
@@ -246,6 +286,10 @@ def parser(prefs: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     add("status", cmd_status, "what is waiting, last sync, conflicts")
     sp = add("export-bundle", cmd_export_bundle, "write a bundle file for a USB stick")
     sp.add_argument("--out", required=True)
+    sp = add("backup", cmd_backup, "a consistent copy of this node's database (with its key and config), while in use")
+    sp.add_argument("--out", required=True)
+    sp = add("restore", cmd_restore, "put a backup in place (the current database is kept aside); sync next")
+    sp.add_argument("--file", required=True)
     sp = add("import-bundle", cmd_import_bundle, "import a bundle file")
     sp.add_argument("--file", required=True)
     try:
