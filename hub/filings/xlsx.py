@@ -80,7 +80,7 @@ def _sheet(wb: Any, t: Table) -> None:
     for i, col in enumerate(t.cols, 1):
         ws.set_column(i, i, col.width)
     r = h_last + 1
-    numeric = {i for i, col in enumerate(t.cols, 1) if col.kind in ("int", "money")}
+    numeric = {0} | {i for i, col in enumerate(t.cols, 1) if col.kind in ("int", "money")}  # 序号 too
     for rec in t.records():
         for k, v in enumerate(rec):
             if k in numeric and isinstance(v, int | float) and not isinstance(v, bool):
