@@ -139,7 +139,7 @@ DESK_USER, DESK_PASSWORD = "demo", "demo-desk-2026"
 def desk(village: Path, env: dict[str, str], servers: list[Server]) -> None:
     """Leave the village desk running on village A's node (hubs too, so "sync now" works) until Ctrl+C;
     LAOWU_DEMO_EXIT=1 stops here instead, for scripted runs."""
-    say("9. 村级工作台 — the village desk, in a browser")
+    say("10. 村级工作台 — the village desk, in a browser")
     node(village, "user", "add", "--name", DESK_USER, "--display", "演示经办员", "--role", "administrator",
          env={**env, "LAOWU_DESK_PASSWORD": DESK_PASSWORD})
     port = free_port()
@@ -171,6 +171,36 @@ def desk(village: Path, env: dict[str, str], servers: list[Server]) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+CONSOLE_USER, CONSOLE_PASSWORD = "county", "demo-county-2026"
+
+
+def console(work: Path, county: Path, c_srv: Server, dirs: dict[str, Path], broker: dict[str, Any],
+            root: dict[str, Any], c: dict[str, Any], env: dict[str, str]) -> None:
+    """The county console at /console on the county hub: a demo account, a conflict waiting to be
+    resolved (one broker filed in two villages), an online enrollment waiting for approval, filings."""
+    say("9. 县级管理台 — the county console, in a browser")
+    hub("user", "add", "--dir", str(county), "--name", CONSOLE_USER, "--display", "县劳务办演示", "--role", "administrator",
+        env={**env, "LAOWU_USER_PASSWORD": CONSOLE_PASSWORD})
+    b_dir = dirs["513225103202"]
+    node(b_dir, "broker", "apply", "--id-number", broker["id_number"], "--name", broker["name"], "--phone", "13700001234",
+         "--already-filed", "--date", f"{date.today().year - 2}-05-01", env=env)
+    node(b_dir, "sync", env=env)
+    deadline = time.monotonic() + 20
+    while count(county / "hub.sqlite", "lw_conflict") == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    print(f"   village B files {broker['name']} as its broker too (offline, same ID number): "
+          f"{count(county / 'hub.sqlite', 'lw_conflict')} conflict queued at the county")
+    newcomer = work / "513225104201"
+    node(newcomer, "init", "--place", "513225104201", "--province", root["province_file"], "--hub", c_srv.url,
+         "--hub-key", c["author"], "--operator", "永丰村服务站", env=env)
+    asked = subprocess.run([str(BIN / "laowu-node"), "--dir", str(newcomer), "enroll"], capture_output=True, text=True,
+                           env=env)
+    print(f"   a new village laptop asks to enroll without a code: {asked.stderr.strip().splitlines()[-1][:100]}")
+    print(f"   县级管理台 console: {c_srv.url}/console/")
+    print(f"   账号 account: {CONSOLE_USER}   密码 password: {CONSOLE_PASSWORD}")
+    print("   waiting there: 1 conflict (冲突处理), 1 enrollment request (登记与密钥), filings (报表下载)")
 
 
 def main() -> None:
@@ -276,6 +306,7 @@ def main() -> None:
         if not same or walk_in["id_number"] not in p_rows:
             raise SystemExit("demo failed: the province does not match the villages")
         filings(work, prov, a_dir, registered["513225103201"], env)
+        console(work, county, c_srv, dirs, registered["513225103201"][-1], root, c, env)
         say(f"完成 done in {time.monotonic() - started:.1f}s — files in {work}")
         desk(a_dir, env, servers)
     finally:

@@ -275,8 +275,9 @@ def parser(prefs: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     sp.add_argument("--province-hub", help="the province hub URL, used when the county hub cannot be reached")
     add("enroll-request", lambda a, n: {"申请文件 request": str(n.dir / "enroll-request.laowu")},
         "where the enrollment request file for the county is")
-    sp = add("enroll", cmd_enroll, "enroll online with the county's one-time code")
-    sp.add_argument("--otp", required=True)
+    sp = add("enroll", cmd_enroll, "enroll online with the county's one-time code (without one: ask the county "
+                                   "to approve it in its console, then run enroll again)")
+    sp.add_argument("--otp", default="")
     sp = add("install-certs", cmd_install_certs, "install the certificate file the county approved")
     sp.add_argument("--certs", required=True)
     sp = add("sync", cmd_sync, "sync with the hub now")
