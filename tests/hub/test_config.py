@@ -59,3 +59,14 @@ def test_the_node_finds_its_directory_from_its_settings_file(tmp_path: Path) -> 
     (tmp_path / "node.toml").write_text('[node]\ndri = "x"\n')
     out = subprocess.run([str(BIN / "laowu-node"), "status"], capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 2 and "不认识的设置 dri / unknown settings" in out.stderr
+
+
+def test_the_shipped_example_and_the_systemd_unit_agree_with_what_the_tests_serve() -> None:
+    """deploy/hub.toml checks out, and the unit runs `laowu-hub serve --config FILE`: the command line
+    tests/hub/test_operations.py serves with."""
+    root = Path(__file__).resolve().parents[2]
+    out = check(root / "deploy" / "hub.toml")
+    assert out.returncode == 0, out.stderr
+    unit = (root / "deploy" / "laowu-hub.service").read_text()
+    start = [line.split("=", 1)[1].split() for line in unit.splitlines() if line.startswith("ExecStart=")]
+    assert len(start) == 1 and start[0][0].endswith("/laowu-hub") and start[0][1:] == ["serve", "--config", "/etc/laowu/hub.toml"]
