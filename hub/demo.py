@@ -119,6 +119,16 @@ def filings(work: Path, prov: Path, village: Path, people_a: list[dict[str, Any]
              "--stage", "start", "--date", f"{year}-0{1 + i}-10", env=env)
     node(village, "followup", "add", "--id-number", placed[0]["id_number"], "--method", "电话", "--still-employed",
          env=env)
+    poor = next((p for p in people_a if p.get("poverty_status") in ("脱贫人口", "防止返贫监测对象")), None)
+    if poor is not None:
+        node(village, "monitor", "add", "--id-number", poor["id_number"], "--month", date.today().isoformat()[:7],
+             "--status", "已就业", "--by", broker["name"], "--method", "电话", env=env)
+    node(village, "arrears", "add", "--claimant", placed[1]["name"], "--employer", "某建筑劳务公司", "--amount", "8000",
+         "--months", "2", "--broker-id-number", broker["id_number"], env=env)
+    node(village, "broker-training", "add", "--id-number", broker["id_number"], "--course", "劳务经纪人政策培训",
+         "--days", "2", "--date", f"{year}-04-01", env=env)
+    node(village, "return", "add", "--id-number", placed[2]["id_number"], "--reason", "节日探亲", "--holiday", "国庆节",
+         "--date", f"{year}-10-01", env=env)
     print(f"   {broker['name']} (filed) placed {len(placed)} people this year; village A syncs")
     node(village, "sync", env=env)
     deadline = time.monotonic() + 30

@@ -6,6 +6,9 @@
     placement  add, advance, list
     followup   add
     return     add (返乡登记)
+    monitor    add (脱贫人口 monthly monitoring)          node/cli_watch.py
+    arrears    add, update (wage-arrears leads)
+    broker-training  add (a broker's training days)
     conflicts  the semantic conflict queue (a person placed by two brokers, one broker filed twice, ...)
 
 Every command writes through `node.domain.ops`, which checks what was typed: a refused value is
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 from sqlalchemy import select
 
-from node import cli_desk, cli_person, cli_work
+from node import cli_desk, cli_person, cli_watch, cli_work
 from node import engine_tables as t
 from protocol import clock
 
@@ -47,6 +50,7 @@ def cmd_conflicts(args: argparse.Namespace, node: Node) -> Any:
 def add_domain_commands(sub: Any, add: Any) -> None:
     cli_person.add_commands(sub, add)
     cli_work.add_commands(sub, add)
+    cli_watch.add_commands(sub, add)
     cli_desk.add_commands(sub, add)
     sp = add("conflicts", cmd_conflicts, "待处理冲突 the semantic conflict queue")
     sp.add_argument("--all", action="store_true", help="resolved ones too")

@@ -180,3 +180,26 @@ def test_bad_input_exits_2_and_writes_nothing(box: Sandbox, province_file: Path,
     assert sql(village, "SELECT count(*) FROM lw_open") == before
     [(number, phone, skills)] = sql(village, "SELECT id_number, phone, skills FROM person")
     assert (number, phone, json.loads(skills or "null")) == (good, None, None)
+
+
+def test_monitoring_arrears_and_broker_training_from_the_command_line(box: Sandbox, province_file: Path,
+                                                                       tmp_path: Path) -> None:
+    village = make_node(tmp_path / "village", VILLAGE, "village", box, province_file)
+    poor, broker = ident(date(1990, 3, 7), 11), ident(date(1980, 5, 1), 13)
+    laowu(village, "person", "add", "--id-number", poor, "--name", "王芳", "--poverty", "脱贫人口")
+    laowu(village, "broker", "apply", "--id-number", broker, "--name", "李四", "--phone", "13912345678",
+          "--already-filed", "--date", "2021-03-01")
+    month = date.today().isoformat()[:7]
+    laowu(village, "monitor", "add", "--id-number", poor, "--month", month, "--status", "就业不稳定", "--by", "李四",
+          "--method", "上门")
+    refused = laowu(village, "monitor", "add", "--id-number", poor, "--month", month, "--status", "已就业", "--by", "李四",
+                    "--method", "微信", code=2)
+    assert "method" in refused.stderr and "Traceback" not in refused.stderr
+    lead = js(village, "arrears", "add", "--claimant", "王五", "--employer", "某建筑公司", "--amount", "12000", "--months",
+              "3", "--broker-id-number", broker)["编号 row"]
+    laowu(village, "arrears", "update", "--row", lead, "--status", "处理中", "--handled-by", "张三")
+    laowu(village, "broker-training", "add", "--id-number", broker, "--course", "政策培训", "--days", "2", "--date",
+          date.today().isoformat())
+    assert sql(village, "SELECT month, status, method FROM employment_check") == [(month, "就业不稳定", "上门")]
+    assert sql(village, "SELECT amount_yuan, months, status, handled_by FROM wage_arrears") == [(12000, 3, "处理中", "张三")]
+    assert sql(village, "SELECT days FROM broker_training") == [(2,)]
