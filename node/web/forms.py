@@ -7,7 +7,7 @@ does (`node.cli_view.typed`), and maps an error to the field it names.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,3 +84,23 @@ def as_inputs(values: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[k] = "" if v is None else str(v)
     return out
+
+
+def all_errors(check: Callable[[dict[str, Any]], object], fields: Mapping[str, Any], first: InvalidValue
+               ) -> dict[str, str]:
+    """Every field's message, not only the first: the domain's check stops at the first bad field,
+    so it is run again without each field it refused until it passes. `check` is the domain's own
+    (pure, it writes nothing), called as for an edit so that a field left out is not "required";
+    nothing is validated twice in two places."""
+    errors = {first.field: first.message}
+    rest = {k: v for k, v in fields.items() if k != first.field}
+    for _ in range(len(fields)):
+        try:
+            check(rest)
+            break
+        except InvalidValue as exc:
+            if exc.field in errors:
+                break
+            errors[exc.field] = exc.message
+            rest.pop(exc.field, None)
+    return errors

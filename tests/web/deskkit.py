@@ -96,10 +96,10 @@ class DeskWorld:
         store.close()
         return node
 
-    def serve(self) -> str:
+    def serve(self, probe: bool = False) -> str:
         from node.web.desk.app import desk_app
 
-        self.desk = DeskServer(desk_app(self.node, probe=False)).start()
+        self.desk = DeskServer(desk_app(self.node, probe=probe)).start()
         return self.desk.url
 
     def login(self, client: httpx.Client) -> None:

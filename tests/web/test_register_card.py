@@ -32,10 +32,13 @@ def test_polyphonic_surnames_are_found_by_their_surname_reading_and_the_common_o
 
 
 def test_a_bad_id_number_is_shown_at_its_field_and_nothing_is_saved(client: httpx.Client) -> None:
-    r = register(client, id_number="513225199001011234", name="错号人")
+    r = register(client, id_number="513225199001011234", name="错号人", phone="1380013800", household_size="99")
     assert r.status_code == 422
     field = r.text.split('id="field-id_number"')[1].split("</div>")[0]
     assert "校验位错误" in field and 'value="513225199001011234"' in field  # kept, not lost
+    assert "11位" in r.text.split('id="field-phone"')[1].split("</div>")[0]  # every bad field says so at once
+    assert "1到30之间" in r.text.split('id="field-household_size"')[1].split("</div>")[0]
+    assert 'class="error"' not in r.text.split('id="field-name"')[1].split("</div>")[0]
     assert "错号人" not in names(client.get("/?q=错号人").text)
 
 

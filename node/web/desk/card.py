@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from node import validate
-from node.domain import ops
+from node.domain import card, ops
 from node.domain.person import EMPLOYMENT, Person
 from node.domain.placement import SATISFACTION
 from node.web import audit, messages
@@ -27,7 +27,7 @@ from node.web.app import page, render
 from node.web.desk import dupes, search
 from node.web.desk.history import history
 from node.web.desk.state import Desk
-from node.web.forms import Field, FormState, as_inputs, collect, typed_values
+from node.web.forms import Field, FormState, all_errors, as_inputs, collect, typed_values
 from node.web.masking import FULL_FIELDS, mask_person
 from protocol.errors import InvalidValue
 
@@ -88,11 +88,22 @@ async def new(request: Request, user: Account, form: FormData) -> Response:
                 return render(request, "card_form.html", fields=FIELDS, state=state, similar=similar, person=None)
             row = ops.register_person(desk.store, fields, scope=_village(desk, form))
         except InvalidValue as exc:
-            return render(request, "card_form.html", status_code=422, fields=FIELDS, state=state.fail(exc),
+            state.errors = _all(form, exc)
+            return render(request, "card_form.html", status_code=422, fields=FIELDS, state=state,
                           similar=similar, person=None)
         audit.record(desk.store.engine, user.name, "create", "person", row.hex(), "登记新卡 / new card")
         return RedirectResponse(f"/person/{row.hex()}?saved=1", status_code=303)
     return render(request, "card_form.html", fields=FIELDS, state=state, similar=[], person=None)
+
+
+def _all(form: FormData, exc: InvalidValue) -> dict[str, str]:
+    """The message of every field the card's own check refuses, each shown at its field."""
+    try:
+        fields = collect(form, FIELDS, Person)
+    except InvalidValue:
+        return {exc.field: exc.message}  # a value that cannot even be typed (是/否): that one first
+    # Again without each refused field, as an edit (nothing required): what is given is checked.
+    return all_errors(lambda f: card.clean_person(f, today=date.today(), creating=False), fields, exc)
 
 
 def _village(desk: Desk, form: FormData) -> str | None:
@@ -137,7 +148,8 @@ async def edit(request: Request, user: Account, form: FormData) -> Response:
             changed, removes = _changes(cur, fields)
             ops.edit_person(desk.store, bytes.fromhex(row), changed, removes=removes)
         except InvalidValue as exc:
-            return render(request, "card_form.html", status_code=422, fields=FIELDS, state=state.fail(exc), similar=[],
+            state.errors = _all(form, exc)
+            return render(request, "card_form.html", status_code=422, fields=FIELDS, state=state, similar=[],
                           person=cur)
         names = "、".join(L.get(k, k) for k in [*changed, *removes]) or "无变化,已确认"
         audit.record(desk.store.engine, user.name, "save", "person", row, f"修改 / edited: {names}")

@@ -20,7 +20,8 @@ def _say(kind: str, code: str, extra: str = "") -> Line:
     return kind, text + (f":{extra}" if extra else ""), nxt
 
 
-def of_sync(run: SyncRun, status: Status) -> list[Line]:
+def of_sync(run: SyncRun, status: Status, delivered: int = 0) -> list[Line]:
+    """`delivered`: records the badge counted before that no longer wait."""
     lines: list[Line] = []
     for hub, exc in run.failures:
         if unreachable(exc):
@@ -33,7 +34,8 @@ def of_sync(run: SyncRun, status: Status) -> list[Line]:
             lines.append(("bad", f"{hub.name}没有完成同步:{exc}", SYNC_OUTCOMES["failed"][1]))
     if run.report is not None and run.hub is not None:
         r = run.report
-        lines.append(("ok", f"已与{run.hub.name}同步:发出 {r.pushed} 批记录,收到 {r.pulled} 批记录", "无需操作。"))
+        lines.append(("ok", f"已与{run.hub.name}同步:送出 {delivered} 条记录({r.pushed} 批),收到 {r.pulled} 批",
+                      "无需操作。"))
         lines += of_refused(r.refused)
     lines += of_status(status)
     return lines

@@ -53,9 +53,10 @@ async def sync_page(request: Request, user: Account, form: FormData) -> Response
 @page("operator")
 async def sync_now(request: Request, user: Account, form: FormData) -> Response:
     desk: Desk = request.app.state.desk
+    before = desk.unsynced()
     run = hubs.sync(desk.store, hubs.addresses(desk.store, desk.config))
     desk.prober.online = run.report is not None and run.hub is not None and run.hub.url == desk.hub
-    lines = outcomes.of_sync(run, desk.store.status())
+    lines = outcomes.of_sync(run, desk.store.status(), max(0, before - desk.unsynced()))
     _note(desk, "sync", {"at": int(time.time() * 1000), "ok": run.report is not None, "lines": lines})
     audit.record(desk.store.engine, user.name, "sync", "lw_peer", None,
                  "同步 / sync: " + ("成功 ok via " + run.hub.url if run.report and run.hub else "失败 failed"))
