@@ -29,6 +29,7 @@ from node.web.desk.history import history
 from node.web.desk.state import Desk
 from node.web.forms import Field, FormState, all_errors, as_inputs, collect, typed_values
 from node.web.masking import FULL_FIELDS, mask_person
+from protocol import scope as scopes
 from protocol.errors import InvalidValue
 
 L = messages.LABELS
@@ -80,20 +81,28 @@ async def new(request: Request, user: Account, form: FormData) -> Response:
     state = FormState()
     similar: list[dict[str, Any]] = []
     if request.method == "POST":
-        state.values = typed_values(form, FIELDS)
+        state.values = {**typed_values(form, FIELDS), "village": str(form.get("village") or "")}
         try:
             fields = collect(form, FIELDS, Person)
             similar = dupes.candidates(desk.store.engine, fields)
             if similar and form.get("confirm") != "1":
-                return render(request, "card_form.html", fields=FIELDS, state=state, similar=similar, person=None)
+                return render(request, "card_form.html", fields=FIELDS, state=state, similar=similar, person=None,
+                              villages=_villages(desk))
             row = ops.register_person(desk.store, fields, scope=_village(desk, form))
         except InvalidValue as exc:
             state.errors = _all(form, exc)
             return render(request, "card_form.html", status_code=422, fields=FIELDS, state=state,
-                          similar=similar, person=None)
+                          similar=similar, person=None, villages=_villages(desk))
         audit.record(desk.store.engine, user.name, "create", "person", row.hex(), "登记新卡 / new card")
         return RedirectResponse(f"/person/{row.hex()}?saved=1", status_code=303)
-    return render(request, "card_form.html", fields=FIELDS, state=state, similar=[], person=None)
+    return render(request, "card_form.html", fields=FIELDS, state=state, similar=[], person=None,
+                  villages=_villages(desk))
+
+
+def _villages(desk: Desk) -> list[str]:
+    """The villages a township (or county) desk registers into: those in its register; empty on a village's."""
+    return [] if scopes.level(desk.place) == "village" else [v for v in search.villages(desk.store.engine)
+                                                               if scopes.level(v) == "village"]
 
 
 def _all(form: FormData, exc: InvalidValue) -> dict[str, str]:
@@ -150,13 +159,13 @@ async def edit(request: Request, user: Account, form: FormData) -> Response:
         except InvalidValue as exc:
             state.errors = _all(form, exc)
             return render(request, "card_form.html", status_code=422, fields=FIELDS, state=state, similar=[],
-                          person=cur)
+                          person=cur, villages=[])
         names = "、".join(L.get(k, k) for k in [*changed, *removes]) or "无变化,已确认"
         audit.record(desk.store.engine, user.name, "save", "person", row, f"修改 / edited: {names}")
         return RedirectResponse(f"/person/{row}?saved=1", status_code=303)
     # Opening the edit form shows the card whole: that is a full view, logged like one.
     audit.full_view(desk.store.engine, user.name, "person", row, FULL_FIELDS, "修改卡片 / editing the card")
-    return render(request, "card_form.html", fields=FIELDS, state=state, similar=[], person=cur)
+    return render(request, "card_form.html", fields=FIELDS, state=state, similar=[], person=cur, villages=[])
 
 
 def _changes(cur: dict[str, Any], fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
