@@ -71,6 +71,7 @@ class Telemetry:
         info.labels(release(), str(SCHEMA_VERSION), ",".join(migrations.heads())).set(1)
         self.registry.register(_Queues(store))
         self.last_contact: dict[str, float] = {}
+        self.refused_by_place: dict[str, int] = {}  # changesets refused per pushing place since start (the console)
 
     def metrics(self) -> bytes:
         return generate_latest(self.registry)
@@ -89,6 +90,8 @@ class Telemetry:
             status = str(r.get("status"))
             counts[status] = counts.get(status, 0) + 1
             self.changesets.labels(status).inc()
+            if status == "refused":
+                self.refused_by_place[home] = self.refused_by_place.get(home, 0) + 1
             if status in ("refused", "quarantined", "fork"):
                 code = str(r.get("code") or status)
                 self.refusals.labels(code).inc()

@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from hub.telemetry import Telemetry
 from node.store import Store
 
 T = TypeVar("T")
@@ -28,6 +29,7 @@ class Serving(Protocol):
 
     store: Store
     lock: asyncio.Lock
+    telemetry: Telemetry
 
 
 def hub_of(request: Request) -> Serving:

@@ -87,7 +87,9 @@ def brokers_per_village(conn: Connection, pre: str, villages: list[str]) -> list
     return out
 
 
-def sync_health(conn: Connection, pre: str) -> list[dict[str, Any]]:
+def sync_health(conn: Connection, pre: str, contact: dict[str, float], refused: dict[str, int]) -> list[dict[str, Any]]:
+    """Per village: the last changeset received (the log), the last contact and the changesets refused since
+    the hub started (its telemetry), what waits, what is quarantined, forks."""
     lg, q, f = t.log.c, t.quarantine.c, t.forks.c
     seen: dict[str, int] = dict(conn.execute(select(lg.scope, func.max(lg.received)).where(lg.scope.startswith(pre)).group_by(lg.scope)).all())
     pending: dict[str, int] = dict(conn.execute(select(lg.scope, func.count()).where(lg.scope.startswith(pre), lg.status != "applied")
@@ -96,9 +98,12 @@ def sync_health(conn: Connection, pre: str) -> list[dict[str, Any]]:
     forked: dict[str, int] = dict(conn.execute(select(f.scope, func.count()).where(f.scope.startswith(pre)).group_by(f.scope)).all())
     now = int(time.time() * 1000)
     out = []
-    for s in sorted(set(seen) | set(pending) | set(held) | set(forked)):
+    mine = {p for p in [*contact, *refused] if p.startswith(pre)}
+    for s in sorted(set(seen) | set(pending) | set(held) | set(forked) | mine):
         last = seen.get(s)
+        spoke = contact.get(s)
         out.append({"place": s, "last": last, "days": (now - last) // DAY_MS if last else None,
+                    "contact": int(spoke * 1000) if spoke else None, "refused": int(refused.get(s, 0)),
                     "pending": int(pending.get(s, 0)), "quarantined": int(held.get(s, 0)), "forks": int(forked.get(s, 0))})
     return out
 
@@ -111,7 +116,8 @@ async def dashboard(request: Request, user: Account, form: FormData) -> Response
         months = placements_by_month(conn, pre, today)
         towns, villages = update_rates(conn, pre, today)
         coverage = brokers_per_village(conn, pre, [v["place"] for v in villages])
-        health = sync_health(conn, pre)
+        tel = hub_of(request).telemetry
+        health = sync_health(conn, pre, dict(tel.last_contact), dict(tel.refused_by_place))
     return render(request, "dashboard.html", months=months, towns=towns, villages=villages, coverage=coverage,
                   health=health, year=today.year,
                   town_points=[(tw["place"][:9], tw["rate"]) for tw in towns],

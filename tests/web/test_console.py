@@ -191,3 +191,13 @@ def test_an_online_request_without_a_code_waits_for_the_console_then_gets_its_ce
     second = ask()
     assert second.status_code == 200
     assert codec.unpack(second.content, max_bytes=1 << 16, what="answer")["cert"] == world.county.trust.certs[key.public].raw
+
+
+def test_the_dashboard_draws_its_charts_and_the_sync_health_of_each_village(world: ConsoleWorld) -> None:
+    with client(world) as county:
+        page = county.get("/").text
+    assert page.count("<svg") >= 3 and "cdn" not in page.lower()
+    health = page.split('id="sync-health"')[1].split("</table>")[0]
+    row = health.split(VILLAGE_A)[1].split("</tr>")[0]
+    assert row.count("20") >= 2, "a village that synced shows when its work arrived and when it last spoke"
+    assert VILLAGE_D in health
