@@ -25,10 +25,9 @@ from hub.filings.common import T, Ctx, in_year, inside, original, up_to
 from hub.filings.names import names
 from hub.filings.table import Col, Table
 from node.domain.broker import FILING
-from node.domain.placement import COUNTED
+from node.domain.placement import COUNTED, POOR
 
 TITLE = "四川省乡村劳务经纪人备案信息表"
-POOR = ("脱贫人口", "防止返贫监测对象")
 
 
 def transfers(ctx: Ctx) -> Any:

@@ -23,14 +23,16 @@ from sqlalchemy import Connection, Integer, String, and_, case, cast, func, lite
 from hub.filings.common import T, Ctx, in_year, inside, original
 from hub.filings.names import names
 from hub.filings.table import Col, Table
-from node.domain.placement import COUNTED, SUBSIDY_YUAN
+from node.domain.placement import (
+    BROKER_FEE_YUAN,
+    COUNTED,
+    EMPLOYER_YUAN,
+    IN_PREFECTURE,
+    POOR,
+    SUBSIDY_YUAN,
+    TRANSPORT_CAP,
+)
 from node.domain.training import LIVING_ALLOWANCE_YUAN
-
-POOR = ("脱贫人口", "防止返贫监测对象")
-TRANSPORT_CAP = {"省外": 400, "省内市外": 200, "市内县外": 100}  # 县内: nothing
-BROKER_FEE = 300
-EMPLOYER_YUAN = 1000
-IN_PREFECTURE = ("县内", "市内县外")
 
 TITLES = {
     "sichuan300": "乡村劳务经纪人就业创业服务补助名单(300元/人)",
@@ -74,7 +76,7 @@ def _placement_lines(ctx: Ctx, kind: str) -> Any:
         anniversary = cast(cast(func.substr(started, 1, 4), Integer) + 1, String) + func.substr(started, 5, 6)
         src = src.join(visits, visits.c.placement == pl.c.id)
         cols += [visits.c.visits, visits.c.last_visit]
-        amount = literal(BROKER_FEE)
+        amount = literal(BROKER_FEE_YUAN)
         where += [pl.c.broker.is_not(None), pl.c.stage == "stable_1y", p.c.poverty_status.in_(POOR),
                   visits.c.last_visit >= anniversary, in_year(pl.c.stable_on, ctx)]
         payee = b.c.name

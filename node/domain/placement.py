@@ -37,6 +37,12 @@ STAGE = Lattice(("planned", "signed", "started", "ended", "stable_1y"), absorbin
 COUNTED = frozenset({"started", "ended", "stable_1y"})  # a successful transfer (成功转移就业)
 STABLE_MONTHS = 12
 SUBSIDY_YUAN = 300  # 川人社规 V(一): per 脱贫人口 placed with a 1-year+ contract and social insurance
+# Xiangxi (seeds/002): art. 20 transport by destination, on the receipt; art. 23 broker fee; art. 24 employer
+TRANSPORT_CAP = {"省外": 400, "省内市外": 200, "市内县外": 100}  # 县内: nothing
+BROKER_FEE_YUAN = 300  # a poor worker employed stably a year, with a year of follow-up
+EMPLOYER_YUAN = 1000  # once, an employer in the prefecture, contract, insurance, a year employed
+IN_PREFECTURE = ("县内", "市内县外")  # destination classes inside the person's prefecture (州内)
+POOR = ("脱贫人口", "防止返贫监测对象")  # 建档立卡贫困劳动力 as the registers hold them today
 
 STAGES = Workflow(
     name="转移就业 / placement",
@@ -169,6 +175,19 @@ def service_subsidy(p: Mapping[str, Any], poverty_status: str | None) -> int:
     ok = (p.get("broker") and p.get("stage") in COUNTED and poverty_status == "脱贫人口"
           and (p.get("contract_months") or 0) >= 12 and p.get("social_insurance") is True)
     return SUBSIDY_YUAN if ok else 0
+
+
+def transport_subsidy(p: Mapping[str, Any], poverty_status: str | None) -> int:
+    """Yuan of Xiangxi's transport subsidy for one placement (art. 20): a poor worker at work with a
+    contract and a fare receipt gets the fare, capped by the destination class; else nothing.
+    `hub/filings/subsidies.py` applies the same rule in SQL over a whole scope."""
+    cap = TRANSPORT_CAP.get(str(p.get("region_class")), 0)
+    contract = p.get("labor_contract") is True or (p.get("contract_months") or 0) > 0
+    fare = p.get("fare_yuan")
+    if (poverty_status not in POOR or p.get("stage") not in COUNTED or not contract or not p.get("fare_receipt")
+            or not isinstance(fare, int) or fare <= 0):
+        return 0
+    return min(fare, cap)
 
 
 def clean_placement(fields: Mapping[str, Any], *, creating: bool = True) -> dict[str, Value]:

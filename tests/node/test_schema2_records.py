@@ -127,3 +127,16 @@ def test_a_lead_without_an_amount_is_refused(village: Store) -> None:
     err = refusal(ops_watch.add_arrears_lead, village, {"claimant": "王五", "employer_name": "某公司", "months": 3},
                   today=TODAY)
     assert err.field == "amount_yuan"
+
+
+@pytest.mark.parametrize("region, fare, want", [("省外", 520, 400), ("省外", 399, 399), ("省内市外", 201, 200),
+                                                ("市内县外", 100, 100), ("县内", 80, 0)])
+def test_transport_subsidy_is_the_fare_up_to_the_cap(region: str, fare: int, want: int) -> None:
+    p = {"stage": "started", "contract_months": 12, "region_class": region, "fare_yuan": fare, "fare_receipt": "R1"}
+    assert plc.transport_subsidy(p, "脱贫人口") == want
+
+
+def test_no_receipt_or_not_poor_means_no_transport_subsidy() -> None:
+    p = {"stage": "started", "contract_months": 12, "region_class": "省外", "fare_yuan": 520}
+    assert plc.transport_subsidy(p, "脱贫人口") == 0
+    assert plc.transport_subsidy({**p, "fare_receipt": "R1"}, "无") == 0
