@@ -126,6 +126,16 @@ class ConsoleWorld:
         export_bundle(a, path, for_home=COUNTY)
         return path
 
+    def with_work(self) -> ConsoleWorld:
+        """The work both console test modules start from: a broker filed in villages A and B (a conflict),
+        a quarantined changeset of village D (its clock two years ahead), all synced to the county."""
+        self.broker_conflict()
+        self.sync(VILLAGE_A)
+        self.sync(VILLAGE_B)
+        self.quarantined()
+        self.sync(VILLAGE_D)
+        return self
+
     def login(self, client: httpx.Client, name: str = COUNTY_USER) -> None:
         page = client.get("/login")
         token = page.text.split('name="csrf" value="')[1].split('"')[0]

@@ -25,12 +25,7 @@ from protocol.keys import KeyPair, short_id
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
-    w = ConsoleWorld(tmp_path_factory.mktemp("console"))
-    w.broker_conflict()
-    w.sync(VILLAGE_A)
-    w.sync("513225103202")
-    w.quarantined()
-    w.sync(VILLAGE_D)
+    w = ConsoleWorld(tmp_path_factory.mktemp("console")).with_work()
     yield w
     w.close()
 

@@ -22,12 +22,7 @@ from node import engine_tables as t
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
-    w = ConsoleWorld(tmp_path_factory.mktemp("console-browser"))
-    w.broker_conflict()
-    w.sync(VILLAGE_A)
-    w.sync("513225103202")
-    w.quarantined()
-    w.sync(VILLAGE_D)
+    w = ConsoleWorld(tmp_path_factory.mktemp("console-browser")).with_work()
     yield w
     w.close()
 
