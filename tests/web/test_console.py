@@ -10,15 +10,18 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from datetime import date
 
 import httpx
 import pytest
-from consolekit import COUNTY_USER, VIEWER, VILLAGE_A, VILLAGE_C, VILLAGE_D, VILLAGE_USER, ConsoleWorld, csrf_of
+from consolekit import (COUNTY_USER, VIEWER, VILLAGE_A, VILLAGE_C, VILLAGE_D, VILLAGE_USER, YEAR_MS, ConsoleWorld,
+                        csrf_of, ident)
 from sqlalchemy import select
 
 from hub import enroll
 from node import engine_tables as t
 from node import schema
+from node.domain import ops
 from protocol import clock, codec, messages
 from protocol.keys import KeyPair, short_id
 
@@ -196,3 +199,35 @@ def test_the_dashboard_draws_its_charts_and_the_sync_health_of_each_village(worl
     row = health.split(VILLAGE_A)[1].split("</tr>")[0]
     assert row.count("20") >= 2, "a village that synced shows when its work arrived and when it last spoke"
     assert VILLAGE_D in health
+
+
+def test_a_restored_laptop_is_re_keyed_by_its_old_short_id(world: ConsoleWorld) -> None:
+    old = world.node(VILLAGE_A).author
+    path, new = world.request_file(VILLAGE_A)
+    with client(world) as county:
+        csrf = csrf_of(county.get("/enroll").text)
+        r = county.post("/keys/rekey", data={"csrf": csrf, "old": short_id(old)},
+                        files={"file": (path.name, path.read_bytes())})
+        assert r.status_code == 303 and "download=" in r.headers["location"]
+    assert world.county.trust.certs[new.public].succeeds == old
+    assert old in world.county.trust.revocations
+    with client(world, VIEWER) as viewer:
+        assert viewer.post("/keys/rekey", data={"csrf": csrf_of(viewer.get("/enroll").text), "old": short_id(old)},
+                           files={"file": (path.name, path.read_bytes())}).status_code == 403
+
+
+def test_a_declined_changeset_is_never_applied(world: ConsoleWorld) -> None:
+    ahead = world.node("513225103204", wall=lambda: clock.wall_ms() + 3 * YEAR_MS)
+    ops.register_person(ahead, {"id_number": ident(41), "name": "孙丽", "phone": "13800000004", "education": "初中"},
+                        today=date(2024, 6, 1))
+    ahead.seal()
+    world.sync("513225103204")
+    with client(world) as county:
+        page = county.get("/held").text
+        qid = [q for q in quarantine_ids(page)][0]
+        r = county.post(f"/held/{qid}/decline", data={"csrf": csrf_of(page)})
+        assert r.status_code == 303
+        assert qid not in county.get("/held").text
+        assert "拒绝放行" in county.get("/audit", params={"action": "decline"}).text
+    with world.county.engine.connect() as conn:
+        assert conn.execute(select(t.log.c.id).where(t.log.c.id == bytes.fromhex(qid))).first() is None
