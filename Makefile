@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench soak fuzz divisions typecheck clean constraints dist dist-check
+.PHONY: test demo bench soak fuzz divisions typecheck clean constraints dist dist-check releases
 
 # Every install resolves the versions pinned in constraints.txt (tested together), not whatever is newest today.
 $(STAMP): pyproject.toml constraints.txt
@@ -56,6 +56,13 @@ dist: $(STAMP)
 # Build the bundle, install it into a fresh venv with no index, run it (about 2 minutes; not in make test).
 dist-check: dist
 	LAOWU_DIST=$(DIST_DIR) $(BIN)/pytest tests/test_dist.py -q
+
+# Release 0.1.0 installed from its own commit, for the uneven-fleet tests (tests/hub/test_uneven_fleet.py
+# run old nodes and hubs as real processes; without it they are skipped).
+releases: .releases/0.1.0/.venv/.installed
+.releases/0.1.0/.venv/.installed:
+	test -d .releases/0.1.0 || git worktree add --detach .releases/0.1.0 8c854a9
+	$(MAKE) -C .releases/0.1.0 .venv/.installed
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .hypothesis

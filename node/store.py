@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from conflict.row import RowState, check_values, merge_row, row_values
 from conflict.semantic import Rule
 from node import domain  # noqa: F401  (registers the replicated tables before any registry is built)
 from node import engine_tables as t
-from node import migrations, schema
+from node import logs, migrations, schema
 from node.db import StorageFull, begin_write, is_full, make_engine, upsert
 from node.redact import after_apply, forget
 from node.retract import reconcile
@@ -51,6 +52,8 @@ from protocol.changeset import (
 from protocol.errors import ClockAhead, ConfigError, NotAllowed, RemoteError
 from protocol.feed import Head, Placement, Vector, lacking, place
 from protocol.keys import KeyPair
+
+log = logging.getLogger("laowu.store")
 
 Outcome = dict[str, Any]  # {"id", "status", "code", "reason"}: what /v1/push answers per envelope
 
@@ -158,7 +161,9 @@ class Store:
             if engine is not target:
                 engine.dispose()
             raise
-        return cls(engine, key, **kw)
+        store = cls(engine, key, **kw)
+        store.release_held()
+        return store
 
     def close(self) -> None:
         self.engine.dispose()
@@ -322,7 +327,9 @@ class Store:
             for feed_scope, changes in by_scope.items():
                 for part in _chunks(changes, 2_000):
                     head = self._head(conn, (self.author, feed_scope))
-                    cs = seal(self.key, feed_scope, head.seq + 1 if head else 1, head.id if head else None, part)
+                    # Stamped with the schema this build writes: an older replica holds it until it upgrades.
+                    cs = seal(self.key, feed_scope, head.seq + 1 if head else 1, head.id if head else None, part,
+                              schema=schema.SCHEMA_VERSION)
                     self._log(conn, [cs], "applied")
                     self._set_head(conn, cs)
                     out.append(cs)
@@ -392,6 +399,35 @@ class Store:
                 also(conn)
         if redacted:
             forget(self)  # the rewritten pages leave the WAL (SQLite) or are vacuumed (PostgreSQL)
+        return outcomes
+
+    def release_held(self) -> list[Outcome]:
+        """Apply the changesets held for a newer schema that this build now knows (after an upgrade of
+        the binary): they were verified when they arrived and are verified again now; in one
+        transaction they leave the log's held state and are placed as if they had just arrived, so a
+        feed they blocked goes on. Those still too new, or refused now, stay held: never dropped."""
+        with self.engine.connect() as conn:
+            held = conn.execute(select(t.log.c.id, t.log.c.envelope).where(t.log.c.status == "held")
+                                .order_by(t.log.c.author, t.log.c.scope, t.log.c.seq)).all()
+        now = self.hlc.physical()
+        ready: list[Changeset] = []
+        for r in held:
+            try:
+                cs = admit(r.envelope, self.trust, now, clock.MAX_HLC)
+            except RemoteError:
+                continue
+            if cs.schema <= schema.SCHEMA_VERSION:
+                ready.append(cs)
+        if not ready:
+            return []
+        with self.transaction() as conn:
+            for part in _chunks([cs.id for cs in ready], 500):
+                conn.execute(delete(t.log).where(t.log.c.id.in_(part), t.log.c.status == "held"))
+            batch = _Batch(self, conn)
+            outcomes = [batch.offer(cs) for cs in ready]
+            batch.finish()
+            self._save_clock(conn)
+        logs.event(log, "held.released", changesets=len(ready), schema=schema.SCHEMA_VERSION)
         return outcomes
 
     def release_quarantine(self, ids: Sequence[bytes] | None = None, *, due_only: bool = False) -> list[Outcome]:

@@ -137,6 +137,14 @@ class World:
             running.store.close()
 
 
+def key_copy(path: Path, tmp: Path, passphrase: str) -> KeyPair:
+    """Load a key file through a copy in `tmp`: opening an older release's key file rewrites it in
+    today's format, and a release fixture must stay exactly as its release made it."""
+    copy = tmp / f"copy-of-{path.parent.name}-{path.name}"
+    copy.write_bytes(path.read_bytes())
+    return KeyPair.load(copy, passphrase)
+
+
 # -- what a store holds ------------------------------------------------------------------------
 
 def log_envelopes(store: Store) -> dict[bytes, bytes]:

@@ -14,7 +14,7 @@ from contextlib import closing
 from datetime import date
 from pathlib import Path
 
-from hubkit import table_rows
+from hubkit import key_copy, table_rows
 
 from hub.app import Hub
 from hub.server import ServerThread
@@ -45,7 +45,7 @@ def add_person(d: Path, seed: int) -> None:
 
 def test_a_restored_node_continues_its_feed_without_a_fork_and_says_so(tmp_path: Path) -> None:
     shutil.copy2(RELEASE / "county" / "hub.sqlite", tmp_path / "hub.sqlite")
-    county = Store.open(tmp_path / "hub.sqlite", KeyPair.load(RELEASE / "county" / "hub.key", FACTS["passphrase"]),
+    county = Store.open(tmp_path / "hub.sqlite", key_copy(RELEASE / "county" / "hub.key", tmp_path, FACTS["passphrase"]),
                         rules=RULES)
     village = tmp_path / "village"
     shutil.copytree(RELEASE / "village", village)
@@ -103,7 +103,7 @@ def test_a_backup_of_another_node_is_refused_and_nothing_changes(tmp_path: Path)
 
 def test_a_backup_taken_while_a_writer_seals_is_one_consistent_moment(tmp_path: Path) -> None:
     shutil.copy2(RELEASE / "village" / "node.sqlite", tmp_path / "node.sqlite")
-    key = KeyPair.load(RELEASE / "village" / "node.key", FACTS["passphrase"])
+    key = key_copy(RELEASE / "village" / "node.key", tmp_path, FACTS["passphrase"])
     store = Store.open(tmp_path / "node.sqlite", key)
     stop = threading.Event()
 

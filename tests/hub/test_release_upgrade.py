@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hubkit import PG_URL
+from hubkit import PG_URL, key_copy
 from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
@@ -88,6 +88,8 @@ def village(tmp_path: Path) -> Path:
 
 def test_the_0_1_0_fixtures_are_what_0_1_0_made() -> None:
     """The fixtures have no version table: they predate migrations, as every 0.1.0 database does."""
+    for key in (RELEASE / "village" / "node.key", RELEASE / "county" / "hub.key"):
+        assert key.read_text().startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")  # 0.1.0's format, never rewritten
     for db in (RELEASE / "village" / "node.sqlite", RELEASE / "county" / "hub.sqlite"):
         engine = create_engine(f"sqlite:///{db}")
         try:
@@ -107,7 +109,7 @@ def test_a_0_1_0_village_and_county_upgrade_in_place_and_sync(county_db: str, vi
     assert hub_before["person"] == node_before["person"] == FACTS["people"]
     assert hub_before == FACTS["county_counts"] and node_before == FACTS["village_counts"]
 
-    hub_store = Store.open(hub_engine, KeyPair.load(RELEASE / "county" / "hub.key", PASS), rules=RULES)
+    hub_store = Store.open(hub_engine, key_copy(RELEASE / "county" / "hub.key", village.parent, PASS), rules=RULES)
     node_store = Store.open(node_engine, KeyPair.load(village / "node.key", PASS), rules=RULES)
     for engine, before, state in ((hub_engine, hub_before, hub_state), (node_engine, node_before, node_state)):
         with engine.connect() as conn:
