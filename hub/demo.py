@@ -241,7 +241,7 @@ def main() -> None:
                      "--province-hub", p_srv.url, env=env)
             otp = hub("otp", "--dir", str(county), "--place", place, env=env)["otp"]
             cert = node(d, "enroll", "--otp", otp, env=env)
-            print(f"   {name} {place}: key {n['节点 node']}, {cert['证书 certificate']}")
+            print(f"   {name} {place}: key {n['node']}, {cert['certificate']}")
 
         say("3. 一村一册:离线登记 — each village registers its generated villagers offline")
         registered: dict[str, list[dict[str, Any]]] = {}
@@ -249,7 +249,7 @@ def main() -> None:
             csvfile = work / f"{place}.csv"
             registered[place] = people_csv(csvfile, place, name, n, seed=i + 1)
             out = node(dirs[place], "person", "import", "--csv", str(csvfile), env=env)
-            print(f"   {name}: {out['导入 imported']} cards registered from {csvfile.name}, {out['拒绝 refused']} refused")
+            print(f"   {name}: {out['imported']} cards registered from {csvfile.name}, {out['refused']} refused")
         sample = registered["513225103201"][0]
         listing = node(dirs["513225103201"], "person", "list", env=env)
         first = listing[0] if isinstance(listing, list) and listing else {}
@@ -257,7 +257,7 @@ def main() -> None:
 
         say("4. 同步:村 → 县 → 省 — sync up through the county to the province")
         for place, d in dirs.items():
-            print(f"   {VILLAGES[place][0]}: {node(d, 'sync', env=env)['同步 sync']}")
+            print(f"   {VILLAGES[place][0]}: {node(d, 'sync', env=env)['sync']}")
         expected = sum(n for _, n in VILLAGES.values())
         deadline = time.monotonic() + 20
         while len(persons_at(prov / "hub.sqlite")) < expected and time.monotonic() < deadline:
@@ -273,7 +273,7 @@ def main() -> None:
         failed = subprocess.run([str(BIN / "laowu-node"), "--dir", str(a_dir), "sync"], capture_output=True, text=True, env=env)
         print(f"   village A edits {sample['name']}'s card; sync fails cleanly: {failed.stderr.strip()[:90]}…")
         status = node(a_dir, "status", env=env)
-        print(f"   village A status: {status['未同步修改 open changes']} open changes kept locally")
+        print(f"   village A status: {status['open_changes']} open changes kept locally")
         walk_in = people(random.Random(99), "513225103202", "红岩村", 1, county="九寨沟县", township="漳扎镇",
                          today=date(2026, 11, 1))[0]
         node(b_dir, "person", "add", "--id-number", walk_in["id_number"], "--name", walk_in["name"],
@@ -284,7 +284,7 @@ def main() -> None:
         c_srv = Server(county, c_srv.port, env, (p_srv.url, root["hub"])).start()
         servers.append(c_srv)
         for place, d in dirs.items():
-            print(f"   {VILLAGES[place][0]}: {node(d, 'sync', env=env)['同步 sync']}")
+            print(f"   {VILLAGES[place][0]}: {node(d, 'sync', env=env)['sync']}")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             at_prov = persons_at(prov / "hub.sqlite")

@@ -19,6 +19,7 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -31,11 +32,13 @@ from node.files import load_chain, load_province, write_atomic
 from node.store import Store
 from node.version import describe
 from node.verdict import EXIT_ERROR, verdict
+from node.web.messages import local_time
 from protocol import clock, codec, messages, scope
 from protocol.errors import ConfigError, InvalidValue, LaowuError
 from protocol.keys import KeyPair
 
 Handler = Callable[[argparse.Namespace, "Node"], Any]
+EXIT_INTERNAL = 1  # a bug of ours (2: bad input or setup, 3: refused, 4: waiting)
 log = logging.getLogger("laowu.node")
 
 
@@ -100,18 +103,54 @@ def passphrase() -> str:
     return value
 
 
+_SHORT = re.compile(r"^[a-z2-7]{8}$")
+
+
+def _hub_key(text: str) -> str:
+    """The county hub's key as typed at `init`: 64 hex characters, or the 8-character short id the
+    county reads out on the phone (resolved from the certificates once enrolled)."""
+    t = text.strip().lower()
+    if _SHORT.match(t):
+        return "short:" + t
+    from node.hubs import hex_key
+
+    return hex_key(t, "county hub key").hex()
+
+
+def _resolve_hub_key(node: Node, store: Store) -> None:
+    """A short id given at `init` becomes the full key of the certificate it names."""
+    cfg = node.config()
+    given = str(cfg.get("hub_key", ""))
+    if not given.startswith("short:"):
+        return
+    from protocol.keys import short_id
+
+    found = [s for s in store.trust.certs if short_id(s) == given[6:]]
+    if len(found) != 1:
+        raise ConfigError(f"证书里没有简码为{given[6:]}的县级平台密钥,请向县里核对 / no certificate here has the short "
+                          f"id {given[6:]}: check the county hub's key with the county")
+    node.save_config({**cfg, "hub_key": found[0].hex()})
+
+
+def hubs_key(cfg: dict[str, Any]) -> bytes:
+    from node.hubs import hex_key
+
+    return hex_key(str(cfg.get("hub_key", "")), "county hub key")
+
+
 def cmd_init(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     if node.configfile.exists():
         raise ConfigError(f"{node.dir} already holds a node")
     scope.check_code(args.place, "place")
     pf = load_province(args.province)
+    hub_key = _hub_key(args.hub_key)
     key = KeyPair.generate()
     key.save(node.keyfile, passphrase())
     Store.create(node.dbfile, key, args.place, pf.root, [pf.root_cert], pf.person_key).close()
     role = scope.level(args.place)
     req = messages.EnrollRequest.make(key, args.place, role, args.operator, clock.wall_ms())
     write_atomic(node.dir / "enroll-request.laowu", req.encode())
-    node.save_config({"place": args.place, "role": role, "hub": args.hub, "hub_key": args.hub_key,
+    node.save_config({"place": args.place, "role": role, "hub": args.hub, "hub_key": hub_key,
                       "operator": args.operator, "province_hub": args.province_hub or "",
                       "province_hub_key": (pf.hub_key or pf.root).hex()})
     return {"节点 node": key.short, "地点 place": args.place, "申请文件 request": str(node.dir / "enroll-request.laowu")}
@@ -131,6 +170,7 @@ def cmd_enroll(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     store = node.store()
     for raw in body["certs"]:
         store.add_certificate(raw)
+    _resolve_hub_key(node, store)
     return {"证书 certificate": store.trust.verify_chain(store.author, store.hlc.physical()).describe()}
 
 
@@ -138,6 +178,7 @@ def cmd_install_certs(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     store = node.store()
     for raw in load_chain(args.certs):
         store.add_certificate(raw)
+    _resolve_hub_key(node, store)
     return {"证书 certificate": store.trust.verify_chain(store.author, store.hlc.physical()).describe()}
 
 
@@ -177,7 +218,7 @@ def cmd_backup(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     files = {name: (node.dir / name).read_bytes() for name in ("node.key", "config.json") if (node.dir / name).exists()}
     info = backups.backup(store.engine, args.out, files=files)
     return {"备份 backup": str(info.path), "字节 bytes": info.bytes, "记录流 feeds": info.feeds,
-            "变更集 changesets": info.changesets, "时间 taken": clock.format_ms(info.taken_ms),
+            "变更集 changesets": info.changesets, "时间 taken": local_time(info.taken_ms),
             "说明 note": "备份文件含本机密钥(已用口令加密)和配置,请存放在安全处 / the file holds this node's key "
                        "(encrypted under the passphrase) and config: keep it somewhere safe"}
 
@@ -192,7 +233,7 @@ def cmd_restore(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     store = node.store()  # upgrades a backup made by an earlier release
     st = store.status()
     return {"恢复 restored": f"{args.file} → {node.dbfile}",
-            "备份时间 taken": clock.format_ms(backups.restored_since(store.engine) or 0),
+            "备份时间 taken": local_time(backups.restored_since(store.engine) or 0),
             "原数据库 previous database": str(kept) if kept else "无 none",
             "未同步修改 open changes": st.open_changes,
             "下一步 next": "请先联网同步(laowu-node sync):本机会先从平台取回备份之后写的记录,再接着写,不会产生分叉 / "
@@ -205,7 +246,7 @@ def cmd_bootstrap(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     from node.sync_client import SyncClient
 
     cfg = node.config()
-    client = SyncClient(node.store(), args.hub or cfg["hub"], bytes.fromhex(cfg["hub_key"]))
+    client = SyncClient(node.store(), args.hub or cfg["hub"], hubs_key(cfg))
     try:
         rep = bootstrap(client, node.dbfile)
     finally:
@@ -223,7 +264,7 @@ def cmd_status(args: argparse.Namespace, node: Node) -> dict[str, Any]:
         "地点 place": st.home, "节点 node": store.key.short if store.key else "",
         "未同步修改 open changes": st.open_changes, "等待前序 pending": st.pending,
         "隔离 quarantined": st.quarantined, "分叉 forks": st.forks, "待处理冲突 conflicts": st.conflicts,
-        "上次同步 last sync": clock.format_ms(last) if last else "从未 never",
+        "上次同步 last sync": local_time(last) if last else "从未 never",
     }
 
 
@@ -235,6 +276,10 @@ def cmd_export_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
         raise ConfigError("本机刚从备份恢复,请先联网同步一次再导出:否则会与备份之后写的记录冲突(分叉)/ this laptop was "
                           "restored from a backup: sync with the hub once before exporting a bundle, or its new "
                           "records would fork its feed")
+    folder = Path(args.out).resolve().parent
+    if not folder.is_dir():
+        raise ConfigError(f"没有这个文件夹:{folder}(U盘插好了吗?)/ no such folder: {folder} (is the USB stick "
+                          "plugged in and mounted?)")
     store.seal()
     count = export_bundle(store, args.out)
     return {"文件 file": args.out, "记录 envelopes": count, "字节 bytes": Path(args.out).stat().st_size}
@@ -243,9 +288,16 @@ def cmd_export_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 def cmd_import_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinished:
     from node.bundles import import_bundle
 
+    if not Path(args.file).is_file():
+        raise ConfigError(f"没有这个文件:{args.file}(U盘插好了吗?文件名对吗?)/ no such file: {args.file} (is the USB "
+                          "stick plugged in, is the name right?)")
+    from node.web.messages import refusal
+
     s = import_bundle(node.store(), args.file)
     return finished({"记录 envelopes": s.envelopes, "导入 imported": s.counts, "补全 released": s.released,
-                     "证书 certificates": s.certificates, "吊销 revocations": s.revocations, "说明 notes": s.notes},
+                     "证书 certificates": s.certificates, "吊销 revocations": s.revocations, "说明 notes": s.notes,
+                     "未导入 not accepted": [f"{o.get('status')}: {refusal(o.get('code'), o.get('reason'))}"
+                                           for o in s.problems]},
                     s.counts)
 
 
@@ -303,6 +355,24 @@ def parser(prefs: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     return p
 
 
+_LABEL = re.compile(r"^[^\x00-\x7f]+ ([A-Za-z][A-Za-z0-9 _\-]*)$")
+
+
+def json_keys(out: Any) -> Any:
+    """Output for `--json`: the display label "未同步修改 open changes" becomes the stable key
+    "open_changes" at every depth; plain keys (field names, statuses) stay as they are."""
+    if isinstance(out, dict):
+        return {_key(k): json_keys(v) for k, v in out.items()}
+    if isinstance(out, list):
+        return [json_keys(v) for v in out]
+    return out
+
+
+def _key(k: Any) -> Any:
+    m = _LABEL.match(k) if isinstance(k, str) else None
+    return re.sub(r"[\s\-]+", "_", m.group(1).strip()).lower() if m else k
+
+
 def render(out: Any) -> str:
     if isinstance(out, dict):
         return "\n".join(f"{k}: {render(v) if isinstance(v, (dict, list)) else v}" for k, v in out.items())
@@ -331,6 +401,17 @@ def main(argv: list[str] | None = None) -> int:
         logs.event(log, "command.failed", logging.ERROR, command=command, code=exc.code, **why)
         print(f"错误 error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except OSError as exc:  # a full disk, a read-only stick, a missing folder: the operator can act on it
+        logs.event(log, "command.failed", logging.ERROR, command=command, code="os", error=str(exc))
+        print(f"错误 error: 文件或磁盘出错 / file or disk error: {exc.strerror or exc}"
+              f"{' — ' + str(exc.filename) if exc.filename else ''}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception:  # a bug of ours: the traceback goes to the log, never to the operator's screen
+        log.exception("command %s failed", command)
+        print(f"错误 error: 程序内部出错,本次操作没有完成,已有数据不受影响;请把日志 {node.dir / 'logs'} 交给县里 / "
+              "internal error: the command did not finish, nothing stored was harmed; send the log folder to the "
+              "county", file=sys.stderr)
+        return EXIT_INTERNAL
     code = 0
     if isinstance(out, Unfinished):
         print(f"未完成 unfinished: {out.message}", file=sys.stderr)
@@ -338,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         out = out.out
     logs.event(log, "command", command=command, exit=code, seconds=round(time.monotonic() - started, 3))
     if out is not None:
-        print(json.dumps(out, ensure_ascii=False, default=str) if args.json else render(out))
+        print(json.dumps(json_keys(out), ensure_ascii=False, default=str) if args.json else render(out))
     return code
 
 

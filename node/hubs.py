@@ -55,6 +55,9 @@ def hex_key(text: str, what: str = "hub key") -> bytes:
 
 def addresses(store: Store, config: dict[str, Any], only: str | None = None) -> list[HubAddress]:
     """The hubs to try, county first; `only` is an address given on the command line."""
+    if str(config.get("hub_key", "")).startswith("short:"):
+        raise ConfigError("还没有县级平台的完整密钥:先完成登记(enroll 或 install-certs)/ the county hub's key is known "
+                          "only by its short id until this node is enrolled: run enroll or install-certs first")
     county = HubAddress(str(config["hub"]).rstrip("/"), hex_key(str(config["hub_key"]), "county hub key"), "县级平台")
     province_url = str(config.get("province_hub") or "").rstrip("/")
     key = config.get("province_hub_key")

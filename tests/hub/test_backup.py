@@ -57,7 +57,7 @@ def test_a_restored_node_continues_its_feed_without_a_fork_and_says_so(tmp_path:
         (village / "config.json").write_text(json.dumps(cfg, ensure_ascii=False))
         made = node(village, "--json", "backup", "--out", str(tmp_path / "nightly.laowu-backup"))
         assert made.returncode == 0, made.stderr
-        assert json.loads(made.stdout)["变更集 changesets"] == 3
+        assert json.loads(made.stdout)["changesets"] == 3
         for seed in (1001, 1002):  # the day's work after the backup reaches the county
             add_person(village, seed)
             assert node(village, "sync").returncode == 0
@@ -68,7 +68,7 @@ def test_a_restored_node_continues_its_feed_without_a_fork_and_says_so(tmp_path:
         fresh = tmp_path / "new-laptop"
         restored = node(fresh, "--json", "restore", "--file", str(tmp_path / "nightly.laowu-backup"))
         assert restored.returncode == 0, restored.stderr
-        assert "sync first" in json.loads(restored.stdout)["下一步 next"]
+        assert "sync first" in json.loads(restored.stdout)["next"]
         assert (fresh / "node.key").exists() and (fresh / "config.json").exists()
         bundle = node(fresh, "export-bundle", "--out", str(tmp_path / "usb.laowu"))
         assert bundle.returncode == 2 and "restored from a backup: sync with the hub once" in bundle.stderr
@@ -76,7 +76,7 @@ def test_a_restored_node_continues_its_feed_without_a_fork_and_says_so(tmp_path:
         synced = node(fresh, "--json", "sync")
         assert synced.returncode == 0, synced.stderr
         said = json.loads(synced.stdout)
-        assert "restored from a backup" in said["恢复 restored"] and said["接收 pulled"] == 2
+        assert "restored from a backup" in said["restored"] and said["pulled"] == 2
         assert county.vector()[feed] == 6 and table_rows(county, t.forks) == []
         assert node(fresh, "export-bundle", "--out", str(tmp_path / "usb.laowu")).returncode == 0
     mine = Store.open(fresh / "node.sqlite", None)

@@ -31,7 +31,7 @@ def test_a_sync_whose_changeset_is_quarantined_exits_4_and_says_so(world: World,
     out = run(d, "sync")
     assert out.returncode == EXIT_WAITING, out.stdout + out.stderr
     assert "未完成 unfinished" in out.stderr and "quarantined" in out.stderr and "Traceback" not in out.stderr
-    assert json.loads(out.stdout)["结果 outcomes"].get("quarantined") == 1
+    assert json.loads(out.stdout)["outcomes"].get("quarantined") == 1
     assert world.county.status().quarantined == 1
 
     clean = enrolled_node(world, tmp_path / "sibling", SIBLING)
@@ -57,4 +57,4 @@ def test_a_bundle_import_with_refused_or_pending_changesets_exits_non_zero(world
                                                    world.chain("513225000000")[:2], [])))
     out = run(d, "import-bundle", "--file", str(gapped))
     assert out.returncode == EXIT_WAITING, out.stdout + out.stderr
-    assert json.loads(out.stdout)["导入 imported"] == {"pending": 1}
+    assert json.loads(out.stdout)["imported"] == {"pending": 1}

@@ -100,10 +100,10 @@ def test_a_village_day_of_work_round_trips_to_the_county(box: Sandbox, province_
             if i == 9:
                 w.writerow([ident(date(1991, 2, 3), 11), "错电话", "12345", "", "", "", "", ""])
     out = js(village, "person", "import", "--csv", str(sheet))
-    assert out["导入 imported"] == 20 and out["拒绝 refused"] == 2
-    assert [r["行 line"] for r in out["拒绝的行 refused rows"]] == [7, 13]  # header is line 1
-    assert "id_number" in out["拒绝的行 refused rows"][0]["原因 reason"]
-    assert "phone" in out["拒绝的行 refused rows"][1]["原因 reason"]
+    assert out["imported"] == 20 and out["refused"] == 2
+    assert [r["line"] for r in out["refused_rows"]] == [7, 13]  # header is line 1
+    assert "id_number" in out["refused_rows"][0]["reason"]
+    assert "phone" in out["refused_rows"][1]["reason"]
 
     # A walk-in registers by flags; the station corrects a phone and adds a skill.
     walk_in, broker_id = ident(date(1998, 5, 6), 21), ident(date(1985, 8, 9), 33)
@@ -129,7 +129,7 @@ def test_a_village_day_of_work_round_trips_to_the_county(box: Sandbox, province_
     for event in ("recommend", "first_review", "pass_exam", "certify", "notice", "file"):
         more = ["--certificate-no", "川经纪2026001"] if event == "certify" else []
         stage = js(village, "broker", "advance", "--id-number", broker_id, "--event", event, *more)
-    assert stage["阶段 stage"] == "已备案 filed"
+    assert stage["stage"] == "已备案 filed"
     laowu(village, "job", "post", "--employer-uscc", "91440300MA7JH4BX08", "--employer-name", "深圳鑫达电子科技有限公司",
           "--title", "普工", "--positions", "20", "--pay-low", "4500", "--pay-high", "6000", "--region-class", "省外")
     start = date.today().isoformat()
@@ -141,17 +141,17 @@ def test_a_village_day_of_work_round_trips_to_the_county(box: Sandbox, province_
     laowu(village, "return", "add", "--id-number", walk_in, "--reason", "节日探亲", "--holiday", "春节",
           "--date", str(holidays.day_of("春节", date.today().year - 1)), "--going-out-again", "--need", "技能培训")
     status = js(village, "status")
-    assert status["未同步修改 open changes"] > 0 and status["待处理冲突 conflicts"] == 0
+    assert status["open_changes"] > 0 and status["conflicts"] == 0
 
     # Evening: no network, so a bundle goes to the county on a USB stick.
     bundle = tmp_path / "to-county.laowu"
-    assert js(village, "export-bundle", "--out", str(bundle))["记录 envelopes"] >= 1
+    assert js(village, "export-bundle", "--out", str(bundle))["envelopes"] >= 1
     county = make_node(tmp_path / "county", COUNTY, "county", box, province_file)
     # Meanwhile the county entered the same broker's application for the sibling village.
     laowu(county, "broker", "apply", "--id-number", broker_id, "--name", "李四", "--phone", "13912345678",
           "--village", SIBLING)
     imported = js(county, "import-bundle", "--file", str(bundle))
-    assert set(imported["导入 imported"]) == {"accepted"}
+    assert set(imported["imported"]) == {"accepted"}
     for table in ("person", "broker", "employer", "job_posting", "placement", "follow_up", "return_registration"):
         query = f"SELECT * FROM {table} WHERE scope = '{VILLAGE}' ORDER BY id"
         assert sql(county, query) == sql(village, query)
@@ -196,7 +196,7 @@ def test_monitoring_arrears_and_broker_training_from_the_command_line(box: Sandb
                     "--method", "微信", code=2)
     assert "method" in refused.stderr and "Traceback" not in refused.stderr
     lead = js(village, "arrears", "add", "--claimant", "王五", "--employer", "某建筑公司", "--amount", "12000", "--months",
-              "3", "--broker-id-number", broker)["编号 row"]
+              "3", "--broker-id-number", broker)["row"]
     laowu(village, "arrears", "update", "--row", lead, "--status", "处理中", "--handled-by", "张三")
     laowu(village, "broker-training", "add", "--id-number", broker, "--course", "政策培训", "--days", "2", "--date",
           date.today().isoformat())
