@@ -79,11 +79,8 @@ def build_monitoring(conn: Connection, ctx: Ctx) -> Table:
     month = f"{ctx.year}-{ctx.month or ctx.today.month:02d}"
     p, ec = T("person"), T("employment_check")
     rows, dups = persons(conn, ctx, [p.c.poverty_status.in_(WATCHED)])
-    checks: dict[str, dict[str, object]] = {}
-    ids = [str(r["id"]) for r in rows]
-    for i in range(0, len(ids), 500):
-        for found in conn.execute(select(ec).where(ec.c.month == month, ec.c.person.in_(ids[i:i + 500]), original(ec))):
-            checks[found.person] = dict(found._mapping)
+    checks = {found.person: dict(found._mapping) for found in conn.execute(  # one read of the month's checks
+        select(ec).where(ec.c.month == month, inside(ec.c.scope, ctx.scope), original(ec)))}
     tally = {"已就业": 0, "未就业": 0, "就业不稳定": 0, "未核查": 0}
     for r in rows:
         c = checks.get(str(r["id"]), {})
