@@ -192,6 +192,12 @@ def _county_redo(store: Store, conn: Connection, applied: list[Changeset], stale
     return bool(todo)
 
 
+def erased_rows(store: Store) -> set[RowKey]:
+    """Every row erased by a redaction record this replica holds."""
+    with store.engine.connect() as conn:
+        return set(_erased(store, conn))
+
+
 _ERASED: WeakKeyDictionary[Store, dict[bytes, frozenset[RowKey]]] = WeakKeyDictionary()
 
 

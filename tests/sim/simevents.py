@@ -2,7 +2,9 @@
 healing phase in which every link works and everyone syncs until nothing moves.
 
 Events, weighted: local writes through the domain API (registrations, corrections, skills added
-and removed, placements and their stages, erasures; county corrections and province postings),
+and removed, placements and their stages, erasures: a county erasing a person directly, a village or
+township deleting a card and asking the county, whose staff carry the request out; county
+corrections and province postings),
 syncs (falling back to the province when the county cannot be reached), county relays, links cut
 for a while (a village, a county hub, a county's uplink: intermittent and long partitions), USB
 bundles (village → township or county), crashes (the store closed without sealing, mid-sync or
@@ -26,7 +28,7 @@ from sqlalchemy import select
 from hub import enroll
 from hub.memory import MemoryTransport, Network
 from node import engine_tables as t
-from node import generate, schema
+from node import erase, generate, schema
 from node.bootstrap import bootstrap
 from node.bundles import export_bundle, import_bundle
 from node.domain import ops
@@ -35,7 +37,7 @@ from node.store import Store
 from node.sync_client import SyncClient, SyncFailed
 from protocol import codec, messages
 from protocol.certs import decode_revocation
-from protocol.errors import InvalidValue, LaowuError
+from protocol.errors import ConfigError, InvalidValue, LaowuError
 from protocol.keys import KeyPair
 from simworld import (
     DAY_MS,
@@ -183,9 +185,15 @@ class Schedule:
                 ops.placement_advance(store, rng.choice(placements), rng.choice(("sign", "start", "revoke")),
                                       on=today(w), reason="录入错误")
                 w.note(f"placement-stage {node.name}")
-        else:
-            store.delete("person", row)
-            w.note(f"erase {node.name}")
+        elif node.kind == "county":  # the county erases directly (PIPL), everywhere
+            try:
+                erase.erase_person(store, row, "本人申请删除")
+                w.note(f"erase {node.name}")
+            except ConfigError as exc:
+                w.note(f"erase-refused {node.name}: {exc}")
+        else:  # a village or township deletes the card and asks the county, whose staff carry it out
+            erase.request(store, row, "本人申请删除")
+            w.note(f"erase-request {node.name}")
         return None
 
     def register(self, node: Node, where: str | None = None) -> None:
@@ -423,7 +431,7 @@ class Schedule:
         forked: set[bytes] = set()
         for n in w.live("province", "county", "township"):
             forked |= fork_authors(n.store)
-        done = 0
+        done = self.approve_erasures()
         for node in w.live("village"):
             if node.author in forked:
                 county = w.county_of(node)
@@ -444,6 +452,19 @@ class Schedule:
                 done += 1
         return done
 
+
+    def approve_erasures(self) -> int:
+        """County staff carry out the erasure requests their villages sent."""
+        done = 0
+        for county in self.w.live("county"):
+            for req in erase.pending(county.store):
+                try:
+                    erase.approve(county.store, req.row)
+                    done += 1
+                    self.w.note(f"erase-approved {county.name}")
+                except ConfigError as exc:
+                    self.w.note(f"erase-refused {county.name}: {exc}")
+        return done
 
     def lan_sync(self, node: Node, hub_code: str) -> None:
         """A sync staff make sure of: over a link without faults, once the hub answers at all."""

@@ -14,7 +14,10 @@
 * forks reported: two different changesets for one (feed, seq) that both left their laptop are
   in some replica's `lw_fork`;
 * nothing stuck: after healing no live replica holds quarantined or gap-pending changesets on a
-  feed that did not fork, and no hub answered a request with a 500.
+  feed that did not fork, and no hub answered a request with a 500;
+* erased values are nowhere: on every live replica, no stored body (log of any status, quarantine,
+  fork proofs), no open change and no merge state carries a value of a row a redaction record
+  erased (an acknowledged change of an erased row is erased, not lost).
 """
 from __future__ import annotations
 
@@ -28,9 +31,11 @@ from sqlalchemy import select
 from conflict.row import RowState, merge_row, row_values
 from node import engine_tables as t
 from node import schema
+from node.redact import erased_rows
 from node.store import Store
 from protocol import scope as scopes
-from protocol.changeset import Change, Changeset, open_envelope
+from protocol.changeset import Change, Changeset, envelope_parts, open_envelope
+from protocol.redaction import redact_body
 from simworld import ChangeKey, Node, World, change_key, open_changes
 
 
@@ -45,6 +50,7 @@ class Verdict:
     revoked: list[str] = field(default_factory=list)
     unreported_forks: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
+    erased: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     forks: int = 0
     acked: int = 0
@@ -56,7 +62,7 @@ class Verdict:
     @property
     def problems(self) -> list[str]:
         return (self.lost + self.merge + self.divergent + self.leaks + self.revoked + self.unreported_forks
-                + self.stuck + self.failures)
+                + self.stuck + self.erased + self.failures)
 
     @property
     def converged(self) -> bool:
@@ -115,6 +121,9 @@ def check(w: World, heal_rounds: int) -> Verdict:
     forked_feeds = {(a, s) for a, s, _ in fork_keys}
     revocations = w.province.store.trust.revocations
 
+    erased = set().union(*(erased_rows(n.store) for n in w.nodes.values() if not n.retired))
+    v.counts["erased_rows"] = len(erased)
+
     # -- acknowledged changes ------------------------------------------------------------------
     kept: dict[bytes, set[ChangeKey]] = {}
     for cs in w.sealed.values():
@@ -130,7 +139,7 @@ def check(w: World, heal_rounds: int) -> Verdict:
         if author in w.stolen:
             continue
         for c in changes:
-            if c in kept.get(author, set()):
+            if c in kept.get(author, set()) or (c[0], c[1]) in erased:
                 continue
             if (author, c) in w.lost_changes:
                 v.lost_with_laptop += 1
@@ -161,6 +170,8 @@ def check(w: World, heal_rounds: int) -> Verdict:
             cs = odd[0]
             v.divergent.append(f"{node.name}: {len(odd)} changesets differ from the province's, e.g. "
                                f"{cs.author.hex()[:8]}/{cs.scope}#{cs.seq} {'missing' if cs.id in want else 'extra'}")
+        if not node.thief:
+            v.erased += erased_values(node, erased)
         st = node.store.status()
         if st.quarantined:
             v.stuck.append(f"{node.name}: {st.quarantined} quarantined after healing")
@@ -186,6 +197,29 @@ def check(w: World, heal_rounds: int) -> Verdict:
 
 def _unpack(raw: bytes) -> Any:
     return msgpack.unpackb(raw)
+
+
+def erased_values(node: Node, erased: set[tuple[str, bytes]]) -> list[str]:
+    """Where `node` still holds a value of an erased row."""
+    if not erased:
+        return []
+    out = []
+    with node.store.engine.connect() as conn:
+        bodies = [(f"log {r.status}", r.envelope) for r in conn.execute(select(t.log.c.status, t.log.c.envelope))]
+        bodies += [("quarantine", r.envelope) for r in conn.execute(select(t.quarantine.c.envelope))]
+        bodies += [("fork", env) for r in conn.execute(select(t.forks.c.held, t.forks.c.incoming)) for env in r]
+        states = [(r.tbl, r.row, r.state) for r in conn.execute(select(t.rows.c.tbl, t.rows.c.row, t.rows.c.state))]
+    for where, env in bodies:
+        if env and redact_body(envelope_parts(env)[0], erased) is not None:
+            cs = open_envelope(env)
+            out.append(f"{node.name}: {where} {cs.author.hex()[:8]}/{cs.scope}#{cs.seq} keeps an erased value")
+    for tbl, row, state in states:
+        if (tbl, row) in erased and msgpack.unpackb(state):
+            out.append(f"{node.name}: merge state of erased {tbl}/{row.hex()[:8]} keeps fields")
+    for c in open_changes(node.store):
+        if (c[0], c[1]) in erased and c[2] != "*":
+            out.append(f"{node.name}: an open change keeps a value of erased {c[0]}/{c[1].hex()[:8]}")
+    return out
 
 
 def pending_feeds(store: Store) -> set[tuple[bytes, str]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+import msgpack
+
 import pytest
 from sqlalchemy import delete, select
 from simrun import replay_command, run_schedule, shape_for
@@ -16,6 +18,9 @@ from siminvariants import Verdict
 from simworld import Shape, World
 
 from node import engine_tables as t
+from protocol import redaction
+from protocol.changeset import envelope_parts
+from protocol.keys import KeyPair
 
 SCHEDULES = int(os.environ.get("LAOWU_SIM_SCHEDULES", "20"))
 
@@ -61,6 +66,11 @@ def test_nothing_is_stuck_after_healing(verdicts: list[Verdict]) -> None:
     assert not any(v.failures for v in verdicts), failing(verdicts, "failures")
 
 
+def test_erased_values_are_nowhere(verdicts: list[Verdict]) -> None:
+    assert not any(v.erased for v in verdicts), failing(verdicts, "erased")
+    assert sum(v.counts.get("erased_rows", 0) for v in verdicts) > 0  # some schedule erased someone
+
+
 @pytest.mark.skipif("LAOWU_SIM_SEED" not in os.environ, reason="set LAOWU_SIM_SEED=<seed> to replay one schedule")
 def test_replay(capsys: pytest.CaptureFixture[str]) -> None:
     os.environ.setdefault("LAOWU_SIM_TRACE", "1")  # a failing replay prints its event log
@@ -98,8 +108,27 @@ def corrupt_a_row(w: World) -> None:
         conn.execute(delete(t.rows).where(t.rows.c.tbl == r.tbl, t.rows.c.row == r.row))
 
 
+def unredact(w: World) -> None:
+    """A replica keeps the original body of a changeset a county redacted."""
+    for node in w.live("province", "county", "township", "village"):
+        with node.store.engine.connect() as conn:
+            r = conn.execute(select(t.log.c.id, t.log.c.envelope).where(t.log.c.status == "applied")
+                             .order_by(t.log.c.pos).limit(1)).first()
+        if r is None:
+            continue
+        body, _ = envelope_parts(r.envelope)
+        changes = msgpack.unpackb(body)["changes"]
+        rows = {(c[0], c[1]) for c in changes if c[2] != "*" and c[3] is not None}
+        if not rows:
+            continue
+        with node.store.transaction() as conn:  # as if those rows were erased, but this body kept
+            conn.execute(t.redactions.insert(), {"id": b"t" * 32, "applied": 0, "raw": redaction.make(
+                node.store.key or KeyPair.generate(), node.home, sorted(rows), [], 0, "tampered")})
+        return
+
+
 @pytest.mark.parametrize("tamper, caught", [
-    (drop_one_applied, "lost"), (leak_to_a_village, "leaks"), (corrupt_a_row, "merge"),
+    (drop_one_applied, "lost"), (leak_to_a_village, "leaks"), (corrupt_a_row, "merge"), (unredact, "erased"),
 ])
 def test_the_checker_catches(tamper: object, caught: str) -> None:
     verdict = run_schedule(3, Shape(villages=3, days=1, steps=60), tamper=tamper)  # type: ignore[arg-type]
