@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from node import engine_tables as t
-from node.redact import Erasure, RowKey, erase, person_rows
+from node import schema
+from node.redact import Erasure, RowKey, erase
 from protocol import redaction as rd
 from protocol.errors import ConfigError
 
@@ -92,6 +93,17 @@ def approve(store: Store, req_row: bytes, *, actor: str = "county") -> Erasure:
 def erase_person(store: Store, person: bytes, reason: str, *, actor: str = "county") -> Erasure:
     """The county acting directly: the card and every record naming it."""
     return erase(store, person_rows(store, person), reason, actor=actor)
+
+
+def person_rows(store: Store, row: bytes) -> list[RowKey]:
+    """A person's card and every record that names it (placements, follow-ups, training, returns...)."""
+    out: list[RowKey] = [("person", row)]
+    with store.engine.connect() as conn:
+        for name, cls in sorted(schema.TABLES.items()):
+            tbl = cls.__table__  # type: ignore[attr-defined]
+            if name != "person" and "person" in tbl.c:
+                out += [(name, bytes.fromhex(r.id)) for r in conn.execute(select(tbl.c.id).where(tbl.c.person == row.hex()))]
+    return out
 
 
 def _erased_rows(store: Store) -> set[RowKey]:

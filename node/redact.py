@@ -258,19 +258,6 @@ def verify_feeds(store: Store) -> int:
     return n
 
 
-def person_rows(store: Store, row: bytes) -> list[RowKey]:
-    """A person's card and every record that names it (placements, follow-ups, training, returns...)."""
-    from node import schema
-
-    out: list[RowKey] = [("person", row)]
-    with store.engine.connect() as conn:
-        for name, cls in sorted(schema.TABLES.items()):
-            tbl = cls.__table__  # type: ignore[attr-defined]
-            if name != "person" and "person" in tbl.c:
-                out += [(name, bytes.fromhex(r.id)) for r in conn.execute(select(tbl.c.id).where(tbl.c.person == row.hex()))]
-    return out
-
-
 # -- inside --------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from storekit import VILLAGE
 
 from node import engine_tables as t
-from node.redact import erase, person_rows, verify_feeds
+from node.erase import person_rows
+from node.redact import erase, verify_feeds
 from node.store import Store
 from protocol import codec
 from protocol.errors import ConfigError
