@@ -25,6 +25,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
@@ -134,9 +135,12 @@ def apply_record(store: Store, conn: Connection, rec: rd.Redaction) -> bool | No
     return None if stale else True
 
 
-def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged: list[bytes]) -> bool:
+def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged: list[bytes],
+                arrived: Sequence[Changeset] = ()) -> bool:
     """Inside `Store.apply`'s transaction: apply the records that arrived, in redacted envelopes or
-    as changes, and redact originals named by a record held here. True if anything was redacted."""
+    as changes, and redact originals named by a record held here. True if anything was redacted.
+    `arrived` is every admitted changeset of the batch, however it was placed (applied, pending,
+    quarantined, reported as a fork): a county erases erased values wherever they are kept."""
     now = store.hlc.physical()
     records: dict[bytes, rd.Redaction] = {}
     for cs in applied:
@@ -167,7 +171,7 @@ def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged
         raw = conn.execute(select(t.redactions.c.raw).where(t.redactions.c.id == rec_id)).scalar_one()
         values, _ = _rewrite(conn, rd.decode(raw), ids)
         done = done or bool(values)
-    return _county_redo(store, conn, applied, stale) or done
+    return _county_redo(store, conn, list(applied) + list(arrived), stale) or done
 
 
 def _county_redo(store: Store, conn: Connection, applied: list[Changeset], stale: list[rd.Redaction]) -> bool:
@@ -187,9 +191,14 @@ def _county_redo(store: Store, conn: Connection, applied: list[Changeset], stale
     for rec in stale:
         if mine.may_write(rec.scope):
             todo.setdefault(rec.scope, set()).update(rec.rows)
+    done = False
     for place, rows in sorted(todo.items()):
-        _erase_in(store, conn, sorted(rows), "擦除后到达的值 values that arrived after the erasure", "county", place)
-    return bool(todo)
+        # Only where a body held here still carries them: a duplicate of a redacted changeset, or
+        # an original already stored redacted, needs no new record.
+        if any(rd.redact_body(envelope_parts(cs.envelope)[0], rows) is not None for cs in _holding(conn, sorted(rows))):
+            _erase_in(store, conn, sorted(rows), "擦除后到达的值 values that arrived after the erasure", "county", place)
+            done = True
+    return done
 
 
 def erased_rows(store: Store) -> set[RowKey]:
