@@ -5,7 +5,8 @@
     laowu-hub approve --dir P --request C/enroll-request.laowu --out C/certs.laowu
     laowu-hub install --dir C --certs C/certs.laowu
     laowu-hub otp --dir C --place 513225103201 [--role village]   one-time code for online enrollment
-    laowu-hub revoke --dir C --key HEX --reason "laptop stolen"
+    laowu-hub revoke --dir C --key HEX --reason "laptop stolen" [--upstream URL --upstream-key HEX] [--yes]
+    laowu-hub review list|keep --dir C [--key K --scope S --upto N]   what revocations held back
     laowu-hub rekey --dir C --old HEX --request REQ --out CERTS
     laowu-hub serve --dir C --port 8700 [--upstream URL --upstream-key HEX]
     laowu-hub erase --dir C (--person ROWID | --id-number X | --request ROWID) --reason TEXT
@@ -29,7 +30,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from hub import cli_filing, enroll
+from hub import cli_filing, enroll, review
 from hub import config as hubconfig
 from hub.app import Hub
 from node import logs
@@ -123,19 +124,64 @@ def cmd_otp(args: argparse.Namespace) -> dict[str, object]:
     return {"otp": code, "place": args.place, "expires": clock.format_ms(store.hlc.physical() + int(args.hours * 3600_000))}
 
 
+def _upstream(store: Store, args: argparse.Namespace) -> SyncClient | None:
+    """The hub above (from --upstream or the settings file), asked for its heads before a cut."""
+    if not getattr(args, "upstream", None):
+        return None
+    if not getattr(args, "upstream_key", None):
+        raise ConfigError("--upstream 需要 --upstream-key / --upstream needs --upstream-key (the province hub's id)")
+    return SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key))
+
+
 def cmd_revoke(args: argparse.Namespace) -> dict[str, object]:
+    """Without --yes, only the preview: what the revocation keeps and what it would cut."""
     store = _open(args)
-    rev = certs.decode_revocation(enroll.revoke(store, enroll.find_key(store, args.key), args.reason))
+    subject = enroll.find_key(store, args.key)
+    upstream = _upstream(store, args)
+    try:
+        if not args.yes:
+            p = enroll.revoke_preview(store, subject, upstream)
+            return {"预览 preview": f"撤销 revoke {p.describe}", "上级 upstream": p.upstream,
+                    "保留至 kept up to (feed: seq)": p.cutoffs or "无 none", "保留的变更集 changesets kept": p.kept,
+                    "保留的证书与撤销 certificates/revocations it signed, kept": p.signed,
+                    "将截留待审 held back for review": [f"{sc}#{seq} ({where})" for sc, seq, where in p.cut] or "无 nothing",
+                    "下一步 next": "确认撤销请加 --yes / add --yes to revoke"}
+        raw = enroll.revoke(store, subject, args.reason, keep_revocations=not args.distrust_revocations, upstream=upstream)
+    finally:
+        if upstream is not None:
+            upstream.close()
+    rev = certs.decode_revocation(raw)
     logs.event(log, "revoke", key=short_id(rev.subject), cutoffs=len(rev.cutoffs), reason=args.reason)
-    return {"revoked": short_id(rev.subject), "cutoffs": rev.cutoffs}
+    return {"revoked": short_id(rev.subject), "cutoffs": rev.cutoffs, "kept": len(rev.kept)}
 
 
 def cmd_rekey(args: argparse.Namespace) -> dict[str, object]:
     store = _open(args)
     req = messages.EnrollRequest.decode(Path(args.request).read_bytes())
-    enroll.rekey(store, enroll.find_key(store, args.old), req)
+    upstream = _upstream(store, args)
+    try:
+        enroll.rekey(store, enroll.find_key(store, args.old), req, upstream=upstream)
+    finally:
+        if upstream is not None:
+            upstream.close()
     save_chain(args.out, store.trust.chains({req.pub}))
     return {"successor": short_id(req.pub), "out": args.out}
+
+
+def cmd_review(args: argparse.Namespace) -> dict[str, object]:
+    """The revocation review queue: list what revocations held back, or take some of it back in."""
+    store = _open(args)
+    if args.action == "list":
+        items = review.held_back(store)
+        return {"截留待审 held back by revocations": len(items),
+                "items": [f"{short_id(h.author)} {h.scope}#{h.seq}: {h.changes} changes, received "
+                          f"{clock.format_ms(h.received)}" for h in items] or "无 nothing"}
+    if not (args.key and args.scope and args.upto):
+        raise ConfigError("review keep 需要 --key --scope --upto / review keep needs --key, --scope and --upto")
+    rev = certs.decode_revocation(review.keep_upto(store, enroll.find_key(store, args.key), args.scope, args.upto,
+                                                   args.reason))
+    logs.event(log, "review.keep", key=short_id(rev.subject), scope=args.scope, upto=args.upto)
+    return {"kept up to": rev.cutoffs, "still held back": review.count_held_back(store)}
 
 
 def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
@@ -293,10 +339,23 @@ def parser() -> argparse.ArgumentParser:
     sp = cmd("revoke", cmd_revoke, "revoke a key, keeping what it wrote up to the heads held here")
     sp.add_argument("--key", required=True, help="the key: its 8-character short id or the 64-hex author id")
     sp.add_argument("--reason", required=True)
+    sp.add_argument("--yes", action="store_true", help="revoke; without it only the preview is shown")
+    sp.add_argument("--distrust-revocations", action="store_true",
+                    help="do not keep the revocations the key signed (a county key gone rogue)")
+    sp.add_argument("--upstream", help="sync with this hub (the province) first, so its heads are kept")
+    sp.add_argument("--upstream-key", help="the upstream hub's author id (hex)")
     sp = cmd("rekey", cmd_rekey, "successor certificate for a laptop restored from backup")
     sp.add_argument("--old", required=True, help="the old key: short id or hex")
     sp.add_argument("--request", required=True)
     sp.add_argument("--out", required=True)
+    sp.add_argument("--upstream", help="sync with this hub (the province) first, so its heads are kept")
+    sp.add_argument("--upstream-key", help="the upstream hub's author id (hex)")
+    sp = cmd("review", cmd_review, "changesets revocations held back: list, or keep some (raise the cut-off)")
+    sp.add_argument("action", choices=["list", "keep"])
+    sp.add_argument("--key", help="keep: the revoked key")
+    sp.add_argument("--scope", help="keep: the feed's place")
+    sp.add_argument("--upto", type=int, help="keep: the last seq to take back in")
+    sp.add_argument("--reason", default="reviewed by county staff")
     for name, fn, help in [("serve", cmd_serve, "serve the sync protocol"), ("relay", cmd_relay, "one relay run upstream")]:
         sp = cmd(name, fn, help)
         sp.add_argument("--host", help="default 127.0.0.1")

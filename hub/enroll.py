@@ -16,7 +16,8 @@ from node import engine_tables as t
 from node.db import upsert
 from node.store import Store
 from protocol import certs, codec, messages, redaction, scope
-from protocol.errors import ConfigError, InvalidValue, NotAllowed
+from node.sync_client import SyncClient, SyncFailed
+from protocol.errors import ConfigError, InvalidValue, NotAllowed, RemoteError
 from protocol.keys import KeyPair, short_id
 
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -60,12 +61,29 @@ def held_heads(store: Store, author: bytes) -> dict[str, int]:
         return {r.scope: r.seq for r in conn.execute(select(t.heads.c.scope, t.heads.c.seq).where(t.heads.c.author == author))}
 
 
+def ask_upstream(upstream: SyncClient | None) -> str:
+    """Sync with the hub above before cutting, so the cut-off covers what it holds: a laptop that
+    synced with the province while the county was down keeps what the province acknowledged.
+    Returns what happened, for the preview; an unreachable province is said, not hidden."""
+    if upstream is None:
+        return "未询问上级 upstream not asked: what only the province holds past these heads waits for review"
+    try:
+        return f"已与上级同步 synced with {upstream.url}: {upstream.sync().line()}"
+    except (SyncFailed, RemoteError) as exc:
+        raise ConfigError(f"上级平台不可达,未撤销 / could not reach the upstream hub to learn its heads, nothing "
+                          f"revoked: {exc}; try again, or revoke without --upstream (what it holds past the "
+                          "cut-off then waits for review)") from exc
+
+
 def revoke(store: Store, subject: bytes, reason: str, cutoffs: dict[str, int] | None = None, *,
-           keep_revocations: bool = True) -> bytes:
+           keep_revocations: bool = True, upstream: SyncClient | None = None) -> bytes:
     """Revoke `subject`, keeping each of its feeds up to the head this hub holds (or `cutoffs`), and
     keeping the certificates (and, unless told not to, the revocations) it signed that this hub
-    knows: nothing else it ever signed, before or after, is valid anywhere (protocol.certs)."""
+    knows: nothing else it ever signed, before or after, is valid anywhere (protocol.certs).
+    With `upstream`, this hub first syncs with the hub above, so its heads include what that holds."""
     _, key = _issuer(store)
+    if upstream is not None:
+        ask_upstream(upstream)
     kept = kept_by_default(store, subject, keep_revocations)
     raw = certs.revoke(key, subject, cutoffs if cutoffs is not None else held_heads(store, subject), store.hlc.physical(),
                        reason, kept)
@@ -84,10 +102,12 @@ def kept_by_default(store: Store, subject: bytes, keep_revocations: bool = True)
     return sorted(set(out))
 
 
-def rekey(store: Store, old: bytes, req: messages.EnrollRequest) -> tuple[bytes, bytes]:
-    """A laptop restored from backup gets a new key: a successor certificate, the old key revoked at our heads."""
+def rekey(store: Store, old: bytes, req: messages.EnrollRequest, *,
+          upstream: SyncClient | None = None) -> tuple[bytes, bytes]:
+    """A laptop restored from backup gets a new key: a successor certificate, the old key revoked at
+    our heads (after syncing with `upstream`, so what the province holds of it is kept too)."""
     cert = approve(store, req, succeeds=old)
-    rev = revoke(store, old, "re-keyed after restore from backup")
+    rev = revoke(store, old, "re-keyed after restore from backup", upstream=upstream)
     return cert, rev
 
 
@@ -179,9 +199,13 @@ class RevokePreview:
     cutoffs: dict[str, int]  # feed scope → last seq kept
     kept: int  # changesets of the key applied here, all kept
     cut: list[tuple[str, int, str]]  # (scope, seq, where: pending | held | quarantined) beyond the cut-off
+    signed: int = 0  # certificates and revocations the key signed that the revocation keeps
+    upstream: str = ""  # whether the hub above was asked for its heads first
 
 
-def revoke_preview(store: Store, subject: bytes) -> RevokePreview:
+def revoke_preview(store: Store, subject: bytes, upstream: SyncClient | None = None) -> RevokePreview:
+    """What `revoke` would do, after asking `upstream` (if given) for what it holds."""
+    asked = ask_upstream(upstream)
     cutoffs = held_heads(store, subject)
     cert = store.trust.certs.get(subject)
     with store.engine.connect() as conn:
@@ -192,4 +216,5 @@ def revoke_preview(store: Store, subject: bytes) -> RevokePreview:
             if r.seq > cutoffs.get(r.scope, 0)]
         cut += [(r.scope, r.seq, "quarantined") for r in conn.execute(
             select(t.quarantine.c.scope, t.quarantine.c.seq).where(t.quarantine.c.author == subject))]
-    return RevokePreview(subject, cert.describe() if cert else short_id(subject), cutoffs, int(kept), sorted(cut))
+    return RevokePreview(subject, cert.describe() if cert else short_id(subject), cutoffs, int(kept), sorted(cut),
+                         len(kept_by_default(store, subject)), asked)

@@ -49,11 +49,12 @@ from protocol.changeset import (
     open_envelope,
     seal,
 )
-from protocol.errors import ClockAhead, ConfigError, NotAllowed, RemoteError
+from protocol.errors import ClockAhead, ConfigError, NotAllowed, PastCutoff, RemoteError
 from protocol.feed import Head, Placement, Vector, lacking, place
 from protocol.keys import KeyPair
 
 log = logging.getLogger("laowu.store")
+MAX_HELD_BACK = 1_000  # changesets per feed kept for review past a revocation's cut-off (a thief's are bounded)
 
 Outcome = dict[str, Any]  # {"id", "status", "code", "reason"}: what /v1/push answers per envelope
 
@@ -358,11 +359,12 @@ class Store:
         admitted: list[tuple[int, Changeset]] = []
         outcomes: list[Outcome] = [{} for _ in envelopes]
         early: list[tuple[int, Changeset, ClockAhead]] = []
+        back: list[tuple[int, Changeset, PastCutoff]] = []
         for i, env in enumerate(envelopes):
-            why: ClockAhead | None = None
+            why: ClockAhead | PastCutoff | None = None
             try:
                 cs = admit(env, self.trust, now, bound)
-            except ClockAhead as exc:
+            except (ClockAhead, PastCutoff) as exc:
                 cs, why = open_envelope(env), exc
             except RemoteError as exc:
                 outcomes[i] = {"id": None, "status": "refused", "code": exc.code, "reason": str(exc)}
@@ -378,6 +380,9 @@ class Store:
             except RemoteError as exc:
                 outcomes[i] = _refused(cs, exc.code, str(exc))
                 continue
+            if isinstance(why, PastCutoff):  # genuine, past a revocation's cut-off: held back for review
+                back.append((i, cs, why))
+                continue
             if why is not None:  # genuine and ours to hold, only early: quarantined, after the scope checks
                 early.append((i, cs, why))
                 continue
@@ -388,6 +393,8 @@ class Store:
                 outcomes[i] = batch.offer(cs)
             for i, cs, why in early:
                 outcomes[i] = batch.hold_early(cs, why)
+            for i, cs, cut in back:
+                outcomes[i] = batch.hold_back(cs, cut)
             batch.finish()
             redacted = after_apply(self, conn, batch.applied, [o["id"] for o in outcomes if o.get("id")],
                                    [cs for _, cs in admitted] + [cs for _, cs, _ in early])
@@ -776,6 +783,22 @@ class _Batch:
         return {"id": cs.id, "status": "fork", "code": "fork",
                 "reason": f"feed {cs.author.hex()[:8]}/{cs.scope} already holds a different changeset at or before seq "
                           f"{cs.seq}: both kept for county staff, neither merged"}
+
+    def hold_back(self, cs: Changeset, exc: PastCutoff) -> Outcome:
+        """Keep a changeset past a revocation's cut-off in the log as `revoked`: the review queue
+        (hub.review). Refused all the same; at most MAX_HELD_BACK per feed, so a thief cannot fill
+        the disk; a different changeset at a position already held (a fork) is not kept twice."""
+        conn = self.conn
+        feed = (t.log.c.author == cs.author) & (t.log.c.scope == cs.scope)
+        taken = conn.execute(select(t.log.c.id).where(feed, t.log.c.seq == cs.seq)).first()
+        held = conn.execute(select(func.count()).select_from(t.log).where(feed, t.log.c.status == "revoked")).scalar_one()
+        kept = taken is None and held < MAX_HELD_BACK and (cs.feed, cs.seq) not in self.pending_new
+        if kept:
+            conn.execute(t.log.insert(), {"id": cs.id, "author": cs.author, "scope": cs.scope, "seq": cs.seq,
+                                          "status": "revoked", "envelope": cs.envelope,
+                                          "received": self.store.hlc.physical(), "pos": None})
+        return {"id": cs.id, "status": "refused", "code": exc.code,
+                "reason": f"{exc}" + ("; held here for county review" if kept else "")}
 
     def hold_early(self, cs: Changeset, exc: ClockAhead) -> Outcome:
         held = self.conn.execute(select(func.count()).select_from(t.quarantine).where(

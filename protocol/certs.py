@@ -36,6 +36,7 @@ from protocol.errors import (
     Malformed,
     NotAllowed,
     OutOfScope,
+    PastCutoff,
     Revoked,
     UnknownAuthor,
 )
@@ -317,8 +318,10 @@ class Trust:
         return signer is None or rev.digest in signer.kept
 
     def _recompute(self) -> None:
-        """The revocation in force per key: those that stand (their signer unrevoked, or revoked
-        keeping them) and whose signer is still above the key, merged. Order-independent."""
+        """The revocation in force per key: of those that stand (their signer unrevoked, or revoked
+        keeping them) and whose signer is still above the key, each revoking key's latest (`at`;
+        a county raising its own cut-off after review), merged across keys to the stricter.
+        Order-independent."""
         eff: dict[bytes, Revocation | None] = {}
         visiting: set[bytes] = set()
 
@@ -328,7 +331,7 @@ class Trust:
             if subject in visiting:
                 return None
             visiting.add(subject)
-            merged: Revocation | None = None
+            latest: dict[bytes, Revocation] = {}  # per revoking key, its latest word (a review raises it)
             for d in sorted(self._revs.get(subject, {})):
                 rev = self._revs[subject][d]
                 if not self._may_revoke(rev):
@@ -337,7 +340,12 @@ class Trust:
                     signer = effective(rev.issuer)
                     if signer is not None and rev.digest not in signer.kept:
                         continue
-                merged = rev if merged is None else merged.merge(rev)
+                held = latest.get(rev.issuer)
+                if held is None or (rev.at, rev.digest) > (held.at, held.digest):
+                    latest[rev.issuer] = rev
+            merged: Revocation | None = None
+            for issuer in sorted(latest):
+                merged = latest[issuer] if merged is None else merged.merge(latest[issuer])
             eff[subject] = merged
             return merged
 
@@ -420,7 +428,7 @@ class Trust:
             raise OutOfScope(f"{cert.describe()} may not write scope {feed_scope}")
         rev = self.revocations.get(author)
         if rev is not None and not rev.allows(feed_scope, seq):
-            raise Revoked(
+            raise PastCutoff(
                 f"key {short_id(author)} was revoked ({rev.reason}); seq {seq} of scope {feed_scope} "
                 f"is past the cut-off {rev.cutoffs.get(feed_scope, 0)}"
             )

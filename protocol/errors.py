@@ -118,6 +118,11 @@ class Revoked(RemoteError):
     code = "revoked"
 
 
+class PastCutoff(Revoked):
+    """A genuine changeset of a revoked key, past its revocation's cut-off: refused, and kept by the
+    replica for county review (docs/trust.md §2), never merged unless a later revocation keeps it."""
+
+
 class ChainBroken(RemoteError):
     code = "chain-broken"
 

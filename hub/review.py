@@ -1,0 +1,66 @@
+"""The review queue of revocations (docs/trust.md §2): what a revocation held back, and taking it back in.
+
+A revocation never destroys a changeset: those of the revoked key past its cut-off stay in the log,
+verbatim, with the status `revoked` — never served, never merged. They are the review queue. When
+county staff find that some of them were good (the laptop synced with the province or a township
+before the county revoked it, at heads that did not include them), the county signs a new revocation
+of the same key with the cut-off raised: each revoking key's latest revocation is the one in force
+(`protocol.certs`), every replica that receives it places those changesets again (`node.retract`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from node import engine_tables as t
+from node.store import Store
+from protocol import certs
+from protocol.changeset import open_envelope
+from protocol.errors import ConfigError, InvalidValue
+from protocol.keys import short_id
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    author: bytes
+    scope: str
+    seq: int
+    received: int
+    changes: int  # how many field changes it carries (read from the verbatim envelope)
+
+
+def held_back(store: Store) -> list[HeldBack]:
+    """Changesets a revocation held back here, by key and feed position."""
+    q = select(t.log.c.author, t.log.c.scope, t.log.c.seq, t.log.c.received, t.log.c.envelope).where(
+        t.log.c.status == "revoked").order_by(t.log.c.author, t.log.c.scope, t.log.c.seq)
+    with store.engine.connect() as conn:
+        rows = list(conn.execute(q))
+    return [HeldBack(r.author, r.scope, r.seq, r.received, len(open_envelope(r.envelope).changes) if r.envelope else 0)
+            for r in rows]
+
+
+def count_held_back(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(t.log).where(t.log.c.status == "revoked")).scalar_one())
+
+
+def keep_upto(store: Store, subject: bytes, feed_scope: str, seq: int, reason: str) -> bytes:
+    """Sign a revocation of `subject` by this hub with the cut-off of `feed_scope` raised to `seq`:
+    what a review found good comes back, everywhere the new revocation goes."""
+    if store.key is None:
+        raise ConfigError("this hub was opened without its key: cannot sign")
+    mine = [certs.decode_revocation(r) for r in store.revocations()]
+    ours = [r for r in mine if r.subject == subject and r.issuer == store.key.public]
+    if not ours:
+        raise InvalidValue("key", f"本平台没有撤销过密钥 {short_id(subject)} / this hub never revoked key "
+                           f"{short_id(subject)}: only the hub that revoked it raises its cut-off")
+    latest = max(ours, key=lambda r: (r.at, r.digest))
+    if seq <= latest.cutoffs.get(feed_scope, 0):
+        raise InvalidValue("upto", f"截止点已是 {latest.cutoffs.get(feed_scope, 0)} / the cut-off of {feed_scope} is "
+                           f"already {latest.cutoffs.get(feed_scope, 0)}: nothing to take back")
+    cutoffs = dict(latest.cutoffs)
+    cutoffs[feed_scope] = seq
+    raw = certs.revoke(store.key, subject, cutoffs, max(store.hlc.physical(), latest.at + 1), reason, latest.kept)
+    store.add_revocation(raw)
+    return raw
