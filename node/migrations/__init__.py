@@ -48,6 +48,15 @@ def revisions() -> dict[str, tuple[str, ...]]:
     return out
 
 
+def managed(name: str | None, kind: str, _parent: object = None) -> bool:
+    """alembic's include_name: only the replica's own tables are ours to migrate; a machine's local
+    tables beside them (the web screens' accounts and sessions, `node/web/tables.py`) are not."""
+    from node import domain  # noqa: F401  (registers the domain tables)
+    from node import engine_tables as t
+
+    return kind != "table" or name in t.metadata.tables
+
+
 def heads() -> tuple[str, ...]:
     """The revisions nothing follows: exactly one when the chain is kept straight."""
     followed = {d for downs in revisions().values() for d in downs}

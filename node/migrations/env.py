@@ -10,11 +10,12 @@ from sqlalchemy import Connection
 from node import domain  # noqa: F401  (registers the domain tables on the metadata)
 from node import engine_tables as t
 from node.db import begin_write, make_engine
+from node.migrations import managed
 
 
 def run(conn: Connection) -> None:
     context.configure(connection=conn, target_metadata=t.metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, include_name=managed)
     with context.begin_transaction():
         context.run_migrations()
 
