@@ -27,6 +27,7 @@ from sqlalchemy import Engine, delete, select
 
 from node import engine_tables as t
 from node.db import make_engine, upsert
+from node.files import fsync_dir
 from protocol import codec
 from protocol.errors import ConfigError
 
@@ -95,6 +96,7 @@ def backup(engine: Engine, out: Path | str, *, files: dict[str, bytes] | None = 
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, out)
+    fsync_dir(out.parent)
     return BackupInfo(out, out.stat().st_size, taken, int(feeds), int(changesets))
 
 

@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from node.files import fsync_dir
 from node.store import Store
 from protocol import bundle
 from protocol.certs import Certificate, decode_certificate
@@ -136,8 +137,4 @@ def _write_atomically(path: Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself survives a power cut
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)  # the rename itself survives a power cut (skipped where a platform cannot)

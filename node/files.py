@@ -30,16 +30,40 @@ class ProvinceFile:
         return certs.decode_certificate(self.root_cert).subject
 
 
+def fsync_dir(folder: Path | str) -> None:
+    """Make a rename in `folder` survive a power cut, where the platform allows it.
+
+    POSIX needs the directory itself fsynced; Windows cannot open a directory as a file (NTFS
+    journals the rename's metadata itself), and some USB sticks' file systems refuse it: there it
+    is skipped rather than failing a write that did happen."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: Path | str, data: bytes, mode: int = 0o644) -> None:
+    """Write beside, fsync, rename over, fsync the folder. `mode` restricts who may read the file on
+    POSIX; on Windows the file inherits the folder's access rules (the user's profile), which is the
+    platform's equivalent."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), mode)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    fsync_dir(path.parent)
 
 
 def save_province(path: Path | str, pf: ProvinceFile) -> None:
