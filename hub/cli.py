@@ -7,6 +7,7 @@
     laowu-hub otp --dir C --place 513225103201 [--role village]   one-time code for online enrollment
     laowu-hub revoke --dir C --key HEX --reason "laptop stolen" [--upstream URL --upstream-key HEX] [--yes]
     laowu-hub review list|keep --dir C [--key K --scope S --upto N]   what revocations held back
+    laowu-hub review deletes --dir C                                  every deleted row, by whom
     laowu-hub rekey --dir C --old HEX --request REQ --out CERTS
     laowu-hub serve --dir C --port 8700 [--upstream URL --upstream-key HEX]
     laowu-hub erase --dir C (--person ROWID | --id-number X | --request ROWID) --reason TEXT
@@ -171,6 +172,11 @@ def cmd_rekey(args: argparse.Namespace) -> dict[str, object]:
 def cmd_review(args: argparse.Namespace) -> dict[str, object]:
     """The revocation review queue: list what revocations held back, or take some of it back in."""
     store = _open(args)
+    if args.action == "deletes":
+        gone = review.deleted_rows(store)
+        return {"已删除记录 rows deleted": len(gone),
+                "items": [f"{d.table} {d.row.hex()} deleted by {short_id(d.author)}, stamped "
+                          f"{clock.format_hlc(d.hlc)}" for d in gone] or "无 nothing"}
     if args.action == "list":
         items = review.held_back(store)
         return {"截留待审 held back by revocations": len(items),
@@ -351,7 +357,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--upstream", help="sync with this hub (the province) first, so its heads are kept")
     sp.add_argument("--upstream-key", help="the upstream hub's author id (hex)")
     sp = cmd("review", cmd_review, "changesets revocations held back: list, or keep some (raise the cut-off)")
-    sp.add_argument("action", choices=["list", "keep"])
+    sp.add_argument("action", choices=["list", "keep", "deletes"])
     sp.add_argument("--key", help="keep: the revoked key")
     sp.add_argument("--scope", help="keep: the feed's place")
     sp.add_argument("--upto", type=int, help="keep: the last seq to take back in")

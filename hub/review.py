@@ -45,6 +45,23 @@ def count_held_back(store: Store) -> int:
         return int(conn.execute(select(func.count()).select_from(t.log).where(t.log.c.status == "revoked")).scalar_one())
 
 
+@dataclass(frozen=True)
+class Deleted:
+    table: str
+    row: bytes
+    hlc: int
+    author: bytes
+
+
+def deleted_rows(store: Store) -> list[Deleted]:
+    """Every row deleted here, with who deleted it and when it says: a delete absorbs later edits,
+    so county staff must be able to see each one (docs/trust.md §7)."""
+    q = select(t.rows.c.tbl, t.rows.c.row, t.rows.c.tomb_hlc, t.rows.c.tomb_author).where(
+        t.rows.c.tomb_hlc.is_not(None)).order_by(t.rows.c.tomb_hlc.desc())
+    with store.engine.connect() as conn:
+        return [Deleted(r.tbl, r.row, r.tomb_hlc, r.tomb_author or b"") for r in conn.execute(q)]
+
+
 def keep_upto(store: Store, subject: bytes, feed_scope: str, seq: int, reason: str) -> bytes:
     """Sign a revocation of `subject` by this hub with the cut-off of `feed_scope` raised to `seq`:
     what a review found good comes back, everywhere the new revocation goes."""

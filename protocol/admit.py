@@ -12,7 +12,7 @@ from typing import Any
 
 from protocol import clock
 from protocol.certs import Trust
-from protocol.changeset import Changeset, open_envelope
+from protocol.changeset import DELETE_FIELD, Changeset, open_envelope
 from protocol.errors import ClockAhead, Malformed
 from protocol.redaction import check_issuer
 
@@ -33,6 +33,11 @@ def admit(envelope: bytes, trust: Trust, now_ms: int, max_ahead_ms: int = clock.
     # past its certificate's renewal still delivers what it wrote while valid.
     written_ms = clock.physical_ms(cs.max_hlc) if cs.changes else now_ms
     trust.check_write(cs.author, cs.scope, cs.seq, min(written_ms, now_ms))
+    if any(c.field == DELETE_FIELD for c in cs.changes):
+        # A delete absorbs every later edit, so it needs current authority: the author's chain valid
+        # at the receiver's own clock when it arrives, whatever time the delete claims (an expired,
+        # never-revoked key's backdated delete is refused). docs/trust.md §7.
+        trust.verify_chain(cs.author, now_ms)
     if cs.redaction is not None:  # the issuer's signature stands in for the author's over this body
         check_issuer(trust, cs.redaction, now_ms)
     if clock.is_ahead(cs.max_hlc, now_ms, max_ahead_ms):
