@@ -9,7 +9,11 @@ certificates come from the deterministic test sandbox (`tests/conftest.py`), ext
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +139,33 @@ class World:
             running.server.__exit__()
         for running in self.hubs.values():
             running.store.close()
+
+
+@contextmanager
+def serving(argv: Sequence[str], port: int, log: Path, env: dict[str, str], cwd: Path | None = None) -> Iterator[str]:
+    """`laowu-hub serve …` (argv) as a real process on `port`: yields its URL once /v1/health answers,
+    stops it with SIGTERM (as systemd does) at the end; what it prints goes to `log`."""
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(list(argv), env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(url + "/v1/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def key_copy(path: Path, tmp: Path, passphrase: str) -> KeyPair:

@@ -11,7 +11,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hubkit import hello_body, post
+from hubkit import hello_body, post, serving
 
 from hub.server import free_port
 from node import migrations
@@ -64,23 +63,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     shutil.copytree(RELEASE / "village", village)
     env = {**os.environ, "LAOWU_PASSPHRASE": FACTS["passphrase"]}
     port, dead = free_port(), free_port()
-    out = open(tmp / "serve.out", "wb")  # what the service prints (the journal under systemd)
     # Served from a settings file, as under systemd; the environment overrides the file's port.
     (tmp / "hub.toml").write_text(f"""[hub]\ndir = "county"\nport = {free_port()}\n[upstream]\n"""
                                   f"""url = "http://127.0.0.1:{dead}"\nkey = "{FACTS['root']}"\nrelay_interval = 0.5\n""")
-    proc = subprocess.Popen([str(BIN / "laowu-hub"), "serve", "--config", str(tmp / "hub.toml")],
-                            env={**env, "LAOWU_HUB_PORT": str(port)}, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the hub did not start"
-            time.sleep(0.2)
+    with serving([str(BIN / "laowu-hub"), "serve", "--config", str(tmp / "hub.toml")], port, tmp / "serve.out",
+                 {**env, "LAOWU_HUB_PORT": str(port)}) as url:
         cfg = json.loads((village / "config.json").read_text())
         cfg["hub"] = url
         (village / "config.json").write_text(json.dumps(cfg, ensure_ascii=False))
@@ -97,14 +84,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         hub_key = bytes.fromhex(FACTS["county_author"])
         assert post(url, "/v1/hello", hello_body(thief, hub_key, FACTS["village"], [])).status_code == 403
         yield Site(county, village, url, env, dict(walk_in), sync)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        out.close()
 
 
 def test_a_sync_is_logged_on_both_sides_with_its_outcome(site: Site) -> None:

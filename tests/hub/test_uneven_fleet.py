@@ -10,18 +10,15 @@ import json
 import os
 import random
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from contextlib import closing
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
-from hubkit import key_copy, table_rows
+from hubkit import key_copy, serving, table_rows
 
 from hub.app import Hub
 from hub.server import ServerThread, free_port
@@ -122,21 +119,8 @@ def test_a_new_node_keeps_syncing_with_an_old_hub_which_catches_up_when_upgraded
     shutil.copytree(RELEASE / "county", county_dir)
     shutil.copytree(RELEASE / "village", village)
     port = free_port()
-    log = open(tmp_path / "old-hub.log", "wb")
-    old_hub = subprocess.Popen([str(OLD / "laowu-hub"), "serve", "--dir", str(county_dir), "--port", str(port)],
-                               env={k: v for k, v in ENV.items() if k != "PYTHONPATH"}, stdout=log, stderr=log,
-                               cwd=OLD)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert old_hub.poll() is None and time.monotonic() < deadline, (tmp_path / "old-hub.log").read_text()
-            time.sleep(0.2)
+    argv = [str(OLD / "laowu-hub"), "serve", "--dir", str(county_dir), "--port", str(port)]
+    with serving(argv, port, tmp_path / "old-hub.log", {k: v for k, v in ENV.items() if k != "PYTHONPATH"}, OLD) as url:
         point_at(village, url)
         p = walk_in(88)
         assert run(NEW, "laowu-node", "--dir", str(village), "person", "add", "--id-number", p["id_number"],
@@ -147,14 +131,6 @@ def test_a_new_node_keeps_syncing_with_an_old_hub_which_catches_up_when_upgraded
         assert json.loads(synced.stdout)["outcomes"].get("held") == 1
         again = run(NEW, "laowu-node", "--dir", str(village), "--json", "sync")
         assert again.returncode in (0, 4), again.stderr
-    finally:
-        old_hub.send_signal(signal.SIGTERM)
-        try:
-            old_hub.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            old_hub.kill()
-            old_hub.wait()
-        log.close()
     assert statuses(county_dir / "hub.sqlite").count("held") == 1
     with closing(sqlite3.connect(county_dir / "hub.sqlite")) as c:
         assert c.execute("SELECT count(*) FROM person").fetchone()[0] == FACTS["people"]
