@@ -30,6 +30,7 @@ class Serving(Protocol):
     store: Store
     lock: asyncio.Lock
     telemetry: Telemetry
+    upstream: Any  # the relay loop (`node.sync_client.Background`) of a county hub, or None
 
 
 def hub_of(request: Request) -> Serving:

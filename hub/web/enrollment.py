@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub import enroll, requests
+from node.sync_client import SyncClient
 from hub.web.app import hub_of, write
 from hub.web.scoped import prefix, require, sees
 from node import engine_tables as t
@@ -166,16 +168,33 @@ async def revoke(request: Request, user: Account, form: FormData) -> Response:
     cert = store.trust.certs.get(subject)
     if cert is None or not any(sees(user, s) for s in cert.scopes):
         raise InvalidValue("key", f"密钥“{typed}”不在您的范围内 / key {typed!r} is outside your scope")
-    if request.method == "POST" and form.get("confirm") == "1":
-        reason = str(form.get("reason") or "").strip()
-        if not reason:
-            raise InvalidValue("reason", "请写明吊销原因(如:电脑被盗)/ give the reason (e.g. laptop stolen)")
-        await write(request, enroll.revoke, store, subject, reason)
-        audit.record(store.engine, user.name, "revoke", "key", short_id(subject),
-                     f"吊销密钥 / revoked {short_id(subject)} ({cert.describe()}):{reason}")
-        return _back(request, f"密钥 {short_id(subject)} 已吊销。它以后写的记录一律拒收。")
-    preview = enroll.revoke_preview(store, subject)
-    return render(request, "revoke.html", preview=preview, short=short_id(subject), reason=request.query_params.get("reason", ""))
+    local = (form.get("local") if request.method == "POST" else request.query_params.get("local")) == "1"
+    upstream = None if local else upstream_client(request)
+    try:
+        if request.method == "POST" and form.get("confirm") == "1":
+            reason = str(form.get("reason") or "").strip()
+            if not reason:
+                raise InvalidValue("reason", "请写明吊销原因(如:电脑被盗)/ give the reason (e.g. laptop stolen)")
+            await write(request, enroll.revoke, store, subject, reason, upstream=upstream)
+            audit.record(store.engine, user.name, "revoke", "key", short_id(subject),
+                         f"吊销密钥 / revoked {short_id(subject)} ({cert.describe()}):{reason}")
+            return _back(request, f"密钥 {short_id(subject)} 已吊销。它以后写的记录一律拒收。")
+        preview = await run_in_threadpool(enroll.revoke_preview, store, subject, upstream)
+    finally:
+        if upstream is not None:
+            upstream.close()
+    return render(request, "revoke.html", preview=preview, short=short_id(subject), local=local,
+                  reason=request.query_params.get("reason", ""))
+
+
+def upstream_client(request: Request) -> SyncClient | None:
+    """A client of the hub above, when this hub relays to one: a revocation first learns what it holds, so
+    the cut-off covers what the province acknowledged (`hub.enroll.ask_upstream`)."""
+    relay = hub_of(request).upstream
+    client = getattr(relay, "client", None)
+    if not isinstance(client, SyncClient):
+        return None
+    return SyncClient(hub_of(request).store, client.url, client.hub)
 
 
 @page("administrator")

@@ -57,7 +57,9 @@ def test_revoke_takes_the_short_id_the_node_shows(dirs: tuple[Path, Path, dict[s
     prov, _, made = dirs
     unknown = hub("revoke", "--dir", str(prov), "--key", "zzzzzzzz", "--reason", "test")
     assert unknown.returncode != 0 and "8位编号" in unknown.stderr and "Traceback" not in unknown.stderr
-    out = hub("revoke", "--dir", str(prov), "--key", made["short"], "--reason", "电脑被盗")
+    preview = hub("revoke", "--dir", str(prov), "--key", made["short"], "--reason", "电脑被盗")
+    assert preview.returncode == 0 and "--yes" in preview.stdout
+    out = hub("revoke", "--dir", str(prov), "--key", made["short"], "--reason", "电脑被盗", "--yes")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["revoked"] == made["short"]
 
