@@ -12,14 +12,12 @@ from __future__ import annotations
 import os
 import re
 import statistics
-import threading
 import time
 
 import httpx
-import uvicorn
 
 from bench import Figure, datasets
-from hub.server import free_port
+from hub.server import ServerThread
 from node.cli import Node
 from node.web import accounts
 
@@ -44,18 +42,6 @@ def _node() -> Node:
     return node
 
 
-def _serve(node: Node) -> tuple[uvicorn.Server, str]:
-    from node.web.desk.app import desk_app
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(desk_app(node, probe=False), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return server, f"http://127.0.0.1:{port}"
-
-
 def _ms(client: httpx.Client, path: str) -> float:
     t0 = time.perf_counter()
     r = client.get(path)
@@ -66,33 +52,30 @@ def _ms(client: httpx.Client, path: str) -> float:
 
 
 def run(seconds: float) -> list[Figure]:
-    node = _node()
-    server, url = _serve(node)
+    from node.web.desk.app import desk_app
+
     figures: list[Figure] = []
-    try:
-        with httpx.Client(base_url=url, timeout=60) as c:
-            page = c.get("/login")
-            token = page.text.split('name="csrf" value="')[1].split('"')[0]
-            c.post("/login", data={"csrf": token, "name": "bench", "password": "bench-password"})
-            cold = _ms(c, "/")
-            figures.append(Figure("desk.cold_first_page", cold, "ms", note="first register page of a fresh desk: "
-                                  "pinyin index of 5,000 names built, 5,000 unsynced cards counted"))
-            row = re.findall(r'href="/person/([0-9a-f]{32})"', c.get("/").text)[0]
-            tail = re.findall(r"<dt>身份证号</dt><dd>\d{6}\*{8}(\w{4})</dd>", c.get(f"/person/{row}").text)[0]
-            pages = {
-                "register": "/", "search_initials": "/?q=zs", "search_pinyin": "/?q=wang",
-                "search_id_tail": f"/?q={tail}", "search_phone": "/?q=139", "filters": "/?f=unemployed&f=willing",
-                "sorted_last_page": "/?sort=updated&desc=1&page=160", "card": f"/person/{row}",
-                "card_edit": f"/person/{row}/edit", "card_print": f"/person/{row}/print", "card_new": "/person/new",
-                "worklist": "/worklist", "match": f"/match/{row}", "jobs": "/jobs", "placements": "/placements",
-                "returns": "/returns", "sync": "/sync", "audit": "/audit", "import": "/import",
-            }
-            for name, path in pages.items():
-                times = [_ms(c, path) for _ in range(RUNS)]
-                worst = max(times)
-                figures.append(Figure(f"desk.page.{name}", statistics.median(times), "ms", GOAL_MS, "goal",
-                                      note=f"median of {RUNS} GETs of {path} with 5,000 people; worst {worst:.1f} ms"))
-    finally:
-        server.should_exit = True
+    with ServerThread(desk_app(_node(), probe=False)) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+        page = c.get("/login")
+        token = page.text.split('name="csrf" value="')[1].split('"')[0]
+        c.post("/login", data={"csrf": token, "name": "bench", "password": "bench-password"})
+        cold = _ms(c, "/")
+        figures.append(Figure("desk.cold_first_page", cold, "ms", note="first register page of a fresh desk: "
+                              "pinyin index of 5,000 names built, 5,000 unsynced cards counted"))
+        row = re.findall(r'href="/person/([0-9a-f]{32})"', c.get("/").text)[0]
+        tail = re.findall(r"<dt>身份证号</dt><dd>\d{6}\*{8}(\w{4})</dd>", c.get(f"/person/{row}").text)[0]
+        pages = {
+            "register": "/", "search_initials": "/?q=zs", "search_pinyin": "/?q=wang",
+            "search_id_tail": f"/?q={tail}", "search_phone": "/?q=139", "filters": "/?f=unemployed&f=willing",
+            "sorted_last_page": "/?sort=updated&desc=1&page=160", "card": f"/person/{row}",
+            "card_edit": f"/person/{row}/edit", "card_print": f"/person/{row}/print", "card_new": "/person/new",
+            "worklist": "/worklist", "match": f"/match/{row}", "jobs": "/jobs", "placements": "/placements",
+            "returns": "/returns", "sync": "/sync", "audit": "/audit", "import": "/import",
+        }
+        for name, path in pages.items():
+            times = [_ms(c, path) for _ in range(RUNS)]
+            worst = max(times)
+            figures.append(Figure(f"desk.page.{name}", statistics.median(times), "ms", GOAL_MS, "goal",
+                                  note=f"median of {RUNS} GETs of {path} with 5,000 people; worst {worst:.1f} ms"))
     return figures
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Any
 
 import uvicorn
 
@@ -17,12 +18,14 @@ def free_port() -> int:
 
 
 class ServerThread:
-    """A real uvicorn server on loopback in a background thread; `url` once started."""
+    """A real uvicorn server on loopback in a background thread; `url` once started. Serves a hub,
+    or any ASGI app (the village desk in its tests and benchmark)."""
 
-    def __init__(self, hub: Hub, port: int | None = None) -> None:
+    def __init__(self, hub: Hub | Any, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(hub), host="127.0.0.1", port=self.port, log_level="warning",
+        app = create_app(hub) if isinstance(hub, Hub) else hub
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                 timeout_keep_alive=5, limit_concurrency=256)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

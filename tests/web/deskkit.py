@@ -8,16 +8,12 @@ account, and the desk itself served by uvicorn on loopback in a thread, as `laow
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
-from typing import Any
 
 import httpx
-import uvicorn
 
 from hub.app import Hub
-from hub.server import ServerThread, free_port
+from hub.server import ServerThread
 from node.cli import Node
 from node.sandbox import Sandbox
 from node.store import Store
@@ -27,30 +23,6 @@ PROVINCE, COUNTY, TOWNSHIP, VILLAGE = "510000000000", "513225000000", "513225103
 PERSON_KEY = b"tests/web person key, 32 bytes!!"
 PASSPHRASE = "desk-test-passphrase"
 USER, PASSWORD = "wangfang", "desk-pass-123"
-
-
-class DeskServer:
-    """uvicorn serving an ASGI app on loopback in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> DeskServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("desk server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 class DeskWorld:
@@ -64,7 +36,7 @@ class DeskWorld:
         self.county_url = self._hub(COUNTY)
         self.place = place
         self.node = self.make_node(place)
-        self.desk: DeskServer | None = None
+        self.desk: ServerThread | None = None
 
     def _hub(self, code: str) -> str:
         m = self.box.members[code]
@@ -99,7 +71,7 @@ class DeskWorld:
     def serve(self, probe: bool = False) -> str:
         from node.web.desk.app import desk_app
 
-        self.desk = DeskServer(desk_app(self.node, probe=probe)).start()
+        self.desk = ServerThread(desk_app(self.node, probe=probe)).__enter__()
         return self.desk.url
 
     def login(self, client: httpx.Client) -> None:
@@ -110,7 +82,7 @@ class DeskWorld:
 
     def close(self) -> None:
         if self.desk:
-            self.desk.stop()
+            self.desk.__exit__()
         for store, server in self.hubs:
             server.__exit__()
             store.close()
