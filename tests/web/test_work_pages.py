@@ -6,9 +6,10 @@ import re
 from datetime import date, timedelta
 
 import httpx
-from deskkit import csrf_of
+from deskkit import DeskWorld, csrf_of
 from test_register_card import ident, register
 
+from node.domain import ops
 from node.generate import credit_code
 from node.web.desk.match import rank
 
@@ -96,3 +97,25 @@ def test_the_broker_applies_and_the_filing_moves_on(client: httpx.Client) -> Non
     r = client.post(f"/broker/{row}/step", data={"csrf": csrf_of(listing), "event": "recommend"})
     assert r.status_code == 303
     assert "县初审合格" in client.get("/broker").text
+
+
+def test_a_service_order_is_accepted_by_a_filed_broker_and_completed(world: DeskWorld, client: httpx.Client) -> None:
+    store = world.node.store()
+    try:
+        broker = ops.broker_apply(store, {"name": "石接单", "id_number": ident(date(1982, 2, 2), 99),
+                                          "phone": "13800138000"}, already_filed=True)
+        ops.post_order(store, {"kind": "台账更新", "title": "更新一村一册", "items": 20, "pay_per_item": 5},
+                       scope=world.place)
+    finally:
+        store.close()
+    listing = client.get("/orders").text
+    assert "更新一村一册" in listing and "待接单" in listing
+    row = re.findall(r'action="/orders/([0-9a-f]{32})/step"', listing)[0]
+    r = client.post(f"/orders/{row}/step", data={"csrf": csrf_of(listing), "event": "accept", "broker": broker.hex()})
+    assert r.status_code == 303
+    listing = client.get("/orders").text
+    assert "已接单" in listing and "石接单" in listing
+    r = client.post(f"/orders/{row}/step", data={"csrf": csrf_of(listing), "event": "complete", "completed_items": "25"})
+    assert r.status_code == 400 and "0到20之间" in r.text  # more than the order holds: refused in plain words
+    r = client.post(f"/orders/{row}/step", data={"csrf": csrf_of(listing), "event": "complete", "completed_items": "18"})
+    assert r.status_code == 303 and "已完成" in client.get("/orders").text
