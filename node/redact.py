@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 import msgpack
-from sqlalchemy import Connection, delete, select, text, update
+from sqlalchemy import Connection, delete, inspect, select, text, update
 
 from node import engine_tables as t
 from protocol import redaction as rd
@@ -128,11 +128,22 @@ def apply_record(store: Store, conn: Connection, rec: rd.Redaction) -> bool | No
             conn.execute(update(t.conflicts).where(t.conflicts.c.key == cf.key).values(detail=ERASED))
     hexes = [row.hex() for _, row in rec.rows]
     conn.execute(update(t.audit).where(t.audit.c.row.in_(hexes), t.audit.c.action != "erase").values(detail=ERASED))
-    for v in {v for v in values if isinstance(v, str) and len(v) >= 2}:
+    texts = {v for v in values if isinstance(v, str) and len(v) >= 2}
+    for v in texts:
         for tbl in (t.audit, t.conflicts):
             conn.execute(update(tbl).where(tbl.c.detail.contains(v, autoescape=True))
                          .values(detail=_replace(tbl.c.detail, v)))
+    _forget_local_indexes(conn, texts)
     return None if stale else True
+
+
+def _forget_local_indexes(conn: Connection, texts: set[str]) -> None:
+    """Local tables outside the engine that copy personal values: the desk's pinyin index is keyed
+    by name (node/web/desk/search.py); a name no live card bears any more leaves it."""
+    if texts and inspect(conn).has_table("desk_pinyin"):
+        for name in texts:
+            conn.execute(text("DELETE FROM desk_pinyin WHERE name = :name AND NOT EXISTS "
+                              "(SELECT 1 FROM person WHERE person.name = :name)"), {"name": name})
 
 
 def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged: list[bytes],

@@ -18,6 +18,8 @@ from node import engine_tables as t
 from node.erase import person_rows
 from node.redact import erase, verify_feeds
 from node.store import Store
+from node.web.desk import search
+from node.web.tables import ensure
 from protocol import codec
 from protocol.errors import ConfigError
 
@@ -64,6 +66,8 @@ def test_the_village_forgets_when_the_county_s_changesets_arrive(make_store: Mak
     village.write("person", PERSON, {"phone": "13700000000"})  # an edit made offline, not sealed yet
     village.audit("村干部", "view-full", "person", PERSON.hex(), f"查看 {NAME} {ID_NUMBER}")
     village.audit("村干部", "export", "person", None, f"导出名单含 {NAME}")
+    ensure(village.engine, search.metadata)  # the desk's pinyin index copies names
+    assert search.refresh(village.engine) == 2
     erase(county, [("person", PERSON)], "本人申请删除")
     outcomes = village.apply([cs.envelope for cs in county.seal()])
     assert [o["status"] for o in outcomes] == ["accepted"]
