@@ -103,3 +103,21 @@ def test_password_is_required_to_be_long_enough(world: DeskWorld) -> None:
     finally:
         store.close()
     assert PASSWORD  # the kit's own account meets the rule
+
+
+def test_an_administrator_adds_a_broker_account_on_the_page_and_an_operator_may_not(world: DeskWorld,
+                                                                                   client: httpx.Client) -> None:
+    assert world.desk is not None
+    assert client.get("/users").status_code == 403  # the kit's account is an operator
+    store = world.node.store()
+    accounts.create(store.engine, "admin1", "admin-pass-1", scope=world.place, role="administrator")
+    store.close()
+    with httpx.Client(base_url=world.desk.url, follow_redirects=False) as c:
+        page = c.get("/login")
+        c.post("/login", data={"csrf": csrf_of(page.text), "name": "admin1", "password": "admin-pass-1"})
+        form = c.get("/users")
+        r = c.post("/users", data={"csrf": csrf_of(form.text), "name": "zhangjj", "password": "short"})
+        assert r.status_code == 422 and "至少8位" in r.text
+        r = c.post("/users", data={"csrf": csrf_of(form.text), "name": "zhangjj", "password": "broker-pass-2",
+                                   "display": "张经纪", "role": "operator"})
+        assert r.status_code == 303 and "zhangjj" in c.get("/users").text

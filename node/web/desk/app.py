@@ -20,13 +20,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 NAV = [("/", "一村一册"), ("/person/new", "登记新人员"), ("/worklist", "一年一更新"), ("/jobs", "岗位信息"),
        ("/placements", "转移就业"), ("/followups", "跟踪服务"), ("/training", "培训"), ("/returns", "返乡登记"),
        ("/monitoring", "月度监测"), ("/arrears", "欠薪线索"), ("/orders", "服务订单"), ("/broker", "经纪人备案"),
-       ("/import", "批量导入"), ("/sync", "同步")]
+       ("/import", "批量导入"), ("/sync", "同步"), ("/users", "账号")]
 
 GET_POST = ["GET", "POST"]
 
 
 def routes() -> list[Route]:
-    from node.web.desk import importer, syncpage, work
+    from node.web.desk import importer, syncpage, users, work
 
     return [
         Route("/", register.register),
@@ -39,6 +39,7 @@ def routes() -> list[Route]:
         *work.routes(),
         *syncpage.routes(),
         *importer.routes(),
+        *users.routes(),
     ]
 
 
