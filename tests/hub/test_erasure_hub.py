@@ -4,11 +4,15 @@ and a node that syncs for the first time afterwards receives none of them. On Po
 erasure ends with VACUUM of the engine tables (docs/erasure.md says what that does and does not do)."""
 from __future__ import annotations
 
-from hubkit import TOWNSHIP, VILLAGE, World, log_envelopes
+import hashlib
+
+from hubkit import TOWNSHIP, VILLAGE, World, log_envelopes, push, session, snapshot
 
 from node.erase import erase_person
 from node.redact import verify_feeds
-from protocol import codec
+from protocol import clock, codec
+from protocol import redaction as rd
+from protocol.changeset import Change, envelope_parts, redacted_envelope, seal
 
 NAME, ID_NUMBER = "上官翠芬", "513225199203041126"
 PERSON = int(VILLAGE).to_bytes(5, "big") + b"\x5a" * 11
@@ -38,3 +42,24 @@ def test_an_erasure_reaches_every_hub_and_no_envelope_keeps_the_values(world: Wo
         assert store.values("person").get(("person", PERSON), "absent") in (None, "absent")
         assert verify_feeds(store) >= 1
     assert ("person", PERSON) in late.values("person")  # it holds the tombstone, never the values
+
+
+def test_a_redaction_forged_by_a_village_is_refused_at_the_hub_and_changes_nothing(world: World) -> None:
+    """The attack: a village key "redacts" its own registration (to unsay what it signed, or slip a
+    different body in under the original id) with a record it signed itself. Replayed against a
+    real hub: refused, and the hub holds exactly what it held before."""
+    village = world.member(VILLAGE)
+    stamp = clock.pack(clock.wall_ms())
+    cs = seal(village.key, VILLAGE, 1, None, [Change("person", PERSON, "scope", VILLAGE, stamp),
+                                              Change("person", PERSON, "id_number", ID_NUMBER, stamp),
+                                              Change("person", PERSON, "name", NAME, stamp)])
+    body, sig = envelope_parts(cs.envelope)
+    new = rd.redact_body(body, {("person", PERSON)})
+    assert new is not None
+    item = rd.Item(cs.id, cs.author, cs.scope, cs.seq, cs.prev, hashlib.sha256(new).digest())
+    forged = redacted_envelope(new, sig, rd.make(village.key, VILLAGE, [("person", PERSON)], [item], clock.wall_ms(), "x"))
+    token = session(world.county_url, world.county.author, village.key, VILLAGE, world.chain(VILLAGE))
+    before = snapshot(world.county)
+    outcome = push(world.county_url, token, [forged])[0]
+    assert (outcome["status"], outcome["code"]) == ("refused", "not-allowed")
+    assert snapshot(world.county) == before
