@@ -10,6 +10,7 @@ from deskkit import DeskWorld, csrf_of
 from test_register_card import ident, register
 
 from node.domain import ops
+from node.web import accounts
 from node.generate import credit_code
 from node.web.desk.match import rank
 
@@ -119,3 +120,18 @@ def test_a_service_order_is_accepted_by_a_filed_broker_and_completed(world: Desk
     assert r.status_code == 400 and "0到20之间" in r.text  # more than the order holds: refused in plain words
     r = client.post(f"/orders/{row}/step", data={"csrf": csrf_of(listing), "event": "complete", "completed_items": "18"})
     assert r.status_code == 303 and "已完成" in client.get("/orders").text
+
+
+def test_a_broker_signed_in_with_their_own_account_sees_where_their_filing_stands(world: DeskWorld) -> None:
+    assert world.desk is not None
+    store = world.node.store()
+    try:
+        row = ops.broker_apply(store, {"name": "许自己", "id_number": ident(date(1984, 4, 4), 89), "phone": "13800138000"})
+        accounts.create(store.engine, "xuziji", "broker-pass-3", scope=world.place, broker=row.hex())
+    finally:
+        store.close()
+    with httpx.Client(base_url=world.desk.url, follow_redirects=False) as c:
+        page = c.get("/login")
+        c.post("/login", data={"csrf": csrf_of(page.text), "name": "xuziji", "password": "broker-pass-3"})
+        mine = c.get("/broker").text.split('id="my-filing"')[1].split("</div>")[0]
+        assert "许自己" in mine and "已申请" in mine and "村推荐" in mine

@@ -66,7 +66,11 @@ async def listing(request: Request, user: Account, form: FormData) -> Response:
     pg = int(raw) if raw.isdigit() and int(raw) > 0 else 1
     who = request.query_params.get("person", "")
     rows, total = rows_page(desk, kind, pg, {"person": who} if who else None)
-    return render(request, "work_list.html", kind=kind, rows=rows, total=total, page=pg,
+    mine = None
+    if kind.key == "broker" and user.broker:  # a broker signed in with their own account sees where they stand
+        own, _ = rows_page(desk, kind, 1, {"id": user.broker})
+        mine = own[0] if own else None
+    return render(request, "work_list.html", kind=kind, rows=rows, total=total, page=pg, mine=mine,
                   pages=max(1, -(-total // PAGE)), events=EVENTS, extra=EXTRA_EVENT_FIELDS,
                   brokers=refs.options(desk.store.engine, "broker") if kind.key == "orders" else [],
                   today=date.today().isoformat(), flash=request.query_params.get("flash", ""))
