@@ -66,6 +66,11 @@ def test_a_county_operator_works_through_the_console(page: Page, world: ConsoleW
     assert dl.value.suggested_filename.startswith(f"certs-{VILLAGE_C}")
     assert key.public in world.county.trust.certs
     page.screenshot(path=shots / "console-enroll.png", full_page=True)
+    page.fill("#revoke-key", world.node(VILLAGE_B).key.short)  # type: ignore[union-attr]
+    page.get_by_role("button", name="吊销某个密钥…").click()
+    assert "吊销后会保留" in page.content() and "确认吊销" in page.content()
+    page.screenshot(path=shots / "console-revoke.png", full_page=True)
+    page.get_by_role("link", name="取消").click()
 
     # quarantine: village D's clock two years ahead; released after checking
     page.click("nav >> text=隔离与等待")
