@@ -183,7 +183,7 @@ async def revoke(request: Request, user: Account, form: FormData) -> Response:
     finally:
         if upstream is not None:
             upstream.close()
-    return render(request, "revoke.html", preview=preview, short=short_id(subject), local=local,
+    return render(request, "revoke.html", preview=preview, short=short_id(subject), local=local, asked=upstream is not None,
                   reason=request.query_params.get("reason", ""))
 
 

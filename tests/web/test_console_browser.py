@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from browserkit import chromium, new_page
-from consolekit import COUNTY_USER, PASSWORD, VILLAGE_A, VILLAGE_C, VILLAGE_D, ConsoleWorld
+from consolekit import COUNTY_USER, PASSWORD, VILLAGE_A, VILLAGE_B, VILLAGE_C, VILLAGE_D, ConsoleWorld
 from playwright.sync_api import Page
 from sqlalchemy import select
 
