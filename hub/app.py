@@ -226,6 +226,17 @@ class Hub:
             cursor, _ = make_snapshot(self.store, home, author, path)
             return path.read_bytes(), cursor
 
+    def time(self, body: bytes, client: str = "") -> bytes:
+        """The hub's clock, for a node too far off to say hello; signed with the node's nonce (the
+        answer's signature covers the request), so a network in between can neither alter nor replay it."""
+        messages.TimeRequest.decode(body)
+        return messages.TimeAnswer(self.store.home, self.store.hlc.physical()).encode()
+
+    def sign_answer(self, path: str, request: bytes, status: int, response: bytes, extra: bytes = b"") -> str:
+        if self.store.key is None:
+            return ""
+        return messages.sign_answer(self.store.key, path, request, status, response, extra)
+
     def enroll_check(self, body: bytes, client: str = "") -> messages.EnrollRequest:
         """Everything an enrollment can be refused for without writing: the client's recent failures,
         the request's own signature, and whether its code exists for that place (outside the lock)."""
@@ -320,6 +331,12 @@ def endpoint(hub: Hub, handler: Callable[[Any, str], bytes], *, write: bool,
 
     async def run(request: Request) -> Response:
         started = time.perf_counter()
+        path, body = request.url.path, b""
+
+        def answer(out: bytes, status: int = 200) -> Response:
+            return Response(out, status_code=status, media_type=messages.CONTENT_TYPE,
+                            headers={messages.SIG_HEADER: hub.sign_answer(path, body, status, out)})
+
         try:
             body = await read_body(request)
             client = client_of(request)
@@ -331,16 +348,16 @@ def endpoint(hub: Hub, handler: Callable[[Any, str], bytes], *, write: bool,
             else:
                 out = await run_in_threadpool(handler, msg, client)
             hub.telemetry.answered(request.url.path, 200)
-            return Response(out, media_type=messages.CONTENT_TYPE)
+            return answer(out)
         except RemoteError as exc:
             status = status_for(exc)
             hub.telemetry.refused(request.method, request.url.path, status, exc)
             hub.telemetry.answered(request.url.path, status)
-            return Response(messages.error_body(exc.code, str(exc)), status_code=status, media_type=messages.CONTENT_TYPE)
+            return answer(messages.error_body(exc.code, str(exc)), status)
         except LaowuError as exc:
             hub.telemetry.failed(request.method, request.url.path, exc)
             hub.telemetry.answered(request.url.path, 503)
-            return Response(messages.error_body(exc.code, str(exc)), status_code=503, media_type=messages.CONTENT_TYPE)
+            return answer(messages.error_body(exc.code, str(exc)), 503)
         finally:
             log.debug("%s took %.1f ms", request.url.path, (time.perf_counter() - started) * 1000)
 
@@ -358,7 +375,8 @@ def snapshot_endpoint(hub: Hub) -> Callable[[Request], Awaitable[Response]]:
             return Response(messages.error_body(exc.code, str(exc)), status_code=status_for(exc),
                             media_type=messages.CONTENT_TYPE)
         return Response(data, media_type=messages.SNAPSHOT_TYPE,
-                        headers={messages.SNAPSHOT_CURSOR_HEADER: str(cursor)})
+                        headers={messages.SNAPSHOT_CURSOR_HEADER: str(cursor),
+                                 messages.SIG_HEADER: hub.sign_answer("/v1/snapshot", body, 200, data, str(cursor).encode())})
 
     return run
 
@@ -379,6 +397,7 @@ def create_app(hub: Hub) -> Starlette:
         Route("/v1/hello", endpoint(hub, hub.hello, write=True, check=hub.hello_check), methods=["POST"]),
         Route("/v1/push", endpoint(hub, hub.push, write=True, check=hub.push_check), methods=["POST"]),
         Route("/v1/pull", endpoint(hub, hub.pull, write=False), methods=["POST"]),
+        Route("/v1/time", endpoint(hub, hub.time, write=False), methods=["POST"]),
         Route("/v1/enroll", endpoint(hub, hub.enroll, write=True, check=hub.enroll_check), methods=["POST"]),
         Route("/v1/snapshot", snapshot_endpoint(hub), methods=["POST"]),
         Route("/v1/health", health, methods=["GET"]),

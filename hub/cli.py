@@ -197,7 +197,7 @@ def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
     store.hlc.max_ahead_ms = int(args.max_ahead_minutes * 60_000)
     relay = None
     if args.upstream:
-        relay = Background(SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key)), interval=args.relay_interval)
+        relay = Background(SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key), ca_file=args.ca_file), interval=args.relay_interval)
         relay.start()
     try:
         logs.event(log, "serve", place=store.home, host=args.host, port=args.port, upstream=args.upstream,
@@ -233,7 +233,7 @@ def cmd_config_check(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_relay(args: argparse.Namespace) -> dict[str, object]:
     store = _open(args)
-    report = SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key)).sync()
+    report = SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key), ca_file=args.ca_file).sync()
     code, message = verdict(report.counts)
     if code:
         print(f"未完成 unfinished: {message}", file=sys.stderr)
@@ -291,7 +291,7 @@ def cmd_import_bundle(args: argparse.Namespace) -> dict[str, object]:
     """A USB bundle brought by a village with no network, imported at the hub; each envelope's outcome."""
     from node.bundles import import_bundle
 
-    summary = import_bundle(_open(args), args.file)
+    summary = import_bundle(_open(args), args.file, passphrase=os.environ.get("LAOWU_BUNDLE_PASSPHRASE"))
     for p in summary.problems:
         print(f"{p.get('status')}: {p.get('code', '')} {p.get('reason', '')}", file=sys.stderr)
     code, message = verdict(summary.counts)
@@ -369,6 +369,10 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--upstream", help="the province hub URL (county hubs relay to it)")
         sp.add_argument("--upstream-key", help="the province hub's author id (hex)")
         sp.add_argument("--relay-interval", type=float, help="seconds, default 5")
+        sp.add_argument("--ca-file", help="CA certificates to trust for the upstream hub's TLS")
+        if name == "serve":  # or [tls] cert/key in the config file, LAOWU_HUB_TLS_CERT/KEY
+            sp.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+            sp.add_argument("--tls-key", help="the certificate's private key (PEM)")
     sp = cmd("erase", cmd_erase, "erase a person from every replica (PIPL), or carry out a village's request")
     which = sp.add_mutually_exclusive_group(required=True)
     which.add_argument("--person", help="the card's row id (hex)")

@@ -19,7 +19,7 @@ The file (every key optional except `hub.dir`; docs/operations.md has a commente
     key = "/etc/laowu/tls/hub.key"
     [limits]
     max_ahead_minutes = 10                   # changesets stamped further ahead are quarantined (DESIGN §5)
-    max_connections = 256
+    max_connections = 2048
     [log]
     file = "/var/log/laowu/hub.log"          # default DIR/logs/laowu-hub.log
     verbose = false
@@ -62,7 +62,7 @@ SETTINGS = [
     Setting("tls_cert", ("tls", "cert"), Path, None, "TLS 证书文件"),
     Setting("tls_key", ("tls", "key"), Path, None, "TLS 私钥文件"),
     Setting("max_ahead_minutes", ("limits", "max_ahead_minutes"), float, 10.0, "时钟超前上限(分钟)"),
-    Setting("max_connections", ("limits", "max_connections"), int, 256, "最大连接数"),
+    Setting("max_connections", ("limits", "max_connections"), int, 2048, "最大连接数"),
     Setting("log_file", ("log", "file"), Path, None, "日志文件"),
     Setting("verbose", ("log", "verbose"), bool, False, "详细日志"),
 ]

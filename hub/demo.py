@@ -90,12 +90,18 @@ def people_csv(path: Path, place: str, village: str, n: int, seed: int) -> list[
     return [dict(r) for r in rows]
 
 
-def persons_at(db: Path) -> dict[str, dict[str, Any]]:
-    import sqlite3
+def persons_at(db: Path, key: KeyPair | None = None) -> dict[str, dict[str, Any]]:
+    """Cards as a database holds them; a village's is encrypted under its key (node.cli.db_key)."""
+    from node.cli import db_key
+    from node.db import connect_raw
 
-    with sqlite3.connect(db) as c:
-        c.row_factory = sqlite3.Row
-        return {r["id_number"]: dict(r) for r in c.execute("SELECT * FROM person")}
+    con = connect_raw(db, db_key(key) if key else None)
+    try:
+        cur = con.execute("SELECT * FROM person")
+        names = [d[0] for d in cur.description]
+        return {row[names.index("id_number")]: dict(zip(names, row)) for row in cur.fetchall()}
+    finally:
+        con.close()
 
 
 def count(db: Path, table: str) -> int:
@@ -291,12 +297,12 @@ def main() -> None:
             if at_prov.get(sample["id_number"], {}).get("phone") == "13990001111" and walk_in["id_number"] in at_prov:
                 break
             time.sleep(0.3)
-        a_rows, p_rows = persons_at(a_dir / "node.sqlite"), persons_at(prov / "hub.sqlite")
+        a_rows, p_rows = persons_at(a_dir / "node.sqlite", KeyPair.load(a_dir / "node.key", PASS)), persons_at(prov / "hub.sqlite")
         same = all(p_rows.get(k) == v for k, v in a_rows.items())
         print(f"   province sees phone {p_rows[sample['id_number']]['phone']}, pay {p_rows[sample['id_number']]['monthly_pay']}; "
               f"village B's walk-in there: {'yes' if walk_in['id_number'] in p_rows else 'NO'}")
         print(f"   village A's {len(a_rows)} cards identical at the province: {'yes' if same else 'NO'}")
-        b_rows = persons_at(b_dir / "node.sqlite")
+        b_rows = persons_at(b_dir / "node.sqlite", KeyPair.load(b_dir / "node.key", PASS))
         print(f"   village B holds {len(b_rows)} cards, none of village A's: "
               f"{'yes' if not set(b_rows) & set(a_rows) else 'NO'}")
 

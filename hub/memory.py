@@ -116,26 +116,32 @@ class MemoryTransport(httpx.BaseTransport):
     def answer(self, hub: Hub, method: str, path: str, body: bytes) -> tuple[int, bytes, dict[str, str]]:
         """What the hub's HTTP endpoint answers: (status, body, headers)."""
         ct = {"content-type": messages.CONTENT_TYPE}
+
+        def signed(status: int, out: bytes) -> tuple[int, bytes, dict[str, str]]:
+            return status, out, {**ct, messages.SIG_HEADER: hub.sign_answer(path, body, status, out)}
+
         handlers: dict[tuple[str, str], Handler] = {
             ("POST", "/v1/hello"): hub.hello,
             ("POST", "/v1/push"): hub.push,
             ("POST", "/v1/pull"): hub.pull,
             ("POST", "/v1/enroll"): hub.enroll,
+            ("POST", "/v1/time"): hub.time,
             ("GET", "/v1/health"): lambda _: codec.pack(
                 {"v": 1, "home": hub.store.home, "time": hub.store.hlc.physical()}),
         }
         try:
             if (method, path) == ("POST", "/v1/snapshot"):  # the file itself, as `snapshot_endpoint` answers
                 data, cursor = hub.snapshot(body)
-                return 200, data, {"content-type": messages.SNAPSHOT_TYPE, messages.SNAPSHOT_CURSOR_HEADER: str(cursor)}
+                return 200, data, {"content-type": messages.SNAPSHOT_TYPE, messages.SNAPSHOT_CURSOR_HEADER: str(cursor),
+                                   messages.SIG_HEADER: hub.sign_answer(path, body, 200, data, str(cursor).encode())}
             handler = handlers.get((method, path))
             if handler is None:
                 return 404, messages.error_body("not-found", f"{method} {path}"), ct
-            return 200, handler(body), ct
+            return signed(200, handler(body))
         except RemoteError as exc:
-            return status_for(exc), messages.error_body(exc.code, str(exc)), ct
+            return signed(status_for(exc), messages.error_body(exc.code, str(exc)))
         except LaowuError as exc:
-            return 503, messages.error_body(exc.code, str(exc)), ct
+            return signed(503, messages.error_body(exc.code, str(exc)))
         except Exception as exc:  # a bug of ours: the server would answer 500
             self.network.failures.append(f"{method} {path}: {type(exc).__name__}: {exc}")
             return 500, messages.error_body("internal", f"{type(exc).__name__}: {exc}"), ct

@@ -66,6 +66,7 @@ def bootstrap(client: SyncClient, db_path: Path) -> BootstrapReport:
         cursor = int(resp.headers.get(messages.SNAPSHOT_CURSOR_HEADER, "0"))
     except ValueError as exc:
         raise SyncFailed(f"{client.url}/v1/snapshot: cursor header is not a number") from exc
+    client.check_answer("/v1/snapshot", messages.SnapshotRequest(welcome.token).encode(), resp, str(cursor).encode())
     tmp = db_path.with_name(db_path.name + ".snapshot")
     tmp.write_bytes(resp.content)
     try:

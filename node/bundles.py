@@ -24,7 +24,7 @@ from pathlib import Path
 
 from node.files import fsync_dir
 from node.store import Store
-from protocol import bundle
+from protocol import bundle, sealed
 from protocol.certs import Certificate, decode_certificate
 from protocol.errors import RemoteError
 from protocol.feed import Vector
@@ -45,7 +45,8 @@ class ImportSummary:
     problems: list[dict[str, object]] = field(default_factory=list)  # each envelope not accepted: status, code, reason
 
 
-def export_bundle(store: Store, path: str | Path, for_vector: Vector | None = None, for_home: str | None = None) -> int:
+def export_bundle(store: Store, path: str | Path, for_vector: Vector | None = None, for_home: str | None = None,
+                  *, passphrase: str | None = None) -> int:
     """Write a bundle of what a replica at `for_home` holding `for_vector` lacks; return its envelope count.
 
     Without a vector every applied envelope goes; without a home, everything this store holds
@@ -60,13 +61,18 @@ def export_bundle(store: Store, path: str | Path, for_vector: Vector | None = No
         certs=store.trust.export(),
         revocations=store.revocations(),
     ))
+    if passphrase is not None:  # a lost USB stick yields no ID numbers (protocol.sealed: scrypt + AES-GCM)
+        data = sealed.seal(passphrase, data, b"bundle")
     _write_atomically(Path(path), data)
     return len(envelopes)
 
 
-def import_bundle(store: Store, path: str | Path, *, batch: int = BATCH) -> ImportSummary:
+def import_bundle(store: Store, path: str | Path, *, batch: int = BATCH, passphrase: str | None = None) -> ImportSummary:
     """Read a bundle file and apply it; a damaged file raises before anything is applied."""
-    b = bundle.decode(Path(path).read_bytes())
+    raw = Path(path).read_bytes()
+    if sealed.is_sealed(raw):  # encrypted bundles need the passphrase they were exported under; plain ones still import
+        raw = sealed.open_sealed(passphrase, raw, b"bundle", f"bundle {path}")
+    b = bundle.decode(raw)
     notes: list[str] = []
     certs = _add_certificates(store, b.certs, notes)
     revs = _add_revocations(store, b.revocations, notes)
@@ -129,7 +135,7 @@ def _add_revocations(store: Store, raws: list[bytes], notes: list[str]) -> int:
 def _write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

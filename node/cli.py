@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from node import backup as backups
-from node import logs, settings, synclog
+from node import db, logs, settings, synclog
 from node.files import load_chain, load_province, write_atomic
 from node.store import Store
 from node.version import describe
 from node.verdict import EXIT_ERROR, verdict
 from node.web.messages import local_time
-from protocol import clock, codec, messages, scope
+from protocol import clock, codec, messages, scope, sealed
 from protocol.errors import ConfigError, InvalidValue, LaowuError
 from protocol.keys import KeyPair
 
@@ -87,9 +87,18 @@ class Node:
         return KeyPair.load(self.keyfile, passphrase())
 
     def store(self, **kw: Any) -> Store:
+        """The node's store. Its database is encrypted under a key derived from the node's key (itself
+        sealed under the passphrase); a database made before encryption opens as it is until
+        `laowu-node encrypt-db`, and `status` says so."""
         from node.domain.rules import RULES
 
-        return Store.open(self.dbfile, self.key(), rules=RULES, **kw)
+        key = self.key()
+        engine_kw = {} if db.is_plaintext(self.dbfile) else {"db_key": db_key(key)}
+        return Store.open(self.dbfile, key, rules=RULES, engine_kw=engine_kw, **kw)
+
+
+def db_key(key: KeyPair) -> bytes:
+    return sealed.derive(key.raw(), b"node-db/v1")
 
 
 def passphrase() -> str:
@@ -138,6 +147,13 @@ def hubs_key(cfg: dict[str, Any]) -> bytes:
     return hex_key(str(cfg.get("hub_key", "")), "county hub key")
 
 
+def bundle_passphrase() -> str:
+    """Bundles are encrypted under LAOWU_BUNDLE_PASSPHRASE when set (one the village and the county
+    agree on by phone), else under the operator's own passphrase."""
+    value = os.environ.get("LAOWU_BUNDLE_PASSPHRASE")
+    return passphrase() if value is None else value
+
+
 def cmd_init(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     if node.configfile.exists():
         raise ConfigError(f"{node.dir} already holds a node")
@@ -146,13 +162,14 @@ def cmd_init(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     hub_key = _hub_key(args.hub_key)
     key = KeyPair.generate()
     key.save(node.keyfile, passphrase())
-    Store.create(node.dbfile, key, args.place, pf.root, [pf.root_cert], pf.person_key).close()
+    Store.create(node.dbfile, key, args.place, pf.root, [pf.root_cert], pf.person_key,
+                 engine_kw={"db_key": db_key(key)}).close()
     role = scope.level(args.place)
     req = messages.EnrollRequest.make(key, args.place, role, args.operator, clock.wall_ms())
     write_atomic(node.dir / "enroll-request.laowu", req.encode())
     node.save_config({"place": args.place, "role": role, "hub": args.hub, "hub_key": hub_key,
                       "operator": args.operator, "province_hub": args.province_hub or "",
-                      "province_hub_key": (pf.hub_key or pf.root).hex()})
+                      "province_hub_key": (pf.hub_key or pf.root).hex(), "ca_file": args.ca_file})
     return {"节点 node": key.short, "地点 place": args.place, "申请文件 request": str(node.dir / "enroll-request.laowu")}
 
 
@@ -162,8 +179,16 @@ def cmd_enroll(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     cfg = node.config()
     key = node.key()
     req = messages.EnrollRequest.make(key, cfg["place"], cfg["role"], cfg.get("operator", ""), clock.wall_ms(), args.otp)
-    resp = httpx.post(cfg["hub"].rstrip("/") + "/v1/enroll", content=req.encode(),
-                      headers={"content-type": messages.CONTENT_TYPE}, timeout=30)
+    from node.sync_client import tls_context
+
+    sent = req.encode()
+    try:
+        resp = httpx.post(cfg["hub"].rstrip("/") + "/v1/enroll", content=sent, verify=tls_context(cfg.get("ca_file")),
+                          headers={"content-type": messages.CONTENT_TYPE}, timeout=30)
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"无法连接枢纽 cannot reach the hub {cfg['hub']}: {exc}") from exc
+    messages.verify_answer(bytes.fromhex(cfg["hub_key"]), resp.headers.get(messages.SIG_HEADER), "/v1/enroll", sent,
+                           resp.status_code, resp.content)
     body = codec.unpack(resp.content, max_bytes=1 << 20, what="enroll answer")
     if resp.status_code != 200:
         raise ConfigError(f"enrollment refused: {body.get('error')}: {body.get('reason')}")
@@ -185,6 +210,7 @@ def cmd_install_certs(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinished:
     """The county hub, then the province hub when the county's cannot be reached (`node.hubs`)."""
     from node import hubs
+    from node.sync_client import SyncClient
 
     cfg = node.config()
     store = node.store()
@@ -193,7 +219,8 @@ def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinishe
         if not args.json and sys.stderr.isatty():
             print(f"\r  {'接收' if stage == 'pull' else '发送'} {stage}: {done}", end="", file=sys.stderr)
 
-    run = hubs.sync(store, hubs.addresses(store, cfg, args.hub), progress)
+    run = hubs.sync(store, hubs.addresses(store, cfg, args.hub), progress,
+                    make=lambda st, url, key: SyncClient(st, url, key, ca_file=cfg.get("ca_file")))
     if run.report is None or run.hub is None:
         raise run.failures[-1][1]
     report = run.report
@@ -246,7 +273,7 @@ def cmd_bootstrap(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     from node.sync_client import SyncClient
 
     cfg = node.config()
-    client = SyncClient(node.store(), args.hub or cfg["hub"], hubs_key(cfg))
+    client = SyncClient(node.store(), args.hub or cfg["hub"], hubs_key(cfg), ca_file=cfg.get("ca_file"))
     try:
         rep = bootstrap(client, node.dbfile)
     finally:
@@ -262,10 +289,21 @@ def cmd_status(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     last = synclog.last_sync(store, cfg["hub"])
     return {
         "地点 place": st.home, "节点 node": store.key.short if store.key else "",
+        "数据库加密 encrypted": "否 no: run `laowu-node encrypt-db`" if db.is_plaintext(node.dbfile) else "是 yes",
         "未同步修改 open changes": st.open_changes, "等待前序 pending": st.pending,
         "隔离 quarantined": st.quarantined, "分叉 forks": st.forks, "待处理冲突 conflicts": st.conflicts,
         "上次同步 last sync": local_time(last) if last else "从未 never",
     }
+
+
+def cmd_encrypt_db(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    """Encrypt a database made before 0.2.0 in place under this node's key."""
+    key = node.key()
+    if not db.is_plaintext(node.dbfile):
+        return {"数据库加密 encrypted": "已加密 already encrypted"}
+    db.encrypt_in_place(node.dbfile, db_key(key))
+    node.store().close()  # opens with the key: proves the result
+    return {"数据库加密 encrypted": "是 yes", "文件 file": str(node.dbfile)}
 
 
 def cmd_export_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
@@ -281,7 +319,7 @@ def cmd_export_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
         raise ConfigError(f"没有这个文件夹:{folder}(U盘插好了吗?)/ no such folder: {folder} (is the USB stick "
                           "plugged in and mounted?)")
     store.seal()
-    count = export_bundle(store, args.out)
+    count = export_bundle(store, args.out, passphrase=bundle_passphrase())
     return {"文件 file": args.out, "记录 envelopes": count, "字节 bytes": Path(args.out).stat().st_size}
 
 
@@ -293,7 +331,7 @@ def cmd_import_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any] | 
                           "stick plugged in, is the name right?)")
     from node.web.messages import refusal
 
-    s = import_bundle(node.store(), args.file)
+    s = import_bundle(node.store(), args.file, passphrase=bundle_passphrase())
     return finished({"记录 envelopes": s.envelopes, "导入 imported": s.counts, "补全 released": s.released,
                      "证书 certificates": s.certificates, "吊销 revocations": s.revocations, "说明 notes": s.notes,
                      "未导入 not accepted": [f"{o.get('status')}: {refusal(o.get('code'), o.get('reason'))}"
@@ -325,6 +363,7 @@ def parser(prefs: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     sp.add_argument("--hub-key", required=True, help="the county hub's author id (hex)")
     sp.add_argument("--operator", default="", help="who operates this node")
     sp.add_argument("--province-hub", help="the province hub URL, used when the county hub cannot be reached")
+    sp.add_argument("--ca-file", help="CA certificate(s) that sign the hub's TLS certificate (a self-signed county hub)")
     add("enroll-request", lambda a, n: {"申请文件 request": str(n.dir / "enroll-request.laowu")},
         "where the enrollment request file for the county is")
     sp = add("enroll", cmd_enroll, "enroll online with the county's one-time code (without one: ask the county "
@@ -337,6 +376,7 @@ def parser(prefs: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     sp = add("bootstrap", cmd_bootstrap, "start this new node from a hub-made snapshot of its place")
     sp.add_argument("--hub", help="another hub than the configured one")
     add("status", cmd_status, "what is waiting, last sync, conflicts")
+    add("encrypt-db", cmd_encrypt_db, "encrypt a database made before 0.2.0 in place")
     sp = add("export-bundle", cmd_export_bundle, "write a bundle file for a USB stick")
     sp.add_argument("--out", required=True)
     sp = add("backup", cmd_backup, "a consistent copy of this node's database (with its key and config), while in use")

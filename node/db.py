@@ -1,6 +1,16 @@
-"""Opening databases: SQLite files for nodes (WAL, fsync on commit), any SQLAlchemy URL for hubs."""
+"""Opening databases: SQLite files for nodes (WAL, fsync on commit), any SQLAlchemy URL for hubs.
+
+A village node's database is encrypted at rest with SQLCipher (`sqlcipher3-binary`) under a 32-byte
+key derived from the node's own private key, which is sealed under the operator's passphrase
+(protocol.sealed): one passphrase unlocks both, a stolen laptop yields no ID numbers, and WAL pages
+are encrypted too. The raw key is given as `PRAGMA key = "x'…'"`, so opening a connection costs no
+second key derivation. Hubs stay on plain SQLite or PostgreSQL: servers rely on disk encryption and
+database access control (docs/threat-model.md). Database files are created 0600 (SQLite gives the
+-wal and -shm files the main file's mode); on a platform without POSIX modes this is skipped.
+"""
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -9,7 +19,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
-from protocol.errors import LocalError
+from protocol.errors import BadPassphrase, LocalError
 
 
 class StorageFull(LocalError):
@@ -23,17 +33,90 @@ def url_for(target: str | Path) -> str:
     return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
 
 
-def make_engine(target: str | Path, *, max_page_count: int | None = None) -> Engine:
-    """An engine for a path or URL. SQLite gets WAL and synchronous=FULL: an acknowledged write survives a power cut."""
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def owner_only(path: Path) -> None:
+    """Create `path` (if missing) readable by its owner only; tighten it if it exists. No-op off POSIX."""
+    if os.name != "posix":
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
+def is_plaintext(path: Path) -> bool:
+    """A SQLite file anyone can read (a node made before encryption, or a hub's)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == SQLITE_MAGIC
+    except FileNotFoundError:
+        return False
+
+
+def _key_pragma(db_key: bytes) -> str:
+    return f"PRAGMA key = \"x'{db_key.hex()}'\""
+
+
+def connect_raw(path: str | Path, db_key: bytes | None = None) -> Any:
+    """A plain DB-API connection (sqlite3, or sqlcipher3 when `db_key` is given), for tools and tests."""
+    if db_key is None:
+        return sqlite3.connect(str(path))
+    import sqlcipher3  # type: ignore[import-untyped]
+
+    con = sqlcipher3.connect(str(path))
+    con.execute(_key_pragma(db_key))
+    return con
+
+
+def encrypt_in_place(path: Path, db_key: bytes) -> None:
+    """Turn a plaintext node database into an encrypted one (sqlcipher_export), atomically."""
+    import sqlcipher3
+
+    tmp = path.with_name(path.name + ".encrypting")
+    tmp.unlink(missing_ok=True)
+    owner_only(tmp)
+    con = sqlcipher3.connect(str(path))
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        con.execute(f"ATTACH DATABASE ? AS enc KEY \"x'{db_key.hex()}'\"", (str(tmp),))
+        con.execute("SELECT sqlcipher_export('enc')")
+        con.execute(f"PRAGMA enc.user_version = {int(version)}")
+        con.execute("DETACH DATABASE enc")
+    finally:
+        con.close()
+    os.replace(tmp, path)
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def make_engine(target: str | Path, *, max_page_count: int | None = None, db_key: bytes | None = None) -> Engine:
+    """An engine for a path or URL. SQLite gets WAL and synchronous=FULL: an acknowledged write survives a
+    power cut; with `db_key` the file is SQLCipher-encrypted under it (a wrong key: BadPassphrase)."""
     url = url_for(target)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        if "://" not in str(target) and str(target) != ":memory:":
+            owner_only(Path(str(target)))
+        kw: dict[str, Any] = {}
+        if db_key is not None:
+            import sqlcipher3.dbapi2  # type: ignore[import-untyped]
+
+            kw["module"] = sqlcipher3.dbapi2
+        engine = create_engine(url, connect_args={"timeout": 30}, **kw)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
             # pysqlite's own transaction handling would defer BEGIN; we want it explicit.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
+            if db_key is not None:
+                cur.execute(_key_pragma(db_key))
+                try:
+                    cur.execute("SELECT count(*) FROM sqlite_master")
+                except Exception as exc:  # noqa: BLE001 - sqlcipher3's DatabaseError, not sqlite3's
+                    raise BadPassphrase("数据库无法解开 the database does not open with this key: wrong passphrase, "
+                                        "or not this node's database") from exc
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA busy_timeout=30000")

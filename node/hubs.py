@@ -72,7 +72,7 @@ def addresses(store: Store, config: dict[str, Any], only: str | None = None) -> 
 
 
 def unreachable(exc: SyncFailed) -> bool:
-    return exc.status is None and exc.error is None and "health" not in str(exc)
+    return exc.status is None and exc.error is None and "/v1/time" not in str(exc)
 
 
 def sync(store: Store, hubs: list[HubAddress], progress: Callable[[str, int, int], None] | None = None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,13 +23,22 @@ import httpx
 from node import logs, synclog
 from node.store import Store
 from protocol import certs, codec, messages
-from protocol.errors import LocalError, RemoteError
+from protocol.errors import ConfigError, LocalError, RemoteError
 
 log = logging.getLogger("laowu.sync")
 
 DEFAULT_BUDGET = 1 << 20
 PUSH_BATCH = 256
 PUSH_BYTES = 4 << 20
+
+
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Certificates an https:// hub may present: the system's store, or the CA file a county gave
+    out with a self-signed hub certificate (`laowu-node init --ca-file`)."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot read the CA file {ca_file}: {exc}") from exc
 
 
 class SyncFailed(LocalError):
@@ -81,12 +91,12 @@ class SyncReport:
 
 class SyncClient:
     def __init__(self, store: Store, url: str, hub: bytes, *, budget: int = DEFAULT_BUDGET,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0) -> None:
+                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0, ca_file: str | None = None) -> None:
         self.store = store
         self.url = url.rstrip("/")
         self.hub = hub
         self.budget = budget
-        self.http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout,
+        self.http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=tls_context(ca_file),
                                  headers={"content-type": messages.CONTENT_TYPE})
 
     def close(self) -> None:
@@ -109,7 +119,20 @@ class SyncClient:
             except (RemoteError, AttributeError):
                 why = resp.text[:200]
             raise SyncFailed(f"{self.url}{path} answered {resp.status_code} ({why})", resp.status_code, error)
+        self.check_answer(path, body, resp)
         return resp.content
+
+    def check_answer(self, path: str, body: bytes, resp: httpx.Response, extra: bytes = b"") -> None:
+        """Adopt nothing the hub did not sign (DESIGN §3): every answer carries the hub's signature
+        over it and the request it answers; a network that rewrote it (a time, a cursor, a result) is
+        caught here, and nothing of the answer is used."""
+        try:
+            messages.verify_answer(self.hub, resp.headers.get(messages.SIG_HEADER), path, body, resp.status_code,
+                                   resp.content, extra)
+        except RemoteError as exc:
+            raise SyncFailed(f"{self.url}{path}: 应答未经枢纽签名 the answer is not signed by hub "
+                             f"{self.hub.hex()[:8]} ({exc}); check the network, or use TLS", resp.status_code,
+                             "bad-signature") from exc
 
     def _hello(self, cursor: int, report: SyncReport) -> messages.Welcome:
         store = self.store
@@ -122,16 +145,14 @@ class SyncClient:
         return welcome
 
     def _learn_time(self, report: SyncReport) -> None:
-        """Correct our clock from the hub's /v1/health: a hello from a clock far off is refused."""
-        report.round_trips += 1
+        """Correct our clock from the hub's signed time (POST /v1/time with a fresh nonce): a hello
+        from a clock far off is refused, and an unsigned time could move our clock anywhere."""
         sent_at = time.monotonic()
+        answer = self._post("/v1/time", messages.TimeRequest(os.urandom(messages.NONCE_LEN)).encode(), report)
         try:
-            resp = self.http.get("/v1/health", headers={"accept": messages.CONTENT_TYPE})
-            resp.raise_for_status()
-            hub_ms = int(codec.unpack(resp.content, max_bytes=1 << 16, what="health")["time"])
-        except (httpx.HTTPError, RemoteError, KeyError, TypeError, ValueError) as exc:
-            raise SyncFailed(f"{self.url}/v1/health: cannot read the hub's time: {exc}") from exc
-        report.bytes_received += len(resp.content)
+            hub_ms = messages.TimeAnswer.decode(answer).time
+        except RemoteError as exc:
+            raise SyncFailed(f"{self.url}/v1/time: cannot read the hub's time: {exc}") from exc
         self.store.hlc.correct(hub_ms, int((time.monotonic() - sent_at) * 1000))
 
     def sync(self, progress: Callable[[str, int, int], None] | None = None) -> SyncReport:

@@ -99,3 +99,11 @@ def unarmor(text: bytes) -> bytes | None:
         return base64.decodebytes(body)
     except ValueError:
         return b""
+
+
+def derive(secret: bytes, label: bytes) -> bytes:
+    """A 32-byte key for one purpose from a secret (a node's private key → its database key)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"laowu/" + label).derive(secret)

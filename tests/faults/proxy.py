@@ -16,6 +16,8 @@ run names the seed that replays its schedule. The actions:
     dup_second    deliver it twice and return the second answer (a retransmission the hub saw twice)
     dup_late      return the answer, then replay the request a moment later in the background
 
+`rewrite(path, answer)`, when given, is a network attacker: it returns the answer the client gets.
+
 `counts` says how often each action was drawn, `by_path` the same per endpoint, `statuses` the
 HTTP status of every answer the hub gave (a 5xx is a bug of ours, DESIGN §8).
 """
@@ -25,7 +27,7 @@ import asyncio
 import random
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -85,7 +87,8 @@ class FaultProxy:
     talk to `p.url`; every request is forwarded to 127.0.0.1:`port` unless its action says otherwise.
     `hold` is how long a stalled or late message waits: longer than the clients' timeout."""
 
-    def __init__(self, upstream_port: int, *, seed: int, rates: Mapping[str, float], hold: float) -> None:
+    def __init__(self, upstream_port: int, *, seed: int, rates: Mapping[str, float], hold: float,
+                 rewrite: Callable[[str, Message], Message] | None = None) -> None:
         unknown = set(rates) - set(FAULTS)
         if unknown or sum(rates.values()) > 1:
             raise ValueError(f"rates must be fault actions summing to at most 1: {dict(rates)}")
@@ -93,6 +96,7 @@ class FaultProxy:
         self.seed = seed
         self.rates = dict(rates)
         self.hold = hold
+        self.rewrite = rewrite  # a network attacker: (path, answer) → the answer the client gets
         self.counts: Counter[str] = Counter()
         self.by_path: Counter[tuple[str, str]] = Counter()
         self.statuses: Counter[int] = Counter()
@@ -190,6 +194,8 @@ class FaultProxy:
                         resp = again
                 elif action == "dup_late":
                     asyncio.get_running_loop().create_task(self._replay(req.raw, rnd.uniform(0.05, 0.5)))
+                if self.rewrite is not None:
+                    resp = self.rewrite(path, resp)
                 writer.write(resp.raw)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):

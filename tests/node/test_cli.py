@@ -11,7 +11,6 @@ import csv
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 from datetime import date
@@ -22,10 +21,13 @@ import pytest
 from stdnum.cn import ric
 
 from node.domain import holidays
+from node.cli import db_key
+from node.db import connect_raw
 from node.files import ProvinceFile, save_chain, save_province
 from node.generate import people
 from node.sandbox import NOT_AFTER, NOT_BEFORE, Sandbox
 from protocol import certs, messages
+from protocol.keys import KeyPair
 
 BIN = Path(sys.executable).parent / "laowu-node"
 PROVINCE, COUNTY, VILLAGE, SIBLING = "510000000000", "513225000000", "513225103201", "513225103202"
@@ -80,8 +82,12 @@ def make_node(d: Path, place: str, role: str, box: Sandbox, province_file: Path)
 
 
 def sql(d: Path, query: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(d / "node.sqlite") as c:
-        return c.execute(query).fetchall()
+    """Read a node's (encrypted) database directly, with the key its passphrase unlocks."""
+    con = connect_raw(d / "node.sqlite", db_key(KeyPair.load(d / "node.key", ENV["LAOWU_PASSPHRASE"])))
+    try:
+        return list(con.execute(query).fetchall())
+    finally:
+        con.close()
 
 
 def test_a_village_day_of_work_round_trips_to_the_county(box: Sandbox, province_file: Path, tmp_path: Path) -> None:
