@@ -56,7 +56,10 @@ class SyncFailed(LocalError):
 
 def _unreachable(url: str, exc: httpx.HTTPError) -> str:
     """Why a hub could not be reached, in the words an operator can act on (no `[Errno 111]`)."""
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        why = ("平台的 TLS 证书不受信任 the hub's TLS certificate is not trusted: give the county's CA file "
+               "(`laowu-node init --ca-file`), or check that this is really your hub")
+    elif isinstance(exc, httpx.ConnectError):
         why = "连不上(网络断开、地址不对或平台没有运行) / cannot connect: network down, wrong address or hub not running"
     elif isinstance(exc, httpx.TimeoutException):
         why = "等待应答超时(网络太慢或平台太忙) / timed out: the network is slow or the hub is busy"
