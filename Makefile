@@ -14,11 +14,14 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # After adding or upgrading a dependency in pyproject.toml: pin exactly what the working venv now holds.
-constraints: $(STAMP)
+# (Not through $(STAMP): a new lower bound that the old pins cannot meet must still be installable here.)
+constraints:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[test]'
 	{ echo "# Pinned versions of every dependency, tested together (make constraints regenerates it from .venv)."; \
 	  echo "# Installed with: pip install -c constraints.txt -e '.[test]'"; \
 	  $(BIN)/pip freeze --exclude-editable | grep -v -i '^laowu' ; } > constraints.txt
+	touch $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

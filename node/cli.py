@@ -196,7 +196,9 @@ def cmd_enroll(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     for raw in body["certs"]:
         store.add_certificate(raw)
     _resolve_hub_key(node, store)
-    return {"证书 certificate": store.trust.verify_chain(store.author, store.hlc.physical()).describe()}
+    cert = store.trust.verify_chain(store.author, store.hlc.physical())
+    logs.event(log, "enroll", place=cfg["place"], role=cert.role, hub=cfg["hub"])
+    return {"证书 certificate": cert.describe()}
 
 
 def cmd_install_certs(args: argparse.Namespace, node: Node) -> dict[str, Any]:
