@@ -50,9 +50,9 @@ with instrumented:
     from node import domain  # noqa: F401  (registers the replicated tables' policies, as node/store.py does)
     from node import schema
     from node.sandbox import Sandbox
-    from protocol import bundle, certs, changeset, messages
+    from protocol import bundle, certs, changeset, messages, sealed
     from protocol.admit import admit
-    from protocol.errors import RemoteError
+    from protocol.errors import BadPassphrase, RemoteError
 
 registry = schema.registry()
 
@@ -101,7 +101,7 @@ def _cert(data: bytes) -> None:
 
 def _messages(data: bytes) -> None:
     for cls in (messages.Hello, messages.Welcome, messages.Push, messages.PushResult, messages.Pull, messages.Batch,
-                messages.EnrollRequest):
+                messages.EnrollRequest, messages.TimeRequest, messages.TimeAnswer):
         try:
             cls.decode(data)  # type: ignore[attr-defined]
         except RemoteError:
@@ -116,7 +116,20 @@ TARGETS: dict[str, Callable[[bytes], object]] = {
     "cert-signed": lambda data: _cert(signed(COUNTY_KEY, data)),
     "bundle": lambda data: bundle.decode(data),
     "messages": _messages,
+    "sealed": lambda data: _sealed(data),
 }
+
+
+def _sealed(data: bytes) -> None:
+    """An encrypted bundle is someone else's bytes: any header, parameters or length is refused as a wrong
+    passphrase or a damaged file (a LocalError the operator reads), never a crash or an unbounded scrypt."""
+    try:
+        sealed.open_sealed(SEALED_PASSPHRASE, data, b"bundle", "bundle")
+    except BadPassphrase:
+        pass
+
+
+SEALED_PASSPHRASE = "fuzz passphrase"
 
 
 def check(target: str, data: bytes) -> None:

@@ -20,9 +20,10 @@ import msgpack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fuzz_decoders import BOX, CORPUS, COUNTY, CRASHERS, NOW_MS, SIBLING, TARGETS, VILLAGE  # noqa: E402
+from fuzz_decoders import (  # noqa: E402
+    BOX, CORPUS, COUNTY, CRASHERS, NOW_MS, SEALED_PASSPHRASE, SIBLING, TARGETS, VILLAGE)
 
-from protocol import bundle, certs, clock, messages  # noqa: E402
+from protocol import bundle, certs, clock, messages, sealed  # noqa: E402
 from protocol.changeset import Change, seal  # noqa: E402
 
 ROW = bytes.fromhex("00112233445566778899aabbccddeeff")
@@ -74,6 +75,8 @@ def corpus() -> dict[str, dict[str, bytes]]:
         "pull": messages.Pull(token, 12, 1 << 20, False).encode(),
         "batch": messages.Batch([first.envelope], [root_cert, county_cert], 14, True).encode(),
         "enroll": messages.EnrollRequest.make(village, VILLAGE, "village", "王主任", NOW_MS, "123456").encode(),
+        "time-request": messages.TimeRequest(nonce).encode(),
+        "time-answer": messages.TimeAnswer(COUNTY, NOW_MS).encode(),
     }
     return {
         "envelope": {**envelopes, "truncated": first.envelope[:40]},
@@ -83,7 +86,20 @@ def corpus() -> dict[str, dict[str, bytes]]:
         "cert-signed": {name: msgpack.unpackb(raw)["body"] for name, raw in signed_things.items()},
         "bundle": {"full": full, "empty": empty},
         "messages": msgs,
+        "sealed": {"bundle": sealed_fixed(empty, 15), "cheap": sealed_fixed(empty, 1), "header-only": sealed_fixed(b"", 1)[:40]},
     }
+
+
+def sealed_fixed(plaintext: bytes, log2n: int) -> bytes:
+    """protocol.sealed's layout with a fixed salt and nonce (seal() draws them at random), so the corpus
+    is the same bytes every run; `log2n` 1 gives the fuzzer a seed that costs no scrypt time."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    salt, nonce = bytes(16), bytes(12)
+    header = sealed.MAGIC + bytes([sealed.VERSION, log2n, sealed.R, sealed.P]) + salt + nonce
+    key = Scrypt(salt=salt, length=32, n=1 << log2n, r=sealed.R, p=sealed.P).derive(SEALED_PASSPHRASE.encode())
+    return header + AESGCM(key).encrypt(nonce, plaintext, header + b"bundle")
 
 
 def nested(depth: int, leaf: bytes = b"\xc0") -> bytes:

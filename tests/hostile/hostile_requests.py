@@ -28,6 +28,8 @@ Enrollment
     enroll-no-otp, enroll-wrong-otp, enroll-replayed,     401 unauthorized
       enroll-otp-mismatch
     enroll-otp-forbidden                                  403 not-allowed
+Time (POST /v1/time, the signed clock a far-off node asks for)
+    time-malformed                                        400 (a decode error)
 Push
     push-forged-certs                                     200, no results, trust unchanged
 """
@@ -445,6 +447,19 @@ class RequestGen:
         otp, prepare = self.one_time(place, role)
         return self.req("enroll-otp-forbidden", "/v1/enroll", lambda: self.enroll_body(place, role, otp), 403,
                         bad("not-allowed"), prepare=prepare)
+
+    # -- time ------------------------------------------------------------------------------------------
+
+    def req_time_malformed(self) -> Request:
+        rng = self.rng
+        body = rng.choice([
+            pack({"v": 1, "nonce": rng.randbytes(rng.choice([0, 15, 17, 64]))}),  # nonce of the wrong length
+            pack({"v": 1}), pack({"nonce": rng.randbytes(16), "v": 1}),  # missing key, keys out of order
+            pack({"v": 1, "nonce": rng.randbytes(16), "time": 2**62}),  # a client may not set the time
+            pack({"v": 1, "nonce": "x" * 16}), nested(rng.randint(33, 2000), rng), rng.randbytes(rng.randint(1, 64)),
+            b"\xdd\x00\xff\xff\xff" + b"\x80" * 4096,  # an inflated array of empty maps
+        ])
+        return self.req("time-malformed", "/v1/time", body, 400, DECODE)
 
     # -- push ------------------------------------------------------------------------------------------
 
