@@ -18,7 +18,10 @@ from hub.filings.table import Table, header_rows, two_rows
 
 
 def write(table: Table, out: Path) -> Path:
-    wb = xlsxwriter.Workbook(str(out), {"strings_to_numbers": False, "strings_to_formulas": False})
+    """constant_memory: each row goes to disk as the next begins, so memory stays flat however long
+    the list (a province's subsidy list); it needs the rows written in order, which `_sheet` does."""
+    wb = xlsxwriter.Workbook(str(out), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                            "strings_to_urls": False, "constant_memory": True})
     try:
         _sheet(wb, table)
     finally:
@@ -36,8 +39,7 @@ def _sheet(wb: Any, t: Table) -> None:
     right = wb.add_format({"font_name": "宋体", "font_size": 11, "align": "right"})
     head = wb.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True,
                           "font_name": "黑体", "bg_color": "#F2F2F2"})
-    cell = wb.add_format({"border": 1, "valign": "vcenter", "font_name": "宋体"})
-    num = wb.add_format({"border": 1, "valign": "vcenter", "font_name": "宋体", "num_format": "#,##0"})
+    cell = wb.add_format({"border": 1, "valign": "vcenter", "font_name": "宋体", "num_format": "#,##0"})
     tot = wb.add_format({"border": 1, "bold": True, "font_name": "宋体", "num_format": "#,##0"})
 
     ws.merge_range(0, 0, 0, last, t.title, title)
@@ -55,38 +57,41 @@ def _sheet(wb: Any, t: Table) -> None:
     h0 = 3
     grouped = two_rows(t.cols)
     h_last = h0 + (1 if grouped else 0)
-    c = 0
+    # constant_memory writes each row out once the next one starts, so the header goes row by row:
+    # the top row's values and its merges first, then the second row.
+    for c in range(width):
+        ws.write_string(h0, c, top[c], head)
+    spans: list[tuple[int, int]] = []  # groups: (first, last) column
+    c = 1
     while c < width:
-        if c > 0 and t.cols[c - 1].group:
-            g = t.cols[c - 1].group
-            end = c
-            while end + 1 < width and t.cols[end].group == g:
-                end += 1
-            if end > c:
-                ws.merge_range(h0, c, h0, end, top[c], head)
+        g = t.cols[c - 1].group
+        end = c
+        while g and end + 1 < width and t.cols[end].group == g:
+            end += 1
+        spans.append((c, end))
+        c = end + 1
+    for first, end in spans:
+        if end > first:
+            ws.merge_range(h0, first, h0, end, top[first], head)
+    if grouped:
+        for k in range(width):
+            if k == 0 or not t.cols[k - 1].group:
+                # A lone column merged down both rows. merge_range refuses a range starting on a row
+                # already written out, so the range is recorded as merge_range records it (its value
+                # is already in the top row) and the lower cell written blank in the header format.
+                ws.merge.append([h0, k, h_last, k])
+                ws.write_blank(h_last, k, None, head)
             else:
-                ws.write(h0, c, top[c], head)
-            for k in range(c, end + 1):
-                ws.write(h_last, k, bottom[k], head)
-            c = end + 1
-            continue
-        if grouped:
-            ws.merge_range(h0, c, h_last, c, top[c], head)
-        else:
-            ws.write(h0, c, top[c], head)
-        c += 1
+                ws.write_string(h_last, k, bottom[k], head)
 
     ws.set_column(0, 0, 6)
     for i, col in enumerate(t.cols, 1):
         ws.set_column(i, i, col.width)
     r = h_last + 1
-    numeric = {0} | {i for i, col in enumerate(t.cols, 1) if col.kind in ("int", "money")}  # 序号 too
+    # One format for every data cell (its number format only touches numbers); text columns hold
+    # strings and number columns numbers already (`Table.records`), so a row goes out in one call.
     for rec in t.records():
-        for k, v in enumerate(rec):
-            if k in numeric and isinstance(v, int | float) and not isinstance(v, bool):
-                ws.write_number(r, k, v, num)
-            else:
-                ws.write_string(r, k, str(v), cell)
+        ws.write_row(r, 0, rec, cell)
         r += 1
     if t.has_totals():
         for k, v in enumerate(t.total_row()):

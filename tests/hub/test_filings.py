@@ -211,7 +211,7 @@ def test_the_xlsx_has_the_office_layout(w: fk.World, tmp_path: Path) -> None:
     merged = {str(m) for m in ws.merged_cells.ranges}
     assert ws["A1"].value == "四川省乡村劳务经纪人备案信息表" and "A1:P1" in merged
     assert ws["A3"].value == "填报单位:四川省农民工办" and str(ws.cell(3, 9).value).startswith("填报日期:2026-01-10")
-    assert ws["A4"].value == "序号" and "A4:A5" in merged and ws["M4"].value == "2025年服务情况" and "M4:P4" in merged
+    assert ws["A4"].value == "序号" and "A4:A5" in merged and "B4:D4" in merged and ws["M4"].value == "2025年服务情况" and "M4:P4" in merged
     assert ws["M5"].value == "组织转移就业人次"
     last = ws.max_row - 3  # the 合计 row, then a blank and two notes
     assert ws.cell(last, 1).value == "合计" and ws.cell(last, 13).value == 22
