@@ -258,6 +258,10 @@ def cmd_erase(args: argparse.Namespace) -> dict[str, object]:
         row = _row(args.person) if args.person else bytes.fromhex(find_person(store, args.id_number)["id"])
         done = erase.erase_person(store, row, args.reason, actor=actor)
     sealed = store.seal()  # in the log now: served to the next puller and relayed up with the next sync
+    if args.vacuum_full:
+        from node.redact import forget
+
+        forget(store, full=True)
     return {"erased rows": done.rows, "redacted changesets": done.changesets, "sealed": len(sealed),
             "next": "同步后各副本清除 / every replica forgets at its next sync"}
 
@@ -381,6 +385,8 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--list", action="store_true", help="requests not yet carried out")
     sp.add_argument("--reason", help="why (logged; no personal values)")
     sp.add_argument("--operator", help="who, for the audit")
+    sp.add_argument("--vacuum-full", action="store_true",
+                    help="rewrite the database files afterwards (SQLite VACUUM; PostgreSQL VACUUM FULL, an exclusive lock)")
     cmd("status", cmd_status, "feeds, pending, quarantine, forks, conflicts")
     sp = cmd("backup", cmd_backup, "a consistent copy of a SQLite hub's database while it serves (PostgreSQL: pg_dump)")
     sp.add_argument("--out", required=True)

@@ -233,18 +233,23 @@ def _erased(store: Store, conn: Connection) -> set[RowKey]:
     return set().union(*(known[i] for i in ids))
 
 
-def forget(store: Store) -> float:
+def forget(store: Store, *, full: bool = False) -> float:
     """Make the database files forget what was rewritten; return the seconds it took.
 
     SQLite: secure_delete (set on every connection) zeroed the freed bytes; the old pages still sit
     in the WAL until a checkpoint copies the new ones over them, and TRUNCATE then empties the WAL.
     PostgreSQL: plain VACUUM prunes the dead row versions and their TOAST chunks so the space is
-    reused; their bytes stay in the data files until overwritten (docs/erasure.md says what more to do)."""
+    reused; their bytes stay in the data files until overwritten (docs/erasure.md says what more to do).
+    `full` (an operator's choice, `laowu-hub erase --vacuum-full`): SQLite VACUUM rewrites the whole
+    file, free pages left from before secure_delete (a 0.1.0 database) included; PostgreSQL VACUUM FULL
+    rewrites the tables into new files, under an exclusive lock."""
     started = time.perf_counter()
     if store.engine.dialect.name == "sqlite":
-        for _ in range(50):
-            raw = store.engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
+        for attempt in range(50):
+            raw = store.engine.raw_connection()  # outside any transaction: neither can run in one
             try:
+                if full and attempt == 0:
+                    raw.cursor().execute("VACUUM")
                 busy = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             finally:
                 raw.close()
@@ -255,7 +260,7 @@ def forget(store: Store) -> float:
             log.warning("WAL checkpoint stayed busy: the erased pages leave the WAL at the next checkpoint")
     elif store.engine.dialect.name == "postgresql":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM " + ", ".join(_VACUUM)))
+            conn.execute(text(("VACUUM FULL " if full else "VACUUM ") + ", ".join(_VACUUM)))
     return time.perf_counter() - started
 
 

@@ -82,7 +82,8 @@ def test_an_erased_person_is_nowhere_on_any_replica(tmp_path: Path) -> None:
                 f.write(repr(out) + "\n")
             return out
 
-        logged(hub("erase", "--dir", str(county), "--id-number", ids[0], "--reason", "本人申请删除", env=env))
+        logged(hub("erase", "--dir", str(county), "--id-number", ids[0], "--reason", "本人申请删除", "--vacuum-full",
+                   env=env))
         logged(node(village, "person", "erase", "--id-number", ids[1], "--reason", "本人申请删除", env=env))
         logged(node(village, "sync", env=env))
         requests = logged(hub("erase", "--dir", str(county), "--list", env=env))["requests"]
