@@ -13,6 +13,14 @@ course for training) in the database, the earliest kept; a person qualifying thr
 placements — above all two brokers' overlapping placements of one person — gives one line flagged
 with how many others were set aside, for the county to check before paying. Transfer copies never
 qualify (their originals do); revoked placements never qualify.
+
+Across years (the seeds' "once"): the broker fee (300 per person introduced and kept a year) and the
+employer's 一次性岗位补贴 (1,000 per person) are paid once per person, ever — a person who already met
+the conditions in an earlier year (a stable year confirmed before this one, with the list's other
+conditions) is not listed again, whatever new placement qualifies now. Sichuan's 300 (per person
+organized into work with a contract of a year or more), the transport fare (一次性 per trip out) and the
+training allowance (per course) pay for each new placement or course, so they are once per person
+per year (per course for training).
 """
 from __future__ import annotations
 
@@ -48,8 +56,17 @@ def _contract(pl: Any) -> Any:
     return or_(c.labor_contract.is_(True), c.contract_months > 0)
 
 
-def _placement_lines(ctx: Ctx, kind: str) -> Any:
+ONCE_EVER = ("brokerfee", "employer")  # paid once per person, ever: a later year never lists them again
+
+
+def _placement_lines(ctx: Ctx, kind: str, earlier: bool = False) -> Any:
+    """The candidate lines of the year; `earlier`: those of every year before it (whose persons a
+    once-ever list leaves out)."""
     pl, p, b, fu = T("placement"), T("person"), T("broker"), T("follow_up")
+
+    def when(col: Any) -> Any:
+        return col < ctx.first if earlier else in_year(col, ctx)
+
     amount: Any
     cols: list[Any]
     started = func.coalesce(pl.c.started_on, pl.c.start_date)
@@ -78,15 +95,18 @@ def _placement_lines(ctx: Ctx, kind: str) -> Any:
         cols += [visits.c.visits, visits.c.last_visit]
         amount = literal(BROKER_FEE_YUAN)
         where += [pl.c.broker.is_not(None), pl.c.stage == "stable_1y", p.c.poverty_status.in_(POOR),
-                  visits.c.last_visit >= anniversary, in_year(pl.c.stable_on, ctx)]
+                  visits.c.last_visit >= anniversary, when(pl.c.stable_on)]
         payee = b.c.name
     elif kind == "employer":
         amount = literal(EMPLOYER_YUAN)
         where += [pl.c.stage == "stable_1y", p.c.poverty_status.in_(POOR), pl.c.region_class.in_(IN_PREFECTURE),
-                  pl.c.social_insurance.is_(True), _contract(pl), in_year(pl.c.stable_on, ctx)]
+                  pl.c.social_insurance.is_(True), _contract(pl), when(pl.c.stable_on)]
         payee = pl.c.employer_name
     else:
         raise ValueError(kind)
+    if kind in ONCE_EVER and not earlier:
+        before = _placement_lines(ctx, kind, earlier=True)
+        where.append(p.c.id_number.not_in(select(before.c.id_number).where(before.c.id_number.is_not(None))))
     rank = func.row_number().over(partition_by=p.c.id_number, order_by=(started, pl.c.id))
     many = func.count().over(partition_by=p.c.id_number)
     brokers = func.count(pl.c.broker).over(partition_by=p.c.id_number)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from hub.filings import FILINGS
 from hub.filings.access import build, export
 from hub.filings.common import Ctx
 from node import engine_tables as et
+from node.domain import ops
 from protocol.errors import InvalidValue
 
 BIN = Path(sys.executable).parent / "laowu-hub"
@@ -312,4 +314,28 @@ def test_a_person_transferred_mid_year_is_counted_once(tmp_path: Path) -> None:
     assert by(run(w, "annex3").rows)["经纪人B1"]["transfers"] == 1
     assert len(run(w, "employed").rows) == 1
     assert len(run(w, "subsidy-sichuan300").rows) == 1
+    s.close()
+
+
+def test_the_broker_fee_and_employer_subsidy_pay_a_person_once_across_years(tmp_path: Path) -> None:
+    """A 脱贫人口 whose first placement is confirmed stable in 2024 and a second one in 2025 meets both
+    lists' conditions in both years: listed in 2024 only. Another person qualifying first in 2025 is listed
+    in 2025 (the rule leaves out earlier payees, not the year)."""
+    w = fk.World(fk.province_store(f"sqlite:///{tmp_path / 'hub.sqlite'}"))
+    s, b = w.store, fk.broker(w, "B", fk.V1)
+    twice, fresh = fk.person(w, "twice", fk.V1, "脱贫人口"), fk.person(w, "fresh", fk.V1, "脱贫人口")
+    for who, start, stable_on in ((twice, "2023-01-02", "2024-01-02"), (twice, "2024-02-01", "2025-02-01"),
+                                  (fresh, "2024-03-01", "2025-03-01")):
+        row = fk.place(w, who, b, start, region="县内")
+        ops.placement_advance(s, row, "confirm_stable", on=date.fromisoformat(stable_on))
+        ops.add_followup(s, {"placement": row.hex(), "method": "上门", "still_employed": True, "visited_on": stable_on},
+                         today=fk.TODAY)
+    ids = {str(ops.get(s, "person", p)["id_number"]): tag for tag, p in w.persons.items()}  # type: ignore[index]
+    for name in ("subsidy-brokerfee", "subsidy-employer"):
+        got = {y: sorted(ids[str(r["id_number"])] for r in build(s, name, Ctx(fk.PROVINCE, y, None, fk.TODAY)).rows)
+               for y in (2024, 2025)}
+        assert got == {2024: ["twice"], 2025: ["fresh"]}, name
+    # the per-placement lists pay the second year's new placement again: Sichuan 300 lists twice in 2024 too
+    t = build(s, "subsidy-sichuan300", Ctx(fk.PROVINCE, 2024, None, fk.TODAY))
+    assert sorted(ids[str(r["id_number"])] for r in t.rows) == ["fresh", "twice"]
     s.close()
