@@ -113,7 +113,10 @@ def test_an_old_node_keeps_syncing_with_a_new_hub_and_catches_up_when_upgraded(t
         county.close()
 
 
-def test_a_new_node_keeps_syncing_with_an_old_hub_which_catches_up_when_upgraded(tmp_path: Path) -> None:
+def test_a_new_node_waits_for_its_old_hub_to_upgrade_and_loses_nothing(tmp_path: Path) -> None:
+    """0.2.0 nodes verify a signature on every hub answer (docs/threat-model.md), which 0.1.0 hubs do not
+    give: a new laptop refuses an old county plainly (exit 2, nothing sent, nothing lost) and syncs
+    everything once the county is upgraded. Hence: upgrade hubs before their villages."""
     assert OLD is not None
     county_dir, village = tmp_path / "county", tmp_path / "village"
     shutil.copytree(RELEASE / "county", county_dir)
@@ -126,25 +129,20 @@ def test_a_new_node_keeps_syncing_with_an_old_hub_which_catches_up_when_upgraded
         assert run(NEW, "laowu-node", "--dir", str(village), "person", "add", "--id-number", p["id_number"],
                    "--name", p["name"]).returncode == 0
         synced = run(NEW, "laowu-node", "--dir", str(village), "--json", "sync")
-        # Held by the old hub for a newer release: the node says something waits (exit 4), loses nothing.
-        assert synced.returncode == 4, synced.stdout + synced.stderr
-        assert json.loads(synced.stdout)["outcomes"].get("held") == 1
-        again = run(NEW, "laowu-node", "--dir", str(village), "--json", "sync")
-        assert again.returncode in (0, 4), again.stderr
-    assert statuses(county_dir / "hub.sqlite").count("held") == 1
+        assert synced.returncode == 2 and "not signed by hub" in synced.stderr, synced.stdout + synced.stderr
+    assert statuses(county_dir / "hub.sqlite") == ["applied"] * 3  # the old hub was given nothing
     with closing(sqlite3.connect(county_dir / "hub.sqlite")) as c:
         assert c.execute("SELECT count(*) FROM person").fetchone()[0] == FACTS["people"]
 
-    # The county upgrades: its database migrates and the held changeset applies.
+    # The county upgrades; the laptop's next sync delivers what it wrote meanwhile.
     county = Store.open(county_dir / "hub.sqlite", KeyPair.load(county_dir / "hub.key", FACTS["passphrase"]),
                         rules=RULES)
     try:
-        assert [r.status for r in table_rows(county, t.log)].count("held") == 0
-        assert any(v and v.get("id_number") == p["id_number"] for v in county.values("person").values())
         with ServerThread(Hub(county)) as server:
             point_at(village, server.url)
             synced = run(NEW, "laowu-node", "--dir", str(village), "--json", "sync")
             assert synced.returncode == 0, synced.stdout + synced.stderr
+        assert any(v and v.get("id_number") == p["id_number"] for v in county.values("person").values())
         author = KeyPair.load(village / "node.key", FACTS["passphrase"]).public
         assert county.vector()[(author, FACTS["village"])] == 4 and table_rows(county, t.forks) == []
         assert SCHEMA_VERSION >= 2
