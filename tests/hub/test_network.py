@@ -28,6 +28,7 @@ from hubkit import CT, VILLAGE, World, feed, hello_body, push, session, table_ro
 from hub.server import ServerThread
 from node import engine_tables as t
 from node import synclog
+from node.store import Store
 from node.sync_client import SyncClient, SyncFailed
 from protocol import codec, messages
 
@@ -63,10 +64,9 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def test_a_rewritten_welcome_time_is_refused_and_the_clock_does_not_move(world: World) -> None:
-    village = world.node(VILLAGE)
-    village.write("job_posting", os.urandom(16), {"title": "before the attack"})
-    rewrite, seen = _rewrite_map("/v1/hello", {"time": YEAR_2090_MS})
+def _attacked(world: World, village: Store, path: str, change: dict[str, object]) -> SyncFailed:
+    """Sync `village` through a proxy that rewrites the answers to `path`; the failure it must raise."""
+    rewrite, seen = _rewrite_map(path, change)
     with FaultProxy(_port(world.county_url), seed=1, rates={}, hold=1.0, rewrite=rewrite) as proxy:
         client = SyncClient(village, proxy.url, world.county.author)
         try:
@@ -74,7 +74,14 @@ def test_a_rewritten_welcome_time_is_refused_and_the_clock_does_not_move(world: 
                 client.sync()
         finally:
             client.close()
-    assert seen == ["/v1/hello"] and failed.value.error == "bad-signature"
+    assert seen == [path] and failed.value.error == "bad-signature"
+    return failed.value
+
+
+def test_a_rewritten_welcome_time_is_refused_and_the_clock_does_not_move(world: World) -> None:
+    village = world.node(VILLAGE)
+    village.write("job_posting", os.urandom(16), {"title": "before the attack"})
+    _attacked(world, village, "/v1/hello", {"time": YEAR_2090_MS})
     assert village.hlc.offset_ms == 0 and abs(village.hlc.physical() - time.time() * 1000) < 60_000
     report = world.sync(VILLAGE)  # straight to the hub: the feed is not blocked
     assert report.pushed == 1 and report.counts == {"accepted": 1}
@@ -82,15 +89,7 @@ def test_a_rewritten_welcome_time_is_refused_and_the_clock_does_not_move(world: 
 
 def test_a_rewritten_hub_time_is_refused_when_a_far_off_node_asks_for_it(world: World) -> None:
     village = world.node(VILLAGE, wall=lambda: int(time.time() * 1000) + HOUR_MS)  # hello refused as stale
-    rewrite, seen = _rewrite_map("/v1/time", {"time": YEAR_2090_MS})
-    with FaultProxy(_port(world.county_url), seed=2, rates={}, hold=1.0, rewrite=rewrite) as proxy:
-        client = SyncClient(village, proxy.url, world.county.author)
-        try:
-            with pytest.raises(SyncFailed) as failed:
-                client.sync()
-        finally:
-            client.close()
-    assert seen == ["/v1/time"] and failed.value.error == "bad-signature"
+    _attacked(world, village, "/v1/time", {"time": YEAR_2090_MS})
     assert village.hlc.offset_ms == 0
     assert abs(world.sync(VILLAGE).offset_ms + HOUR_MS) < 60_000  # the real, signed time is learnt directly
 

@@ -40,6 +40,15 @@ def box() -> Sandbox:
     return b
 
 
+def open_store(d: Path) -> Store:
+    """The node's store opened in this process as the command does, under the passphrase."""
+    os.environ["LAOWU_PASSPHRASE"] = PASSPHRASE
+    try:
+        return Node(d).store()
+    finally:
+        del os.environ["LAOWU_PASSPHRASE"]
+
+
 def village(box: Sandbox, d: Path) -> Path:
     province = d.parent / "province.laowu"
     save_province(province, ProvinceFile(box.members[PROVINCE].cert, bytes(range(32))))
@@ -61,11 +70,7 @@ def test_a_stolen_laptop_yields_no_id_number(box: Sandbox, tmp_path: Path) -> No
     assert laowu(d, "export-bundle", "--out", str(bundle)).returncode == 0
     needles = [ID_NUMBER.encode(), ID_NUMBER[:14].encode(), "张秀英".encode(), b"13812345678"]
     # While the node runs, its newest pages sit in the WAL: encrypted too.
-    os.environ["LAOWU_PASSPHRASE"] = PASSPHRASE
-    try:
-        store = Node(d).store()
-    finally:
-        del os.environ["LAOWU_PASSPHRASE"]
+    store = open_store(d)
     try:
         store.write("person", os.urandom(16), {"scope": VILLAGE, "id_number": ID_NUMBER, "name": "张秀英"})
         wal = (d / "node.sqlite-wal").read_bytes()
@@ -115,11 +120,7 @@ def test_a_database_made_before_encryption_is_encrypted_in_place(box: Sandbox, t
 
     assert laowu(d, "encrypt-db").returncode == 0
     assert ID_NUMBER.encode() not in (d / "node.sqlite").read_bytes()
-    os.environ["LAOWU_PASSPHRASE"] = PASSPHRASE
-    try:
-        store = Node(d).store()
-    finally:
-        del os.environ["LAOWU_PASSPHRASE"]
+    store = open_store(d)
     try:
         assert [v.get("id_number") for v in store.values("person").values() if v] == [ID_NUMBER]
     finally:
