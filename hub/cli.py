@@ -7,6 +7,7 @@
     laowu-hub otp --dir C --place 513225103201 [--role village]   one-time code for online enrollment
     laowu-hub revoke --dir C --key HEX --reason "laptop stolen" [--upstream URL --upstream-key HEX] [--yes]
     laowu-hub review list|keep --dir C [--key K --scope S --upto N]   what revocations held back
+    laowu-hub quarantine list|release|decline --dir C [--id ID]       changesets stamped too far ahead
     laowu-hub review deletes --dir C                                  every deleted row, by whom
     laowu-hub rekey --dir C --old HEX --request REQ --out CERTS
     laowu-hub serve --dir C --port 8700 [--upstream URL --upstream-key HEX]
@@ -167,6 +168,39 @@ def cmd_rekey(args: argparse.Namespace) -> dict[str, object]:
             upstream.close()
     save_chain(args.out, store.trust.chains({req.pub}))
     return {"successor": short_id(req.pub), "out": args.out}
+
+
+RELEASE_AHEAD_MS = 24 * 3600 * 1000  # released beyond this, a value would outrank every edit until its date
+
+
+def cmd_quarantine(args: argparse.Namespace) -> dict[str, object]:
+    """Changesets stamped too far ahead (a wrong laptop clock): which village each blocks, release, decline."""
+    store = _open(args)
+    items = review.quarantined(store)
+    if args.action == "list":
+        return {"隔离 quarantined": len(items),
+                "items": [f"{q.id.hex()[:16]} 村 place {q.scope} #{q.seq} by {short_id(q.author)}: stamped "
+                          f"{clock.format_hlc(q.stamped)}; {q.waiting} later changesets wait behind it"
+                          for q in items] or "无 nothing"}
+    if not args.id:
+        raise ConfigError(f"quarantine {args.action} 需要 --id / needs --id (the first characters shown by `list`)")
+    found = [q for q in items if q.id.hex().startswith(args.id.lower())]
+    if len(found) != 1:
+        raise ConfigError(f"--id {args.id}: {'无此隔离记录 no such quarantined changeset' if not found else '不唯一 ambiguous'}")
+    q = found[0]
+    if args.action == "decline":
+        store.decline_quarantine([q.id])
+        logs.event(log, "quarantine.decline", place=q.scope, seq=q.seq)
+        return {"已拒绝 declined": f"{q.scope} #{q.seq}",
+                "下一步 next": f"{q.waiting} later changesets of this village still wait: re-key its laptop "
+                               "(laowu-hub rekey) after its clock is fixed"}
+    if clock.physical_ms(q.stamped) > store.hlc.physical() + RELEASE_AHEAD_MS and not args.as_stamped:
+        raise ConfigError(f"{q.scope} #{q.seq} 时间戳为 {clock.format_hlc(q.stamped)}: 放行后该值将压过此后所有修改 / "
+                          "released, its values would outrank every later edit until that date: decline it "
+                          "instead, or add --as-stamped if that is really wanted")
+    outcomes = store.release_quarantine([q.id])
+    logs.event(log, "quarantine.release", place=q.scope, seq=q.seq)
+    return {"已放行 released": f"{q.scope} #{q.seq}", "结果 outcome": [o.get("status") for o in outcomes]}
 
 
 def cmd_review(args: argparse.Namespace) -> dict[str, object]:
@@ -360,6 +394,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.add_argument("--upstream", help="sync with this hub (the province) first, so its heads are kept")
     sp.add_argument("--upstream-key", help="the upstream hub's author id (hex)")
+    sp = cmd("quarantine", cmd_quarantine, "changesets stamped too far ahead: list, release or decline")
+    sp.add_argument("action", choices=["list", "release", "decline"])
+    sp.add_argument("--id", help="release/decline: the changeset id (its first characters)")
+    sp.add_argument("--as-stamped", action="store_true", help="release even a changeset stamped beyond a day ahead")
     sp = cmd("review", cmd_review, "changesets revocations held back: list, or keep some (raise the cut-off)")
     sp.add_argument("action", choices=["list", "keep", "deletes"])
     sp.add_argument("--key", help="keep: the revoked key")

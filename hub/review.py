@@ -62,6 +62,31 @@ def deleted_rows(store: Store) -> list[Deleted]:
         return [Deleted(r.tbl, r.row, r.tomb_hlc, r.tomb_author or b"") for r in conn.execute(q)]
 
 
+@dataclass(frozen=True)
+class Quarantined:
+    id: bytes
+    author: bytes
+    scope: str  # the village (or place) whose feed is blocked
+    seq: int
+    stamped: int  # the changeset's highest stamp (HLC)
+    reason: str
+    waiting: int  # later changesets of the same feed waiting behind it here
+
+
+def quarantined(store: Store) -> list[Quarantined]:
+    """Which feeds are blocked by a changeset stamped too far ahead, and how much waits behind it."""
+    with store.engine.connect() as conn:
+        rows = list(conn.execute(select(t.quarantine).order_by(t.quarantine.c.scope, t.quarantine.c.seq)))
+        out = []
+        for r in rows:
+            waiting = conn.execute(select(func.count()).select_from(t.log).where(
+                t.log.c.author == r.author, t.log.c.scope == r.scope, t.log.c.seq > r.seq,
+                t.log.c.status == "pending")).scalar_one()
+            out.append(Quarantined(r.id, r.author, r.scope, r.seq, open_envelope(r.envelope).max_hlc, r.reason,
+                                   int(waiting)))
+    return out
+
+
 def keep_upto(store: Store, subject: bytes, feed_scope: str, seq: int, reason: str) -> bytes:
     """Sign a revocation of `subject` by this hub with the cut-off of `feed_scope` raised to `seq`:
     what a review found good comes back, everywhere the new revocation goes."""

@@ -32,8 +32,8 @@ from node import domain  # noqa: F401  (registers the replicated tables before a
 from node import engine_tables as t
 from node import logs, migrations, schema
 from node.db import StorageFull, begin_write, is_full, make_engine, upsert
-from node.redact import after_apply, forget
-from node.retract import reconcile
+from node.redact import after_apply, erased_rows, forget
+from node.retract import rebuild, reconcile
 from node.rowview import SqlRowView
 from protocol import certs, clock, codec
 from protocol import scope as scopes
@@ -311,6 +311,25 @@ class Store:
     def delete(self, table: str, row: bytes, *, scope: str | None = None) -> None:
         """Delete a row everywhere: values purged, a tombstone stays, concurrent edits lose."""
         self.write(table, row, {DELETE_FIELD: DELETE_VALUE}, scope=scope)
+
+    def restamp_ahead(self) -> int:
+        """Give fresh stamps to open (unsigned) changes stamped beyond our clock plus the drift bound:
+        written offline while the laptop's clock said 2099, after a hub's time corrected the clock.
+        Sealed as they were, every hub would quarantine them and the village's later work would
+        wait behind them; unsigned, they are ours to re-stamp. The rows they touch are merged again.
+        Returns how many changes were re-stamped (docs/trust.md §6)."""
+        limit = self.hlc.physical() + self.hlc.max_ahead_ms
+        erased = erased_rows(self)  # an erased row keeps only its delete: nothing of it to merge again
+        with self.transaction() as conn:
+            ahead = [(r.n, msgpack.unpackb(r.change)) for r in conn.execute(_OPEN)]
+            ahead = [(n, ch) for n, ch in ahead if clock.physical_ms(ch[4]) > limit and (ch[0], ch[1]) not in erased]
+            for n, (tb, row, f, v, _) in ahead:
+                conn.execute(update(t.open_changes).where(t.open_changes.c.n == n).values(
+                    change=codec.pack([tb, row, f, v, self.hlc.now()])))
+            if ahead:
+                rebuild(self, conn, {(ch[0], ch[1]) for _, ch in ahead})
+                self._save_clock(conn)
+        return len(ahead)
 
     def seal(self) -> list[Changeset]:
         """Sign the open changes, one changeset per scope, in one transaction."""

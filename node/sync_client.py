@@ -80,6 +80,7 @@ class SyncReport:
     bytes_received: int = 0
     offset_ms: int = 0
     restored_feeds: int = 0
+    restamped: int = 0  # open changes stamped far ahead (a wrong laptop clock), re-stamped before sealing
     counts: dict[str, int] = field(default_factory=dict)  # outcomes by status, pulled and pushed
 
     def count(self, outcomes: list[dict[str, object]]) -> None:
@@ -94,8 +95,10 @@ class SyncReport:
 
 class SyncClient:
     def __init__(self, store: Store, url: str, hub: bytes, *, budget: int = DEFAULT_BUDGET,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0, ca_file: str | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0, ca_file: str | None = None,
+                 restamp: bool = True) -> None:
         self.store = store
+        self.restamp = restamp  # re-stamp open changes written under a clock far ahead (Store.restamp_ahead)
         self.url = url.rstrip("/")
         self.hub = hub
         self.budget = budget
@@ -216,6 +219,8 @@ class SyncClient:
             if progress:
                 progress("pull", report.pulled, 0)
 
+        if self.restamp:  # written under a clock the hello just corrected
+            report.restamped = store.restamp_ahead()
         report.sealed = len(store.seal())
         # Revocations the hub lacks go with the next push, with the revoked keys' certificates so
         # the hub can place them; with nothing else to push they still go, in a push of their own

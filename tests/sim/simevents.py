@@ -470,7 +470,7 @@ class Schedule:
         """A sync staff make sure of: over a link without faults, once the hub answers at all."""
         w = self.w
         client = SyncClient(node.store, f"http://{w.host(hub_code)}", w.nodes[hub_code].author,
-                            transport=MemoryTransport(w.hubs, Network(), link="lan"))
+                            transport=MemoryTransport(w.hubs, Network(), link="lan"), restamp=False)
         try:
             client.sync()
         finally:

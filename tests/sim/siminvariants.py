@@ -138,8 +138,15 @@ def check(w: World, heal_rounds: int) -> Verdict:
         v.acked += len(changes)
         if author in w.stolen:
             continue
+        # A change written under a clock far ahead is re-stamped before it is sealed
+        # (Store.restamp_ahead): the same value of the same field by the same author, stamped earlier.
+        restamped: dict[tuple[str, bytes, str, bytes], int] = {}
+        for k in kept.get(author, set()):
+            restamped[(k[0], k[1], k[2], k[3])] = min(k[4], restamped.get((k[0], k[1], k[2], k[3]), k[4]))
         for c in changes:
             if c in kept.get(author, set()) or (c[0], c[1]) in erased:
+                continue
+            if restamped.get((c[0], c[1], c[2], c[3]), c[4]) < c[4]:
                 continue
             if (author, c) in w.lost_changes:
                 v.lost_with_laptop += 1
