@@ -54,8 +54,11 @@ def corpus() -> dict[str, dict[str, bytes]]:
     county_cert, village_cert = BOX.members[COUNTY].cert, BOX.members[VILLAGE].cert
     successor = certs.issue(county, bytes(range(32)), "village", [VILLAGE], NOW_MS, NOW_MS + 10**10, 77, succeeds=village.public)
     revocation = certs.revoke(county, village.public, {VILLAGE: 2, SIBLING: 0}, NOW_MS, "laptop stolen")
+    # A v2 revocation of a county key keeping what it signed (protocol.certs: a revoked key issues nothing else).
+    keeping = certs.revoke(BOX.root, county.public, {COUNTY: 1}, NOW_MS, "county key stolen",
+                           [certs.digest(village_cert), certs.digest(revocation)])
     signed_things = {"root": root_cert, "county": county_cert, "village": village_cert, "successor": successor,
-                     "revocation": revocation}
+                     "revocation": revocation, "revocation-keeping": keeping}
 
     vector = {(village.public, VILLAGE): 2, (county.public, COUNTY): 1}
     full = bundle.encode(bundle.Bundle(village.public, NOW_MS, vector, [first.envelope, second.envelope],
@@ -150,7 +153,7 @@ def dictionary() -> list[bytes]:
     """msgpack-encoded key names and markers, so mutations can splice whole tokens."""
     words = ["v", "body", "sig", "author", "scope", "seq", "prev", "schema", "changes", "serial", "issuer", "subject",
              "role", "scopes", "not_before", "not_after", "succeeds", "cutoffs", "at", "reason", "sender", "created",
-             "vector", "certs", "revocations", "home", "cursor", "time", "nonce", "hub", "token", "heads", "more",
+             "vector", "certs", "revocations", "kept", "home", "cursor", "time", "nonce", "hub", "token", "heads", "more",
              "envelopes", "results", "budget", "own", "pub", "code", "operator", "otp", "status", "id", "+", "-", "*",
              "delete", "village", "county", "township", "province", VILLAGE, COUNTY]
     return [pack(w) for w in words] + [b"LAOWUBDL\x01", b"\xc4\x20", b"\xc4\x40", b"\xc4\x10", b"\xcf", b"\xdd\xff\xff\xff\xff"]

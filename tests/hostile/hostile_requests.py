@@ -472,6 +472,8 @@ class RequestGen:
             certs.issue(k.village, stranger.public, "village", [VILLAGE], 0, clock.wall_ms() + year, 5),
             certs.issue(k.sibling, k.village.public, "village", [SIBLING], 0, clock.wall_ms() + year, 10**6),
             certs.issue(k.township, k.county.public, "village", [VILLAGE], 0, clock.wall_ms() + year, 10**6),
+            # a chosen top serial from below the county's own certificate of the key: changes nothing
+            certs.issue(k.township, k.village.public, "village", [VILLAGE], 0, clock.wall_ms() + year, 2**64 - 1),
             self.resigned(certs.issue(k.county, stranger.public, "township", [TOWNSHIP], 0, clock.wall_ms() + year, 5)),
             rng.randbytes(rng.randint(0, 100)),
             *self.k.chain["village"],  # genuine and already held: changes nothing either
@@ -480,6 +482,8 @@ class RequestGen:
             certs.revoke(stranger, k.village.public, {VILLAGE: 0}, clock.wall_ms(), "forged"),
             certs.revoke(k.sibling, k.village.public, {VILLAGE: 0}, clock.wall_ms(), "sibling"),
             certs.revoke(k.village, k.township.public, {TOWNSHIP: 0}, clock.wall_ms(), "upward"),
+            certs.revoke(k.root, k.root.public, {}, clock.wall_ms(), "the root revokes itself"),  # never
+            certs.revoke(k.stolen, k.village.public, {VILLAGE: 0}, clock.wall_ms(), "by a revoked key"),
             self.resigned(certs.revoke(k.county, k.village.public, {VILLAGE: 0}, clock.wall_ms(), "resigned")),
             self.resigned(certs.revoke(k.root, k.county.public, {COUNTY: 0}, clock.wall_ms(), "resigned")),
             rng.randbytes(rng.randint(0, 100)),
