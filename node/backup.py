@@ -2,10 +2,10 @@
 
 `backup()` takes a consistent copy while the database is in use, through SQLite's online backup
 API on the store's own driver connection: writers may go on, the copy is one moment's state. An
-encrypted database (SQLCipher, whose SQLAlchemy URL carries the key) is copied into a file keyed the
-same way, so the backup is encrypted like the database. A node's copy also carries its key file
-(itself encrypted under the operator's passphrase) and config.json, in a small table of the copy,
-so one file restores a laptop whose disk died.
+encrypted node database (SQLCipher) is copied into a file keyed the same way, so the backup is
+encrypted like the database. A node's backup is a zip of that copy, its key file (sealed under the
+operator's passphrase; the database key derives from it) and config.json, so one file restores a
+laptop whose disk died; a hub's is the bare database file.
 
 `restore()` puts a backup in place of the database (the current one is kept beside it, renamed, never
 deleted) and marks the database "restored". A restored laptop must not write seqs of its feed that it
@@ -15,9 +15,10 @@ mark makes every other way of sealing (a USB bundle) refuse, saying why.
 """
 from __future__ import annotations
 
+import json
 import os
-import sqlite3
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,12 @@ import msgpack
 from sqlalchemy import Engine, delete, select
 
 from node import engine_tables as t
-from node.db import make_engine, upsert
+from node.db import _key_pragma, make_engine, upsert
 from node.files import fsync_dir
 from protocol import codec
 from protocol.errors import ConfigError
 
-FILES_TABLE = "lw_backup_file"  # exists only in backup copies: name → bytes of the node's key and config
+DATABASE, MANIFEST = "database.sqlite", "backup.json"  # members of a node backup (a zip), beside node.key, config.json
 RESTORED = "restored_from_backup"  # lw_meta key: when the backup restored here was taken (ms)
 
 
@@ -54,18 +55,20 @@ def _driver(engine: Engine) -> tuple[Any, Any]:
     return pooled, pooled.driver_connection
 
 
-def _connect_like(src: Any, path: Path, engine: Engine) -> Any:
+def _connect_like(src: Any, path: Path, db_key: bytes | None) -> Any:
     """A connection to `path` by the same driver as `src`, keyed like it when the database is encrypted."""
     dst = type(src)(str(path))
-    key = engine.url.password
-    if key:
-        dst.execute(f"PRAGMA key = '{str(key).replace(chr(39), chr(39) * 2)}'")
+    if db_key is not None:
+        dst.execute(_key_pragma(db_key))
     return dst
 
 
-def backup(engine: Engine, out: Path | str, *, files: dict[str, bytes] | None = None) -> BackupInfo:
-    """Copy the database behind `engine` to `out` (written whole, then renamed into place). A node
-    passes `files` (its key and config), carried in the copy; a hub's copy is the bare database."""
+def backup(engine: Engine, out: Path | str, *, files: dict[str, bytes] | None = None,
+           db_key: bytes | None = None) -> BackupInfo:
+    """Copy the database behind `engine` to `out` (written whole, then renamed into place), encrypted
+    under `db_key` when the database is. A hub's copy is the bare database; a node passes `files` (its
+    key file, sealed under the passphrase, and config) and gets a zip of the copy and those files: the
+    key must stay readable beside an encrypted database, since the database key derives from it."""
     out = Path(out)
     if out.exists() and out.is_dir():
         raise ConfigError(f"{out} 是目录 is a folder: give a file name for the backup")
@@ -73,16 +76,11 @@ def backup(engine: Engine, out: Path | str, *, files: dict[str, bytes] | None = 
     tmp.unlink(missing_ok=True)
     pooled, src = _driver(engine)
     try:
-        dst = _connect_like(src, tmp, engine)
+        dst = _connect_like(src, tmp, db_key)
         try:
             src.backup(dst)  # one step: a consistent snapshot even while others write
             dst.execute("PRAGMA journal_mode=DELETE")
             taken = int(time.time() * 1000)
-            if files is not None:  # a node's: what restoring it on a new laptop needs besides the database
-                dst.execute(f"CREATE TABLE {FILES_TABLE} (name TEXT PRIMARY KEY, data BLOB NOT NULL)")
-                dst.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?)",
-                                [*files.items(), ("taken_ms", str(taken).encode())])
-                dst.commit()
             feeds, changesets = dst.execute(
                 "SELECT (SELECT count(*) FROM lw_head), (SELECT count(*) FROM lw_log)").fetchone()
             ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
@@ -93,6 +91,15 @@ def backup(engine: Engine, out: Path | str, *, files: dict[str, bytes] | None = 
     if ok != "ok":
         tmp.unlink(missing_ok=True)
         raise ConfigError(f"备份副本未通过完整性检查 the copy failed its integrity check ({ok}); nothing was written")
+    if files is not None:  # a node's: what restoring it on a new laptop needs besides the database
+        packed = out.with_name(out.name + ".zip-partial")
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_STORED) as z:
+            z.write(tmp, DATABASE)
+            for name, data in files.items():
+                z.writestr(name, data)
+            z.writestr(MANIFEST, json.dumps({"format": 1, "taken_ms": taken, "encrypted": db_key is not None}))
+        tmp.unlink()
+        tmp = packed
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, out)
@@ -101,21 +108,15 @@ def backup(engine: Engine, out: Path | str, *, files: dict[str, bytes] | None = 
 
 
 def read_files(path: Path | str) -> dict[str, bytes]:
-    """The files a backup carries (key, config, taken_ms)."""
-    engine = make_engine(path)
+    """The small files a node backup carries (node.key, config.json, backup.json), not the database."""
     try:
-        pooled, con = _driver(engine)
-        try:
-            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if FILES_TABLE not in names or "lw_meta" not in names:
-                raise ConfigError(f"{path} 不是劳务备份文件 is not a Laowu backup (made by `backup --out`)")
-            return {r[0]: bytes(r[1]) for r in con.execute(f"SELECT name, data FROM {FILES_TABLE}")}
-        finally:
-            pooled.close()
-    except sqlite3.DatabaseError as exc:
-        raise ConfigError(f"{path} 不是劳务备份文件 is not a Laowu backup: {exc}") from exc
-    finally:
-        engine.dispose()
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            if DATABASE not in names or MANIFEST not in names:
+                raise ConfigError(f"{path} 不是劳务备份文件 is not a Laowu backup (made by `laowu-node backup`)")
+            return {n: z.read(n) for n in names if n != DATABASE}
+    except (zipfile.BadZipFile, FileNotFoundError) as exc:
+        raise ConfigError(f"{path} 不是劳务备份文件 is not a Laowu backup (made by `laowu-node backup`): {exc}") from exc
 
 
 def author_of(engine: Engine) -> bytes:
@@ -126,22 +127,22 @@ def author_of(engine: Engine) -> bytes:
     return bytes(msgpack.unpackb(r.value))
 
 
-def install(backup_file: Path | str, db: Path, *, expect_author: bytes | None) -> tuple[dict[str, bytes], Path | None]:
-    """Put `backup_file` in place of `db`, marked restored; the files it carried, and where the
-    database it replaced was kept (None if there was none)."""
-    backup_file = Path(backup_file)
+def install(backup_file: Path | str, db: Path, *, expect_author: bytes,
+            db_key: bytes | None) -> tuple[dict[str, bytes], Path | None]:
+    """Put the database of `backup_file` in place of `db`, marked restored; the files it carried, and
+    where the database it replaced was kept (None if there was none). `db_key` opens an encrypted one."""
     files = read_files(backup_file)
     staged = db.with_name(db.name + ".restoring")
-    staged.write_bytes(backup_file.read_bytes())
-    engine = make_engine(staged)
+    with zipfile.ZipFile(backup_file) as z, open(staged, "wb") as f:
+        f.write(z.read(DATABASE))
+    engine = make_engine(staged, db_key=db_key if json.loads(files[MANIFEST]).get("encrypted") else None)
     try:
         author = author_of(engine)
-        if expect_author is not None and author != expect_author:
+        if author != expect_author:
             raise ConfigError("这个备份属于另一台节点 this backup belongs to another node (its key differs from this "
                               "node's key): nothing was changed")
-        taken = int(files.get("taken_ms", b"0"))
+        taken = int(json.loads(files[MANIFEST])["taken_ms"])
         with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP TABLE {FILES_TABLE}")
             conn.execute(upsert(engine, t.meta, ["key"]), {"key": RESTORED, "value": codec.pack(taken)})
     except Exception:
         engine.dispose()

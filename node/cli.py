@@ -245,7 +245,8 @@ def cmd_backup(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     node.config()  # a node directory, not any folder
     store = node.store()
     files = {name: (node.dir / name).read_bytes() for name in ("node.key", "config.json") if (node.dir / name).exists()}
-    info = backups.backup(store.engine, args.out, files=files)
+    encrypted = not db.is_plaintext(node.dbfile)
+    info = backups.backup(store.engine, args.out, files=files, db_key=db_key(store.key) if encrypted and store.key else None)
     return {"备份 backup": str(info.path), "字节 bytes": info.bytes, "记录流 feeds": info.feeds,
             "变更集 changesets": info.changesets, "时间 taken": local_time(info.taken_ms),
             "说明 note": "备份文件含本机密钥(已用口令加密)和配置,请存放在安全处 / the file holds this node's key "
@@ -254,11 +255,13 @@ def cmd_backup(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 def cmd_restore(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     node.dir.mkdir(parents=True, exist_ok=True)
-    expect = node.key().public if node.keyfile.exists() else None
-    files, kept = backups.install(args.file, node.dbfile, expect_author=expect)
-    for name in ("node.key", "config.json"):
-        if not (node.dir / name).exists() and name in files:
-            write_atomic(node.dir / name, files[name], 0o600 if name == "node.key" else 0o644)
+    carried = backups.read_files(args.file)
+    if not node.keyfile.exists() and "node.key" in carried:  # a new laptop: the backup brings its key
+        write_atomic(node.keyfile, carried["node.key"], 0o600)
+    key = node.key()
+    files, kept = backups.install(args.file, node.dbfile, expect_author=key.public, db_key=db_key(key))
+    if not node.configfile.exists() and "config.json" in files:
+        write_atomic(node.configfile, files["config.json"])
     store = node.store()  # upgrades a backup made by an earlier release
     st = store.status()
     return {"恢复 restored": f"{args.file} → {node.dbfile}",

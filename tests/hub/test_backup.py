@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import zipfile
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,7 @@ from hub.app import Hub
 from hub.server import ServerThread
 from node import engine_tables as t
 from node.backup import backup
+from node.cli import db_key
 from node.domain.rules import RULES
 from node.generate import people
 from node.store import Store
@@ -55,9 +57,13 @@ def test_a_restored_node_continues_its_feed_without_a_fork_and_says_so(tmp_path:
         cfg = json.loads((village / "config.json").read_text())
         cfg["hub"] = server.url
         (village / "config.json").write_text(json.dumps(cfg, ensure_ascii=False))
+        assert node(village, "encrypt-db").returncode == 0  # as every 0.2.0 node's database is
         made = node(village, "--json", "backup", "--out", str(tmp_path / "nightly.laowu-backup"))
         assert made.returncode == 0, made.stderr
         assert json.loads(made.stdout)["changesets"] == 3
+        with zipfile.ZipFile(tmp_path / "nightly.laowu-backup") as z:  # the copy is encrypted like the database
+            copy = z.read("database.sqlite")
+        assert not copy.startswith(b"SQLite format 3") and "新民村服务站".encode() not in copy
         for seed in (1001, 1002):  # the day's work after the backup reaches the county
             add_person(village, seed)
             assert node(village, "sync").returncode == 0
@@ -79,7 +85,8 @@ def test_a_restored_node_continues_its_feed_without_a_fork_and_says_so(tmp_path:
         assert "restored from a backup" in said["restored"] and said["pulled"] == 2
         assert county.vector()[feed] == 6 and table_rows(county, t.forks) == []
         assert node(fresh, "export-bundle", "--out", str(tmp_path / "usb.laowu")).returncode == 0
-    mine = Store.open(fresh / "node.sqlite", None)
+    mine = Store.open(fresh / "node.sqlite", None,
+                      engine_kw={"db_key": db_key(KeyPair.load(fresh / "node.key", FACTS["passphrase"]))})
     try:
         assert mine.vector()[feed] == 6 and len(mine.values("person")) == FACTS["people"] + 3
         assert {k for k in mine.values() if k[0] == "person"} <= set(county.values())
