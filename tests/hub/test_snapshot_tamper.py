@@ -18,7 +18,8 @@ from node import generate
 from node.bootstrap import bootstrap
 from node.store import Store
 from node.sync_client import SyncClient
-from protocol import clock
+from protocol import clock, messages
+from protocol.keys import KeyPair
 
 GHOST = os.urandom(16)
 
@@ -50,17 +51,25 @@ def _tamper(data: bytes, county: bytes) -> bytes:
 
 
 class Tampering(httpx.HTTPTransport):
-    def __init__(self, county: bytes) -> None:
+    """The county hub itself lies (its server is compromised): it alters the snapshot and signs the
+    answer with its own key, so the network check passes and only the node's own verification is left."""
+
+    def __init__(self, hub_key: KeyPair) -> None:
         super().__init__()
-        self.county = county
+        self.key = hub_key
         self.tampered = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
         resp = super().handle_request(request)
         if request.url.path != "/v1/snapshot":
             return resp
         self.tampered += 1
-        return httpx.Response(resp.status_code, headers=resp.headers, content=_tamper(resp.read(), self.county))
+        data = _tamper(resp.read(), self.key.public)
+        cursor = resp.headers[messages.SNAPSHOT_CURSOR_HEADER]
+        headers = {k: v for k, v in resp.headers.items() if k.lower() not in ("content-length", messages.SIG_HEADER)}
+        headers[messages.SIG_HEADER] = messages.sign_answer(self.key, "/v1/snapshot", body, 200, data, cursor.encode())
+        return httpx.Response(resp.status_code, headers=headers, content=data)
 
 
 def test_a_tampered_snapshot_is_neutralised_and_the_next_posting_arrives(world: World) -> None:
@@ -71,7 +80,7 @@ def test_a_tampered_snapshot_is_neutralised_and_the_next_posting_arrives(world: 
     member = world.member(SIBLING)
     path = world.tmp / "new-device.sqlite"
     node = Store.create(str(path), member.key, SIBLING, world.box.root.public, world.chain(SIBLING), PERSON_KEY)
-    transport = Tampering(county.author)
+    transport = Tampering(world.member(COUNTY).key)
     client = SyncClient(node, world.county_url, county.author, transport=transport)
     try:
         report = bootstrap(client, path)
