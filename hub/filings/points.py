@@ -3,11 +3,11 @@
 
 Each indicator is a rate in [0, 1] over the year, computed in the database per broker:
 
-* 登录活跃度 login activity: distinct days (China time) with a login by the broker in the hub's audit
-  log (`lw_audit`, action `login`, tbl `broker`, row = the broker's row id, as node/web/accounts.py
-  records a broker's own login) ÷ working days (Mon–Fri) of the year
-  up to the filing date. Brokers log in at their village's desk, whose log stays on the laptop; until
-  the desk's logins reach the hub there is no login data and the column says 无数据;
+* 登录活跃度 login activity: distinct days (China time) with a login by the broker ÷ working days
+  (Mon–Fri) of the year up to the filing date. The days come from the replicated `broker_login`
+  record the village desk writes at a broker's own login (node/domain/broker_login.py), and from the
+  hub's own audit log (`lw_audit`, action `login`, tbl `broker`) for logins at the hub; the larger
+  count is taken (the same day may be in both). With no login of any broker, the column says 无数据;
 * 信息更新率 register update rate (一年一更新): active cards of the broker's village updated in the
   year ÷ active cards of the village;
 * 任务完成率 service-order completion: orders the broker accepted in the year that were completed or
@@ -67,6 +67,10 @@ def ranking(conn: Connection, ctx: Ctx) -> list[dict[str, object]]:
     logins = {r.row: int(r.n) for r in conn.execute(
         select(au.c.row, func.count(func.distinct(day)).label("n"))
         .where(au.c.action == "login", au.c.tbl == "broker", au.c.at >= lo, au.c.at < hi).group_by(au.c.row))}
+    bl = T("broker_login")  # the desks' login-days, replicated (node/domain/broker_login.py)
+    for lg in conn.execute(select(bl.c.broker, func.count(func.distinct(bl.c.day)).label("n"))
+                           .where(in_year(bl.c.day, ctx)).group_by(bl.c.broker)):
+        logins[lg.broker] = max(logins.get(lg.broker, 0), int(lg.n))
     villages = {str(r["scope"]) for r in brokers}
     upd = {r.scope: (int(r.n), int(r.u or 0)) for r in conn.execute(
         select(p.c.scope, func.count().label("n"), func.sum(case((in_year(p.c.updated_on, ctx), 1), else_=0)).label("u"))
@@ -124,7 +128,7 @@ def build(conn: Connection, ctx: Ctx) -> Table:
     rows = ranking(conn, ctx)
     notes = ["积分=100×有数据指标的平均值(各指标等权;无数据的指标不计入,不按0分)。定义见 docs/filings.md。"]
     if all(r["login"] == NO_DATA for r in rows):
-        notes.append("登录活跃度:本枢纽尚无经纪人登录记录(登录记录在村服务台本机),本期为“无数据”。")
+        notes.append("登录活跃度:本枢纽尚无经纪人登录记录(村服务台同步后才有),本期为“无数据”。")
     return Table("points", "劳务经纪人积分排名表", ctx.who, ctx.today.isoformat(), f"{ctx.year}年度", _cols(), rows,
                  notes, ctx.full)
 

@@ -13,6 +13,7 @@ Importing this package registers every table with `node.schema`. One module per 
     village    村情: population, broker coverage
     rules      semantic conflicts for the county's queue (`RULES`)
     broker_training  brokers' training days (Chongqing: 4 a year)
+    broker_login     brokers' login-days (Chongqing points ranking: login activity)
     monitoring 脱贫人口 monthly employment monitoring (Jilin)
     arrears    wage-arrears leads (Jilin 根治欠薪, Chongqing 维权信息搜集)
 
@@ -24,6 +25,7 @@ not imported here).
 from node.domain import (  # noqa: F401
     arrears,
     broker,
+    broker_login,
     broker_training,
     employer,
     monitoring,

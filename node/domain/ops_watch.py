@@ -9,9 +9,10 @@ from datetime import date
 from typing import Any
 
 from node.domain import arrears as arr
+from node.domain import broker_login as blg
 from node.domain import broker_training as btr
 from node.domain import monitoring as mon
-from node.domain.ops import _existing, _scope, _write
+from node.domain.ops import _existing, _scope, _write, get
 from node.store import Store
 from protocol.errors import InvalidValue
 
@@ -26,6 +27,16 @@ def add_broker_training(store: Store, fields: Mapping[str, Any], *, today: date 
     broker = _existing(store, "broker", str(values["broker"]), "broker")
     row = _new_id(broker["scope"])
     _write(store, "broker_training", row, values, broker["scope"])
+    return row
+
+
+def record_login(store: Store, broker: str, day: date) -> bytes | None:
+    """The broker's login-day, written in the broker's village (once a day: None when already there)."""
+    found = _existing(store, "broker", broker, "broker")
+    row = blg.login_row_id(found["scope"], broker, day)
+    if get(store, "broker_login", row) is not None:
+        return None
+    _write(store, "broker_login", row, {"broker": broker, "day": day.isoformat()}, found["scope"])
     return row
 
 

@@ -44,12 +44,14 @@ class Forbidden(LaowuError):
 
 def make_app(routes: Sequence[BaseRoute], *, engine: Engine, title: str, nav: Sequence[tuple[str, str]],
              template_dirs: Sequence[Path] = (), context: Callable[[Request], dict[str, Any]] | None = None,
-             home: str = "/", on_close: Sequence[Callable[[], None]] = (), cli: str = "laowu-node") -> Starlette:
+             home: str = "/", on_close: Sequence[Callable[[], None]] = (), cli: str = "laowu-node",
+             on_login: Callable[[accounts.Account], None] | None = None) -> Starlette:
     """The screen's app: its routes plus login, logout, the access log page and static files.
 
     The app may be mounted under a prefix (the console lives at /console/ inside the hub): every
     link and redirect the foundation makes starts with `root`, the mount's `root_path` ("" at the
-    top). `nav` and `home` are given without it; `cli` names the command that creates accounts."""
+    top). `nav` and `home` are given without it; `cli` names the command that creates accounts;
+    `on_login` is called after a broker's own account signs in (the desk records the login-day)."""
     tables.ensure(engine)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([*map(str, template_dirs), str(TEMPLATES)]),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -73,6 +75,7 @@ def make_app(routes: Sequence[BaseRoute], *, engine: Engine, title: str, nav: Se
     app.state.context = context
     app.state.home = home
     app.state.cli = cli
+    app.state.on_login = on_login
     return app
 
 
@@ -134,6 +137,11 @@ async def login(request: Request) -> Response:
         else:
             acct = accounts.login(engine, str(form.get("name") or ""), str(form.get("password") or ""))
             if acct is not None:
+                if acct.broker and request.app.state.on_login is not None:
+                    try:
+                        request.app.state.on_login(acct)
+                    except LaowuError:  # the login stands (it is in the audit table); only the day is lost
+                        pass
                 resp: Response = RedirectResponse(nxt, status_code=303)
                 sessions.open_session(engine, acct, resp)
                 return resp

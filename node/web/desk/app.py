@@ -10,6 +10,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
+from node.domain import ops_watch
+from node.domain.broker_login import login_day
+from node.store import Store
+from node.web.accounts import Account
 from node.web.app import make_app
 from node.web.desk import card, register, search
 from node.web.desk.state import Desk, NodeDir, Prober
@@ -57,8 +61,16 @@ def desk_app(node: NodeDir, *, probe: bool = True) -> Starlette:
         return {"badge": desk.badge(), "place_name": f"{store.home}({'乡镇' if level == 'township' else '村'})"}
 
     app = make_app(routes(), engine=store.engine, title=title, nav=NAV, template_dirs=[TEMPLATES], context=context,
-                   on_close=[prober.stop, store.close])
+                   on_close=[prober.stop, store.close],
+                   on_login=lambda acct: _login_day(store, acct))
     app.state.desk = desk
     if probe:
         prober.start()
     return app
+
+
+def _login_day(store: Store, acct: Account) -> None:
+    """A broker's login-day as a replicated record, so the hub's points ranking sees it (the audit
+    table that also holds the login stays on this laptop)."""
+    if acct.broker:
+        ops_watch.record_login(store, acct.broker, login_day())
