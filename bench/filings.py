@@ -44,7 +44,7 @@ def child(url: str, out: str) -> dict[str, object]:
         times[name + ".query"] = t1 - t0
         rows[name] = len(table.rows)
     store.close()
-    return {"times": times, "rows": rows, "maxrss_mb": _hwm_mb()}
+    return {"times": times, "rows": rows, "maxrss_mb": _hwm_mb(), "load": os.getloadavg()[0]}
 
 
 def _hwm_mb() -> float:
@@ -114,7 +114,9 @@ def run(seconds: float) -> list[Figure]:
             for name in BENCH]
     total = sum(times[name] for name in BENCH)
     figs += [Figure("filings.total", total, "s", 30.0, "goal (issue 10)",
-                    f"附件3 + review + 5 subsidy lists over {n} on PostgreSQL"),
+                    f"附件3 + review + 5 subsidy lists over {n} on PostgreSQL; queries "
+                    f"{sum(times[k + '.query'] for k in BENCH):.1f} s, .xlsx {total - sum(times[k + '.query'] for k in BENCH):.1f} s; "
+                    f"load average {got['load']:.1f} at the end (2 cores)"),
              Figure("filings.peak_rss", got["maxrss_mb"], "MB", note="peak resident memory (VmHWM) of the process building them")]
     if load_s is not None:
         figs.append(Figure("filings.load", load_s, "s", note=f"bulk COPY of the generated rows ({sum(counts.values()):,} rows)"))
