@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
 import time
 from datetime import date
 from pathlib import Path
@@ -23,19 +22,45 @@ from erasurekit import files_under, found, needles
 from hub.demo import PASS, Server, hub, node
 from hub.server import free_port
 from node.generate import people
+from node.cli import db_key
+from node.db import connect_raw, is_plaintext
 from node.redact import verify_feeds
 from node.store import Store
+from protocol.keys import KeyPair
 
 PROVINCE, COUNTY, VILLAGE = "510000000000", "513225000000", "513225103201"
 NAMES = ("司马翠英", "欧阳振邦")  # not a name node.generate makes, so a hit can only be ours
 
 
+def node_key(db: Path) -> bytes | None:
+    """The SQLCipher key of a node's database (None for a hub's plain SQLite file)."""
+    if is_plaintext(db):
+        return None
+    return db_key(KeyPair.load(db.parent / "node.key", PASS))
+
+
 def count(db: Path, sql: str) -> int:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con = connect_raw(db, node_key(db))
     try:
         return int(con.execute(sql).fetchone()[0])
     finally:
         con.close()
+
+
+def decrypted(db: Path, out: Path) -> Path:
+    """A plaintext copy of an encrypted node database: its raw bytes are ciphertext, so searching
+    them alone would prove nothing."""
+    key = node_key(db)
+    if key is None:
+        return db
+    con = connect_raw(db, key)
+    try:
+        con.execute(f"ATTACH DATABASE '{out}' AS plain KEY ''")
+        con.execute("SELECT sqlcipher_export('plain')")
+        con.execute("DETACH DATABASE plain")
+    finally:
+        con.close()
+    return out
 
 
 def wait_for(what: str, check: Any, seconds: float = 90) -> None:
@@ -103,12 +128,17 @@ def test_an_erased_person_is_nowhere_on_any_replica(tmp_path: Path) -> None:
             assert count(d / db, "SELECT count(*) FROM person") == 1, d
         searched = files_under(tmp_path)
         assert {p.name for p in searched} >= {"hub.sqlite-wal", "node.sqlite", "village.bundle", "serve.log"}
-        assert found(searched, secrets) == []
+        plain = tmp_path.parent / f"{tmp_path.name}-decrypted"
+        plain.mkdir()
+        copies = [decrypted(d / "node.sqlite", plain / f"{d.name}.sqlite") for d in (village, late)]
+        assert len(found(copies, needles(gen[2]["name"]))) >= 2  # the copies show who was not erased
+        assert found(searched + copies, secrets) == []
     finally:
         for s in servers:
             s.kill()
     for d, db in ((prov, "hub.sqlite"), (county, "hub.sqlite"), (village, "node.sqlite"), (late, "node.sqlite")):
-        store = Store.open(d / db, None)
+        key = node_key(d / db)
+        store = Store.open(d / db, None, engine_kw={"db_key": key} if key else {})
         try:
             assert verify_feeds(store) > 0
         finally:
