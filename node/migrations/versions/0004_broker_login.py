@@ -8,7 +8,7 @@ Create Date: 2026-11-28
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
+from sqlmodel.sql.sqltypes import AutoString
 from alembic import op
 
 revision = '0004_broker_login'
@@ -19,10 +19,10 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('broker_login',
-    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
-    sa.Column('broker', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('day', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('id', AutoString(length=32), nullable=False),
+    sa.Column('scope', AutoString(length=12), nullable=False),
+    sa.Column('broker', AutoString(length=32), nullable=False),
+    sa.Column('day', AutoString(length=10), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('broker_login', schema=None) as batch_op:
