@@ -108,13 +108,7 @@ class Store:
         with engine.connect() as conn:
             certs = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
             revs = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]
-        for raw in issuing_order(certs):
-            try:
-                self.trust.add_certificate(raw)
-            except RemoteError:
-                pass  # superseded or under a key revoked since: kept for the audit, not in force
-        for raw in revs:
-            self.trust.load_revocation(raw)
+        self._load_trust(certs, revs)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -249,16 +243,20 @@ class Store:
                 return False
             certs_raw = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
             revs_raw = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]
+        self._load_trust(certs_raw, revs_raw)
+        self._trust_counts = (n_revs, n_certs)
+        return True
+
+    def _load_trust(self, certs_raw: list[bytes], revs_raw: list[bytes]) -> None:
+        """Take in certificates and revocations checked when they were first learnt."""
         for raw in issuing_order(certs_raw):
             try:
                 self.trust.add_certificate(raw)
             except RemoteError:
-                pass
+                pass  # superseded or under a key revoked since: kept for the audit, not in force
         for raw in revs_raw:
             if not self.trust.knows_revocation(raw):
                 self.trust.load_revocation(raw)
-        self._trust_counts = (n_revs, n_certs)
-        return True
 
     def reoffer(self, conn: Connection, changesets: list[Changeset]) -> list[Outcome]:
         """Place changesets again inside `conn`'s transaction (a revocation that stopped standing)."""
