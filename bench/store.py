@@ -144,7 +144,7 @@ def saving(big: Path) -> list[Figure]:
                 ops.register_person(store, fields, today=datasets.TODAY)
                 register.append(time.perf_counter() - start)
             else:
-                row, items = datasets.card_write(p)
+                row, items = datasets.card_write(store.home, p)
                 start = time.perf_counter()
                 store.write("person", row, items)
                 write.append(time.perf_counter() - start)

@@ -16,13 +16,13 @@ from unittest import mock
 from pycrdt import Doc, Map
 
 from bench import Figure, datasets
-from bench.datasets import PERSON_KEY, TODAY, VILLAGE
+from bench.datasets import TODAY, VILLAGE
 from bench.timing import rate, rates
 from conflict.orset import add_op, remove_op
 from conflict.registry import Registry
 from conflict.row import RowState, merge_row
 from node.domain.card import clean_person
-from node.domain.person import person_row_id
+from node.schema import new_row_id
 from node.replica import Replica
 from node.sandbox import Member, Sandbox
 from protocol import changeset, codec
@@ -60,7 +60,7 @@ def world() -> World:
     for p in datasets.people(VILLAGE, PEOPLE, SEED):
         values, skills, _ = clean_person(datasets.form(p), today=TODAY)
         folk.append({**values, "skills": skills} if skills else values)
-        rows.append(person_row_id(PERSON_KEY, str(values["id_number"])))
+        rows.append(new_row_id(VILLAGE))
     return World(village, county, box.trust(), registry, folk, rows)
 
 

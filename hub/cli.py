@@ -83,9 +83,9 @@ def cmd_init_province(args: argparse.Namespace) -> dict[str, object]:
     now = clock.wall_ms()
     root_cert = certs.issue(root, root.public, "province", [args.code], now - 3600_000, now + 30 * YEAR_MS, 1)
     hub_cert = certs.issue(root, hub.public, "province", [args.code], now - 3600_000, now + 10 * YEAR_MS, 2)
-    pf = ProvinceFile(root_cert, secrets.token_bytes(32), hub_cert)  # hub_cert: where nodes fall back to
+    pf = ProvinceFile(root_cert, hub_cert)  # hub_cert: where nodes fall back to
     save_province(Path(args.dir) / "province.laowu", pf)
-    Store.create(_db(args), hub, args.code, root.public, [root_cert, hub_cert], pf.person_key)
+    Store.create(_db(args), hub, args.code, root.public, [root_cert, hub_cert])
     return {"root": root.public.hex(), "short": root.short, "hub": hub.public.hex(), "hub_short": hub.short,
             "root_key": str(root_file), "province_file": str(Path(args.dir) / "province.laowu")}
 
@@ -95,7 +95,7 @@ def cmd_init(args: argparse.Namespace) -> dict[str, object]:
     pf = load_province(args.province)
     key = KeyPair.generate()
     key.save(keyfile, os.environ.get("LAOWU_PASSPHRASE"))
-    Store.create(_db(args), key, args.code, pf.root, [pf.root_cert], pf.person_key)
+    Store.create(_db(args), key, args.code, pf.root, [pf.root_cert])
     req = messages.EnrollRequest.make(key, args.code, scope.level(args.code), args.operator, clock.wall_ms())
     out = Path(args.dir) / "enroll-request.laowu"
     write_atomic(out, req.encode())

@@ -16,7 +16,7 @@ BATCH_BYTES = 8 << 20
 
 def make_snapshot(store: Store, home: str, author: bytes, path: Path) -> tuple[int, int]:
     """Write a replica of `home`'s view to `path`; return (hub log position covered, envelopes)."""
-    snap = Store.create(path, None, home, store.trust.root, store.trust.export(), store.person_key, author=author)
+    snap = Store.create(path, None, home, store.trust.root, store.trust.export(), author=author)
     try:
         for raw in store.revocations():
             snap.add_revocation(raw)

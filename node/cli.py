@@ -162,7 +162,7 @@ def cmd_init(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     hub_key = _hub_key(args.hub_key)
     key = KeyPair.generate()
     key.save(node.keyfile, passphrase())
-    Store.create(node.dbfile, key, args.place, pf.root, [pf.root_cert], pf.person_key,
+    Store.create(node.dbfile, key, args.place, pf.root, [pf.root_cert],
                  engine_kw={"db_key": db_key(key)}).close()
     role = scope.level(args.place)
     req = messages.EnrollRequest.make(key, args.place, role, args.operator, clock.wall_ms())

@@ -117,13 +117,15 @@ def cmd_broker_list(args: argparse.Namespace, node: Node) -> Any:
 
 def cmd_job_post(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     store = node.store()
-    employer = emp.employer_row_id(validate.uscc(args.employer_uscc, field="employer_uscc")).hex()
+    uscc = validate.uscc(args.employer_uscc, field="employer_uscc")
+    known = rows(store, "employer", uscc=uscc)
+    employer = known[0]["id"] if known else emp.employer_row_id(args.scope or store.home, uscc).hex()
     valid_until = args.valid_until or (date.today() + timedelta(days=POSTING_DAYS)).isoformat()
     fields = given(employer=employer, title=args.title, positions=args.positions, pay_low=args.pay_low,
                    pay_high=args.pay_high, region_class=args.region_class, industry=args.industry,
                    gig=args.gig or None, valid_until=valid_until, requirements=args.requirements,
                    contact_phone=args.contact_phone)
-    if not rows(store, "employer", id=employer):
+    if not known:
         if not args.employer_name:
             raise InvalidValue("employer_name", "此单位本机尚未登记,请填写 --employer-name / this employer is new "
                                "here: give --employer-name")
@@ -161,7 +163,10 @@ def cmd_placement_add(args: argparse.Namespace, node: Node) -> dict[str, Any]:
         args.broker_id_number or args.broker_row) else None
     employer, employer_name = None, args.employer
     if args.employer_uscc:
-        employer = one(store, "employer", emp.employer_row_id(validate.uscc(args.employer_uscc)).hex(), "单位")
+        known = rows(store, "employer", uscc=validate.uscc(args.employer_uscc))
+        if not known:
+            raise InvalidValue("employer_uscc", "本机没有这个单位,请先登记 / no such employer here: register it first")
+        employer = known[0]
         employer_name = employer_name or employer["name"]
     fields = given(person=person["id"], broker=broker["id"] if broker else None,
                    employer=employer["id"] if employer else None, employer_name=employer_name,

@@ -1,7 +1,8 @@
 """Small files that travel between operators: the province file, enrollment requests, certificate chains.
 
-The province file carries the pinned root certificate and the province's person key (the key of the
-hash that turns an ID number into a row id). It is handed out with the software, like a CA bundle.
+The province file carries the pinned root certificate. It is handed out with the software, like a CA
+bundle. (0.1.0 files also carried a "person key" that hashed ID numbers into row ids; nothing is derived
+from an ID number any more, and the key in an old file is ignored.)
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from protocol.errors import ConfigError, RemoteError
 @dataclass(frozen=True)
 class ProvinceFile:
     root_cert: bytes
-    person_key: bytes
     # The province hub's own certificate (its serving key, certified by the root): a node falls back
     # to the province hub with it when its county hub is down. Absent in files made before it.
     hub_cert: bytes | None = None
@@ -67,7 +67,7 @@ def write_atomic(path: Path | str, data: bytes, mode: int = 0o644) -> None:
 
 
 def save_province(path: Path | str, pf: ProvinceFile) -> None:
-    body: dict[str, object] = {"v": 1, "root_cert": pf.root_cert, "person_key": pf.person_key}
+    body: dict[str, object] = {"v": 2, "root_cert": pf.root_cert}
     if pf.hub_cert is not None:
         body["hub_cert"] = pf.hub_cert
     write_atomic(path, codec.pack(body), 0o600)
@@ -76,11 +76,12 @@ def save_province(path: Path | str, pf: ProvinceFile) -> None:
 def load_province(path: Path | str) -> ProvinceFile:
     try:
         raw = codec.unpack(Path(path).read_bytes(), max_bytes=1 << 16, what="province file")
-        keys = ("v", "root_cert", "person_key", *(("hub_cert",) if isinstance(raw, dict) and "hub_cert" in raw else ()))
-        m = codec.expect_map(raw, keys, "province file")
+        old = isinstance(raw, dict) and raw.get("v") == 1  # 0.1.0 files carry a person key, now unused
+        keys = ("v", "root_cert", *(("person_key",) if old else ()),
+                *(("hub_cert",) if isinstance(raw, dict) and "hub_cert" in raw else ()))
+        m = codec.expect_map(raw, keys, "province file", version=1 if old else 2)
         hub_cert = codec.expect(m["hub_cert"], bytes, "hub_cert") if "hub_cert" in m else None
-        pf = ProvinceFile(codec.expect(m["root_cert"], bytes, "root_cert"), codec.expect(m["person_key"], bytes, "person_key"),
-                          hub_cert)
+        pf = ProvinceFile(codec.expect(m["root_cert"], bytes, "root_cert"), hub_cert)
         cert = certs.decode_certificate(pf.root_cert)
         if hub_cert is not None and certs.decode_certificate(hub_cert).issuer != cert.subject:
             raise ConfigError(f"{path}: the province hub's certificate is not issued by the province root")

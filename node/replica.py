@@ -6,12 +6,12 @@ quarantined, gapped ones are held, forks are kept with both envelopes as proof.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Callable
 
 from conflict.registry import Registry
 from conflict.row import RowState, check_values, merge_row, row_values
+from node import ownership
 from protocol import clock, scope
 from protocol.admit import admit
 from protocol.certs import Trust
@@ -95,6 +95,9 @@ class Replica:
             other = held.envelope if held else self.held[cs.feed][cs.seq - 1].envelope
             self.forks.append((other, cs.envelope))
             return Outcome("fork", "fork", f"feed {cs.feed[0].hex()[:8]}/{cs.scope} forks at seq {cs.seq}")
+        why = ownership.refusal(cs.scope, cs.changes, self._placed_at)
+        if why is not None:
+            return Outcome("refused", ownership.CODE, why)
         if verdict is Placement.PENDING:
             self.pending.setdefault(cs.feed, {})[cs.seq] = cs
             return Outcome("pending")
@@ -108,6 +111,11 @@ class Replica:
             self._apply(nxt)
             released += 1
         return Outcome("accepted", released=released)
+
+    def _placed_at(self, table: str, row: bytes) -> str | None:
+        st = self.rows.get((table, row))
+        placed = st.fields.get("scope") if st else None
+        return None if placed is None else str(self.registry.policy(table, "scope").value(placed))
 
     def _apply(self, cs: Changeset) -> None:
         for c in cs.changes:
@@ -144,7 +152,3 @@ class Replica:
         return {
             k: None if r.deleted else row_values(r, k[0], self.registry) for k, r in sorted(self.rows.items())
         }
-
-
-def new_row_id() -> bytes:
-    return os.urandom(16)

@@ -6,14 +6,56 @@ the merge state itself lives in the engine tables (see `node/engine_tables.py`).
 """
 from __future__ import annotations
 
+import hashlib
+import os
 from typing import Any, ClassVar
 
 from sqlmodel import Field, SQLModel
 
 from conflict.lattice import Lattice
 from conflict.registry import Registry
+from protocol import scope as scopes
+from protocol.errors import Malformed
 
 SCHEMA_VERSION = 2  # 2: placement fares and contract flag, broker training, monitoring, wage arrears
+
+# -- row ids ----------------------------------------------------------------------------------------
+# A row id is 16 bytes: the owning place's 12-digit code as a 5-byte big-endian integer, a 3-byte tag
+# that marks the format, then 8 random bytes (docs/identity.md). The place makes ownership a pure
+# function of the id, judged alike on every replica whatever order changesets arrive in; the tag tells
+# these ids from 0.1.0 ones (16 random bytes, or a keyed hash of an ID number), whose first five bytes
+# would otherwise read as a place nine times in ten. Nothing in an id is derived from a person.
+_PLACE_BYTES = 5
+_TAG = b"\x4c\x57\x02"  # "LW" + format 2; a 0.1.0 id carries it by chance once in 16.7 million
+_PLACED = _PLACE_BYTES + len(_TAG)
+
+
+def new_row_id(place: str) -> bytes:
+    """A fresh id for a record owned by `place` (a 12-digit division code)."""
+    return _placed(place) + os.urandom(16 - _PLACED)
+
+
+def derived_row_id(place: str, *parts: bytes) -> bytes:
+    """The id of a record there is one of per place and key (a village's station, a broker's review of
+    one year): two machines entering it converge on one row. `parts` must not hold personal data."""
+    h = hashlib.sha256(b"\0".join(parts)).digest()
+    return _placed(place) + h[: 16 - _PLACED]
+
+
+def row_place(row: bytes) -> str | None:
+    """The place that owns `row`, or None for a 0.1.0 id (see `node.ownership` for its fallback)."""
+    if len(row) != 16 or row[_PLACE_BYTES:_PLACED] != _TAG:
+        return None
+    code = f"{int.from_bytes(row[:_PLACE_BYTES], 'big'):012d}"
+    try:
+        return scopes.check_code(code, "row place")
+    except Malformed:
+        return None
+
+
+def _placed(place: str) -> bytes:
+    scopes.check_code(place, "place")
+    return int(place).to_bytes(_PLACE_BYTES, "big") + _TAG
 
 TABLES: dict[str, type[Record]] = {}
 

@@ -30,7 +30,7 @@ from conflict.row import RowState, check_values, merge_row, row_values
 from conflict.semantic import Rule
 from node import domain  # noqa: F401  (registers the replicated tables before any registry is built)
 from node import engine_tables as t
-from node import logs, migrations, schema
+from node import logs, migrations, ownership, schema
 from node.db import StorageFull, begin_write, is_full, make_engine, upsert
 from node.redact import after_apply, erased_rows, forget
 from node.retract import rebuild, reconcile
@@ -99,7 +99,6 @@ class Store:
             raise ConfigError("this database was never initialised: run `laowu-node init`")
         self.home: str = m["home"]
         self.author: bytes = m["author"]
-        self.person_key: bytes = m["person_key"]
         if key is not None and key.public != self.author:
             raise ConfigError("the key given is not the key this database was created with")
         last, offset = m.get("hlc", [0, 0])
@@ -120,7 +119,6 @@ class Store:
         home: str,
         root: bytes,
         certs: Iterable[bytes],
-        person_key: bytes,
         *,
         author: bytes | None = None,
         **kw: Any,
@@ -138,7 +136,7 @@ class Store:
         with engine.begin() as conn:
             if not migrations.current(conn):
                 migrations.stamp_head(conn)  # made from today's models: at the newest revision
-            for k, v in {"home": home, "author": author, "root": root, "person_key": person_key,
+            for k, v in {"home": home, "author": author, "root": root,
                          "schema": schema.SCHEMA_VERSION}.items():
                 conn.execute(upsert(engine, t.meta, ["key"]), {"key": k, "value": codec.pack(v)})
         store = cls(engine, key, **kw)
@@ -280,8 +278,9 @@ class Store:
         scope: str | None = None,
     ) -> None:
         """Set fields of one row in one transaction. `values` may repeat a field as (field, value)
-        pairs (several set adds at once). A new row is placed in `scope` (default: home); an
-        existing row's edits go to the row's own place unless `scope` says otherwise."""
+        pairs (several set adds at once). Changes are written in the row's own place (`node.ownership`:
+        the place in its id, or a 0.1.0 row's `scope`); a `scope` naming another place is refused. A
+        0.1.0-style id this replica does not hold is placed in `scope` (default: home)."""
         if self.key is None:
             raise ConfigError("this store was opened read-only (no key)")
         items = list(values.items()) if isinstance(values, dict) else list(values)
@@ -291,8 +290,13 @@ class Store:
     def _write(self, conn: Connection, table: str, row: bytes, items: list[tuple[str, Value]], scope: str | None) -> None:
         """`write` inside the caller's transaction (an erasure writes its deletes and record at once)."""
         current = self._load_rows(conn, [(table, row)]).get((table, row))
-        placed = current.fields.get("scope") if current else None
-        feed_scope = scope or (str(self.registry.policy(table, "scope").value(placed)) if placed else self.home)
+        placed = self._placed_at(table, current)
+        owner = ownership.owner_of(table, row, lambda tb, r: placed)
+        feed_scope = owner or scope or self.home
+        if scope is not None and scope != feed_scope:
+            # Sealed, every replica would refuse it (`node.ownership`): refused before it is written.
+            raise ConfigError(f"{table} {row.hex()[:8]} belongs to {feed_scope}: it cannot be written in "
+                              f"scope {scope} (records never move; transfer a person instead)")
         mine = self.trust.certs.get(self.author)
         if mine is not None and not mine.may_write(feed_scope):
             # Sealed, it would be refused by every peer while staying applied here: a silent divergence.
@@ -302,6 +306,9 @@ class Store:
         if current is None and table in schema.TABLES and all(f != "scope" for f, _ in items):
             items.insert(0, ("scope", feed_scope))
         changes = [Change(table, row, f, v, self.hlc.now()) for f, v in items]
+        why = ownership.refusal(feed_scope, changes, lambda tb, r: placed)
+        if why is not None:
+            raise ConfigError(why)
         self._merge(conn, [(c, self.author, feed_scope) for c in changes])
         conn.execute(_OPEN_INSERT, [{"scope": feed_scope, "change": codec.pack(c.as_wire())} for c in changes])
         self._save_clock(conn)
@@ -550,6 +557,21 @@ class Store:
                                "detail": c.detail, "detected": self.hlc.physical(), "resolved": None,
                                "resolution": None} for c in found])
 
+    def _placed_at(self, table: str, state: RowState | None) -> str | None:
+        """The replicated `scope` a row holds (a 0.1.0 row's place), or None."""
+        placed = state.fields.get("scope") if state else None
+        return None if placed is None else str(self.registry.policy(table, "scope").value(placed))
+
+    def _not_owner(self, conn: Connection, cs: Changeset, claimed: dict[tuple[str, bytes], str]) -> str | None:
+        """Why `cs` may not change the records it names (`node.ownership`), or None."""
+        legacy = list(dict.fromkeys((c.table, c.row) for c in cs.changes
+                                    if schema.row_place(c.row) is None and (c.table, c.row) not in claimed))
+        states = self._load_rows(conn, legacy) if legacy else {}
+
+        def held(table: str, row: bytes) -> str | None:
+            return claimed.get((table, row)) or self._placed_at(table, states.get((table, row)))
+        return ownership.refusal(cs.scope, cs.changes, held)
+
     def _load_rows(self, conn: Connection, keys: list[tuple[str, bytes]]) -> dict[tuple[str, bytes], RowState]:
         out: dict[tuple[str, bytes], RowState] = {}
         by_table: dict[str, list[bytes]] = {}
@@ -669,6 +691,7 @@ class _Batch:
         self.released: list[bytes] = []
         self.waiting: dict[FeedKey, set[int]] = {}
         self.new_waiting: dict[FeedKey, int] = {}  # pending or held this batch, per feed (bounded)
+        self.claimed: dict[tuple[str, bytes], str] = {}  # 0.1.0 rows placed by this batch (node.ownership)
 
     def head(self, feed: FeedKey) -> Head | None:
         if feed not in self.heads:
@@ -707,6 +730,11 @@ class _Batch:
             return self._fork(cs, held if verdict is Placement.FORK else self.held(cs.feed, cs.seq - 1))
         if verdict is Placement.PENDING and (parent := self._forked(cs.feed, cs.seq - 1, cs.prev)) is not None:
             return self._fork(cs, parent)  # it continues a branch already reported as a fork
+        why = self.store._not_owner(self.conn, cs, self.claimed)
+        if why is not None:
+            return _refused(cs, ownership.CODE, why)
+        for key, sc in ownership.claims(cs.scope, cs.changes).items():
+            self.claimed.setdefault(key, sc)
         if cs.schema > schema.SCHEMA_VERSION or verdict is Placement.PENDING:
             waiting = len(self._waiting(cs.feed)) + self.new_waiting.get(cs.feed, 0)
             if waiting >= self.store.max_waiting_per_feed:

@@ -27,7 +27,6 @@ them to county staff (one broker filed in two villages) instead of silently merg
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, ClassVar
@@ -38,7 +37,7 @@ from conflict.lattice import Lattice
 from node import validate
 from node.domain.forms import Form
 from node.domain.workflow import Workflow
-from node.schema import Record, replicated
+from node.schema import Record, derived_row_id, replicated
 from protocol.changeset import Value
 from protocol.errors import InvalidValue
 
@@ -132,9 +131,10 @@ class BrokerReview(Record, table=True):
     reviewed_on: str | None = None
 
 
-def review_row_id(broker_row: bytes, year: int) -> bytes:
-    """One review row per broker and year, whoever enters it: county staff on two machines converge."""
-    return hashlib.sha256(b"broker_review\0" + broker_row + year.to_bytes(2, "big")).digest()[:16]
+def review_row_id(place: str, broker_row: bytes, year: int) -> bytes:
+    """One review row per broker and year, whoever enters it: county staff on two machines converge.
+    It is owned by the broker's place."""
+    return derived_row_id(place, b"broker_review", broker_row, year.to_bytes(2, "big"))
 
 
 def hukou_code(raw: str, field: str = "hukou") -> str:

@@ -11,7 +11,6 @@ every village of the county receives it (DESIGN §2); a village station's gig-wo
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, ClassVar
@@ -21,7 +20,7 @@ from sqlmodel import Field
 from conflict.lattice import Lattice
 from node import validate
 from node.domain.forms import Form
-from node.schema import Record, replicated
+from node.schema import Record, derived_row_id, replicated
 from protocol.changeset import Value
 from protocol.errors import InvalidValue
 
@@ -65,8 +64,10 @@ class JobPosting(Record, table=True):
     closed: bool | None = None  # filled or withdrawn before it expired
 
 
-def employer_row_id(uscc: str) -> bytes:
-    return hashlib.sha256(b"employer\0" + uscc.encode()).digest()[:16]
+def employer_row_id(place: str, uscc: str) -> bytes:
+    """One employer record per place that registers it (owned there, `node.ownership`); the USCC is
+    a company's public code, not personal data."""
+    return derived_row_id(place, b"employer", uscc.encode())
 
 
 def clean_employer(fields: Mapping[str, Any], *, creating: bool = True) -> dict[str, Value]:

@@ -10,7 +10,6 @@ on one row (last writer wins on each field) instead of listing the person twice 
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, ClassVar
@@ -19,7 +18,7 @@ from sqlmodel import Field
 
 from conflict.lattice import Lattice
 from node.domain.forms import Form
-from node.schema import Record, replicated
+from node.schema import Record, derived_row_id, replicated
 from protocol.changeset import Value
 from protocol.errors import InvalidValue
 
@@ -44,9 +43,8 @@ class EmploymentCheck(Record, table=True):
 
 
 def check_row_id(place: str, person: str, month: str) -> bytes:
-    """Place (5 bytes, as every new row id) + 11 bytes of hash of (person, month)."""
-    tail = hashlib.sha256(f"employment_check\0{person}\0{month}".encode()).digest()[:11]
-    return int(place).to_bytes(5, "big") + tail
+    """One check per person (row id) and month, owned by the person's place."""
+    return derived_row_id(place, b"employment_check", person.encode(), month.encode())
 
 
 def month_of(raw: Any) -> str:

@@ -15,7 +15,6 @@ create offline are not refused here (neither can see the other): `rules.py` queu
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -35,7 +34,6 @@ from node.domain import station as stn
 from node.domain import training as trn
 from node.domain import village as vil
 from node.domain.forms import Form
-from node.domain.person import person_row_id
 from node.domain.workflow import Workflow
 from node.rowview import SqlRowView
 from node.store import Store
@@ -54,6 +52,14 @@ def get(store: Store, table: str, row: bytes) -> Row | None:
     with store.engine.connect() as conn:
         found = conn.execute(select(tbl).where(tbl.c.id == row.hex())).first()
     return dict(found._mapping) if found else None
+
+
+def find(store: Store, table: str, **equals: Value) -> list[Row]:
+    """Materialized rows whose columns equal `equals` (the ID number is indexed: duplicates are
+    found through it)."""
+    tbl: Any = schema.TABLES[table].__table__  # type: ignore[attr-defined]
+    with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(tbl).where(*(tbl.c[k] == v for k, v in equals.items())))]
 
 
 def _existing(store: Store, table: str, row: bytes | str, field: str) -> Row:
@@ -143,18 +149,14 @@ def remove_tag(store: Store, table: str, row: bytes, field: str, elem: str) -> N
 
 def register_person(store: Store, fields: Mapping[str, Any], *, scope: str | None = None,
                     today: date | None = None) -> bytes:
-    """A new card in a village; its row id is the keyed hash of the ID number."""
+    """A new card in a village, under a fresh placed row id; an ID number an active card here already
+    holds is refused (the county resolves what two machines register offline)."""
     values, skills, certificates = card.clean_person(fields, today=today or date.today())
     where = _scope(store, scope, "village")
-    row = person_row_id(store.person_key, str(values["id_number"]))
-    state = store.row_state("person", row)
-    if state is not None and state.deleted:
-        raise InvalidValue("id_number", "此身份证号的卡已被删除,不能再登记 / the card of this ID number was "
-                           "erased and cannot be registered again under it")
-    if get(store, "person", row) is not None:
+    row = schema.new_row_id(where)
+    if any(rules.active_card(c) for c in find(store, "person", id_number=values["id_number"])):
         raise InvalidValue("id_number", "此身份证号已登记,请修改原卡 / this ID number is already registered: "
                            "edit its card")
-    _refuse(store, rules.PersonIdTwice(), "person", row, values, "id_number")
     _write(store, "person", row, values, where, {"skills": skills, "certificates": certificates})
     return row
 
@@ -167,7 +169,7 @@ def edit_person(store: Store, row: bytes, fields: Mapping[str, Any], *, today: d
     values, skills, certificates = card.clean_person(fields, today=today or date.today(), creating=False,
                                                      current=cur)
     if "id_number" in values:
-        _refuse(store, rules.PersonIdTwice(), "person", row, {**cur, **values}, "id_number")
+        _refuse(store, rules.DuplicateId(), "person", row, {**cur, **values}, "id_number")
     _write(store, "person", row, values, cur["scope"], {"skills": skills, "certificates": certificates}, removes)
 
 
@@ -188,7 +190,7 @@ def broker_apply(store: Store, fields: Mapping[str, Any], *, scope: str | None =
     values = brk.clean_application(fields, today=today or date.today(), already_filed=already_filed)
     where = _scope(store, scope, "village")
     values["stage"] = brk.FILING.next(None, "enter_filed" if already_filed else "apply")
-    row = os.urandom(16)
+    row = schema.new_row_id(where)
     _refuse(store, rules.BrokerTwice(), "broker", row, {**values, "scope": where}, "id_number")
     _write(store, "broker", row, values, where)
     return row
@@ -233,7 +235,7 @@ def broker_review(store: Store, row: bytes, year: int, transfers: int, *, on: da
     filed = cur.get("filed_on")
     verdict = brk.review_verdict(counts, year, date.fromisoformat(filed) if filed else None)
     day = on or date.today()
-    _write(store, "broker_review", brk.review_row_id(row, year),
+    _write(store, "broker_review", brk.review_row_id(cur["scope"], row, year),
            {"broker": row.hex(), "year": year, "transfers": count, "outcome": verdict,
             "reviewed_on": day.isoformat()}, cur["scope"])
     if verdict == brk.CANCEL:
@@ -246,10 +248,11 @@ def broker_review(store: Store, row: bytes, year: int, transfers: int, *, on: da
 
 def register_employer(store: Store, fields: Mapping[str, Any], *, scope: str | None = None) -> bytes:
     values = emp.clean_employer(fields)
-    row = emp.employer_row_id(str(values["uscc"]))
+    where = _scope(store, scope)
+    row = emp.employer_row_id(where, str(values["uscc"]))
     if get(store, "employer", row) is not None:
         raise InvalidValue("uscc", "此单位已登记 / this employer is already registered")
-    _write(store, "employer", row, values, _scope(store, scope))
+    _write(store, "employer", row, values, where)
     return row
 
 
@@ -258,8 +261,9 @@ def post_job(store: Store, fields: Mapping[str, Any], *, scope: str | None = Non
     """A posting in `scope`: the county's own scope reaches every village of the county."""
     values = emp.clean_posting(fields, today=today or date.today())
     _existing(store, "employer", str(values["employer"]), "employer")
-    row = os.urandom(16)
-    _write(store, "job_posting", row, values, _scope(store, scope))
+    where = _scope(store, scope)
+    row = schema.new_row_id(where)
+    _write(store, "job_posting", row, values, where)
     return row
 
 
@@ -285,7 +289,7 @@ def add_placement(store: Store, fields: Mapping[str, Any], *, event: str = "plan
         _existing(store, "employer", str(values["employer"]), "employer")
     values["stage"] = plc.STAGES.next(None, event)
     values[plc.STAGES.dates[event]] = (on or date.today()).isoformat()
-    row = os.urandom(16)
+    row = schema.new_row_id(person["scope"])
     _refuse(store, rules.PlacementOverlap(), "placement", row, values, "start_date")
     _write(store, "placement", row, values, person["scope"])
     return row
@@ -302,7 +306,7 @@ def add_followup(store: Store, fields: Mapping[str, Any], *, today: date | None 
     values, issues = plc.clean_followup(fields, today=today or date.today())
     p = _existing(store, "placement", str(values["placement"]), "placement")
     values["person"] = p["person"]
-    row = os.urandom(16)
+    row = schema.new_row_id(p["scope"])
     _write(store, "follow_up", row, values, p["scope"], {"issues": issues})
     return row
 
@@ -312,7 +316,7 @@ def add_followup(store: Store, fields: Mapping[str, Any], *, today: date | None 
 
 def _for_person(store: Store, table: str, values: dict[str, Value], sets: Mapping[str, list[str]] | None = None) -> bytes:
     person = _existing(store, "person", str(values["person"]), "person")
-    row = os.urandom(16)
+    row = schema.new_row_id(person["scope"])
     _write(store, table, row, values, person["scope"], sets)
     return row
 
@@ -344,7 +348,7 @@ def log_service(store: Store, fields: Mapping[str, Any], *, today: date | None =
     s = _existing(store, "service_station", str(values["station"]), "station")
     if values.get("person"):
         _existing(store, "person", str(values["person"]), "person")
-    row = os.urandom(16)
+    row = schema.new_row_id(s["scope"])
     _write(store, "service_log", row, values, s["scope"])
     return row
 
@@ -354,8 +358,9 @@ def post_order(store: Store, fields: Mapping[str, Any], *, scope: str, today: da
     day = today or date.today()
     values = odr.clean_order(fields, today=day)
     values.update(stage=odr.STAGES.next(None, "post"), posted_on=day.isoformat())
-    row = os.urandom(16)
-    _write(store, "service_order", row, values, _scope(store, scope, "village"))
+    where = _scope(store, scope, "village")
+    row = schema.new_row_id(where)
+    _write(store, "service_order", row, values, where)
     return row
 
 

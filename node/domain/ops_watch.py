@@ -3,7 +3,6 @@
 write in the scope of the record it hangs on (the broker's or the person's village)."""
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -13,19 +12,15 @@ from node.domain import broker_login as blg
 from node.domain import broker_training as btr
 from node.domain import monitoring as mon
 from node.domain.ops import _existing, _scope, _write, get
+from node.schema import new_row_id
 from node.store import Store
 from protocol.errors import InvalidValue
-
-
-def _new_id(place: str) -> bytes:
-    """The owning place (5 bytes) + 11 random bytes, as every new row id (COORDINATION: identity)."""
-    return int(place).to_bytes(5, "big") + os.urandom(11)
 
 
 def add_broker_training(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
     values = btr.clean_training(fields, today=today or date.today())
     broker = _existing(store, "broker", str(values["broker"]), "broker")
-    row = _new_id(broker["scope"])
+    row = new_row_id(broker["scope"])
     _write(store, "broker_training", row, values, broker["scope"])
     return row
 
@@ -58,7 +53,7 @@ def add_arrears_lead(store: Store, fields: Mapping[str, Any], *, scope: str | No
     where = _scope(store, scope)
     if values.get("person"):
         where = _existing(store, "person", str(values["person"]), "person")["scope"]
-    row = _new_id(where)
+    row = new_row_id(where)
     _write(store, "wage_arrears", row, values, where)
     return row
 

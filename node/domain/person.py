@@ -1,12 +1,12 @@
-"""Person (一人一卡): one card per rural worker, keyed by a keyed hash of the ID number.
+"""Person (一人一卡): one card per rural worker, owned by the village that registered it.
 
-Two villages registering the same person offline compute the same row id and so end with one
-record; the hash is keyed with the province's person key so row ids do not reveal ID numbers.
+The card's row id is placed and random (`node.schema.new_row_id`): it says which village owns the
+card and nothing about the person. The ID number is an attribute, indexed: two cards holding one
+number (two villages registering offline, a correction that collides) stay two cards and become a
+`duplicate-id` conflict for the county (`node.domain.rules`, docs/identity.md).
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import ClassVar
 
 from sqlalchemy import JSON, Column
@@ -18,10 +18,6 @@ from node.schema import Record, replicated
 from node.validate import EDUCATION, HEALTH, POVERTY, REGION_CLASS  # noqa: F401  (re-exported vocabularies)
 
 EMPLOYMENT = ("未就业", "已就业", "灵活就业", "自主创业")
-
-
-def person_row_id(person_key: bytes, id_number: str) -> bytes:
-    return hmac.new(person_key, id_number.upper().encode(), hashlib.sha256).digest()[:16]
 
 
 @replicated

@@ -12,10 +12,11 @@ it is found.
 2. `BrokerTwice`: one ID number with two standing broker applications or filings: in two villages
    (a broker is filed where they live and serve), or twice in one village (entered on two
    machines). Rejected and revoked applications stand for nothing and conflict with nothing.
-3. `PersonIdTwice`: two person cards with one ID number under different row keys. A card's key is
-   the hash of the ID number it was registered with, so this happens when a mistyped ID number is
-   corrected on one card while the right number was registered elsewhere: the two cards must be
-   merged by hand.
+3. `DuplicateId`: one ID number on two active person cards (一人一卡 broken): two villages
+   registered the same person offline, or a corrected ID number collides with another card. Both
+   cards stay intact; a county or township resolves it (`node.domain.identity`): transfer, merge or
+   "different people". Closed cards and cards flagged for correction conflict with nothing, so the
+   conflict closes itself on every replica once the resolution arrives.
 
 The same checks serve the local write API (`ops.py`), which refuses to create such a conflict on
 one machine; the rules catch what two machines create offline.
@@ -76,20 +77,30 @@ class BrokerTwice:
         return out
 
 
-class PersonIdTwice:
-    kind = "person-id-twice"
+def active_card(values: RowValues) -> bool:
+    """A card that counts: not closed (transferred, duplicate, merged) and not flagged as holding
+    someone else's ID number (a county's "different people" resolution)."""
+    return not values.get("closed_on") and not values.get("needs_correction")
+
+
+class DuplicateId:
+    kind = "duplicate-id"
     tables: tuple[str, ...] = ("person",)
 
     def check(self, table: str, row: bytes, values: RowValues, view: RowView) -> list[SemanticConflict]:
-        if not values.get("id_number"):
+        if not values.get("id_number") or not active_card(values):
             return []
-        return [
-            SemanticConflict(self.kind, "person", _pair(row, other),
-                f"同一身份证号({_s(values['id_number'])[:6]}…)登记了两张卡,请人工合并 / one ID number "
-                f"on two person cards ({min(row, other).hex()[:8]}, {max(row, other).hex()[:8]}): "
-                "merge them by hand")
-            for other, _ in view.find("person", id_number=values["id_number"]) if other != row
-        ]
+        out = []
+        for other, ov in view.find("person", id_number=values["id_number"]):
+            if other == row or not active_card(ov):
+                continue
+            (ra, a), (rb, b) = sorted(((row, values), (other, ov)), key=lambda x: x[0])
+            out.append(SemanticConflict(self.kind, "person", _pair(row, other),
+                f"同一身份证号({_s(values['id_number'])[:6]}…)有两张有效的卡:{_s(a.get('scope'))}的{ra.hex()[-6:]}"
+                f"与{_s(b.get('scope'))}的{rb.hex()[-6:]},请县乡工作人员处理(迁移、合并或确认不是同一人) / one ID "
+                f"number on two active cards, {ra.hex()[-6:]} in {_s(a.get('scope'))} and {rb.hex()[-6:]} in "
+                f"{_s(b.get('scope'))}: a county or township resolves it (transfer, merge, different people)"))
+        return out
 
 
-RULES: list[Rule] = [PlacementOverlap(), BrokerTwice(), PersonIdTwice()]
+RULES: list[Rule] = [PlacementOverlap(), BrokerTwice(), DuplicateId()]

@@ -11,7 +11,6 @@ county entering it offline end with one row. Its staff are a `set`.
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, ClassVar
@@ -21,7 +20,7 @@ from sqlmodel import Field
 
 from conflict.lattice import Lattice
 from node.domain.forms import Form
-from node.schema import Record, replicated
+from node.schema import Record, derived_row_id, replicated
 from protocol.changeset import Value
 
 SERVICES = ("政策咨询", "信息发布", "技能培训", "跟踪服务", "零工服务", "人社服务")
@@ -62,7 +61,7 @@ class ServiceLog(Record, table=True):
 
 
 def station_row_id(village: str) -> bytes:
-    return hashlib.sha256(b"service_station\0" + village.encode()).digest()[:16]
+    return derived_row_id(village, b"service_station")
 
 
 def clean_station(fields: Mapping[str, Any], *, creating: bool = True) -> tuple[dict[str, Value], list[str]]:

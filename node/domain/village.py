@@ -16,14 +16,13 @@ One profile per village, keyed by the village code, so the village and the count
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, ClassVar
 
 from conflict.lattice import Lattice
 from node.domain.forms import Form
-from node.schema import Record, replicated
+from node.schema import Record, derived_row_id, replicated
 from protocol.changeset import Value
 
 PER_BROKER = 5000
@@ -45,7 +44,7 @@ class VillageProfile(Record, table=True):
 
 
 def profile_row_id(village: str) -> bytes:
-    return hashlib.sha256(b"village_profile\0" + village.encode()).digest()[:16]
+    return derived_row_id(village, b"village_profile")
 
 
 def brokers_needed(population: int) -> int:

@@ -33,7 +33,6 @@ from sqlalchemy import select, text
 
 from node import engine_tables as t
 from node import schema
-from node.domain.person import person_row_id
 from node.replica import Replica
 from node.sandbox import Member, Sandbox
 from node.store import Store
@@ -45,7 +44,6 @@ from protocol.keys import KeyPair
 PROVINCE = "510000000000"
 COUNTY = "513225000000"
 VILLAGES = ("513225103201", "513225103202", "513225103203", "513225103204")
-PERSON_KEY = b"tests/faults person key 32 bytes"
 PASSPHRASE = "faults-passphrase"
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
@@ -114,9 +112,14 @@ def id_number(tag: str, seq: int, k: int) -> str:
     return f"{tag[:6]:0>6}{seq:07d}{k:04d}X"[:18]
 
 
-def rows_of(tag: str, n: int, persons: int = 2) -> list[bytes]:
-    """The person rows `feed(..., n, tag=tag, persons=persons)` registers."""
-    return [person_row_id(PERSON_KEY, id_number(tag, seq, k)) for seq in range(1, n + 1) for k in range(persons)]
+def person_row(place: str, tag: str, seq: int, k: int) -> bytes:
+    """The row id of that person: placed in `place` like every new record's, the same in every process."""
+    return schema.derived_row_id(place, tag.encode(), seq.to_bytes(4, "big"), k.to_bytes(4, "big"))
+
+
+def rows_of(tag: str, n: int, place: str, persons: int = 2) -> list[bytes]:
+    """The person rows `feed(..., place, n, tag=tag, persons=persons)` registers."""
+    return [person_row(place, tag, seq, k) for seq in range(1, n + 1) for k in range(persons)]
 
 
 def feed(key: KeyPair, feed_scope: str, n: int, *, tag: str, persons: int = 2, pad: int = 0,
@@ -134,7 +137,7 @@ def feed(key: KeyPair, feed_scope: str, n: int, *, tag: str, persons: int = 2, p
         changes = []
         for k in range(persons):
             number = id_number(tag, seq, k)
-            row = person_row_id(PERSON_KEY, number)
+            row = person_row(feed_scope, tag, seq, k)
             mine.append(row)
             stamp += 1
             changes += [Change("person", row, f, v, stamp) for f, v in (
@@ -156,7 +159,7 @@ def postings(key: KeyPair, feed_scope: str, n: int) -> list[bytes]:
     stamp = clock.pack(clock.wall_ms() - 5_000)
     out, prev = [], None
     for seq in range(1, n + 1):
-        row = os.urandom(16)
+        row = schema.new_row_id(feed_scope)
         stamp += 1
         changes = [Change("job_posting", row, "scope", feed_scope, stamp),
                    Change("job_posting", row, "title", f"岗位 {seq}", stamp),
@@ -184,7 +187,7 @@ def hub_dir(w: World, d: Path, db: str | None = None, seed: Sequence[bytes] = ()
     w.county.key.save(d / "hub.key", None)
     url = db or f"sqlite:///{d / 'hub.sqlite'}"
     known = w.chain(w.county) + [m.cert for m in w.laptops.values()]  # as if each had said hello
-    store = Store.create(url, w.county.key, COUNTY, w.box.root.public, known, PERSON_KEY)
+    store = Store.create(url, w.county.key, COUNTY, w.box.root.public, known)
     try:
         apply_all(store, seed)
     finally:
@@ -196,7 +199,7 @@ def node_store(w: World, name: str, path: Path, seed: Sequence[bytes] = ()) -> S
     """A village laptop's SQLite store, holding `seed` (its own feed, sealed earlier)."""
     m = w.laptops[name]
     path.parent.mkdir(parents=True, exist_ok=True)
-    store = Store.create(str(path), m.key, m.scopes[0], w.box.root.public, w.chain(m), PERSON_KEY)
+    store = Store.create(str(path), m.key, m.scopes[0], w.box.root.public, w.chain(m))
     apply_all(store, seed)
     return store
 

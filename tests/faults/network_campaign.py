@@ -18,7 +18,6 @@ from pathlib import Path
 
 from faultkit import (
     COUNTY,
-    PERSON_KEY,
     Figures,
     build_world,
     check_converged,
@@ -37,7 +36,7 @@ from proxy import FaultProxy
 
 from conflict.orset import add_op
 from hub.server import free_port
-from node.domain.person import person_row_id
+from node import schema
 from node.store import Store
 from node.sync_client import SyncClient, SyncFailed
 
@@ -62,7 +61,7 @@ def through_proxy(tmp: Path, *, rounds_writing: int = 8, timeout: float = 1.0, h
     hub = HubProcess(hub_d, free_port())
     stores = {n: node_store(w, n, tmp / f"{n}.sqlite", feed(w.laptops[n].key, w.laptops[n].scopes[0], 60, tag=n,
                                                                seed=fig.seed)) for n in names}
-    shared = rows_of("v1", 60)  # village 1's people, edited on both of its laptops
+    shared = rows_of("v1", 60, w.laptops["v1"].scopes[0])  # village 1's people, edited on both of its laptops
     acked: dict[bytes, str] = {}
     failed = 0
     try:
@@ -80,7 +79,7 @@ def through_proxy(tmp: Path, *, rounds_writing: int = 8, timeout: float = 1.0, h
                     rnd.shuffle(order)
                     for n in order:
                         if writing:
-                            _write(stores[n], rnd, shared if n != "v2" else rows_of("v2", 60), f"{n}-{r}")
+                            _write(stores[n], rnd, shared if n != "v2" else rows_of("v2", 60, w.laptops["v2"].scopes[0]), f"{n}-{r}")
                         try:
                             report = clients[n].sync()
                         except SyncFailed:
@@ -150,7 +149,7 @@ def _write(store: Store, rnd: random.Random, shared: list[bytes], tag: str) -> N
     """A little local work: two new people, a phone edit and a skill on people both laptops hold."""
     for k in range(2):
         number = f"9{rnd.randrange(10**16):016d}X"
-        store.write("person", person_row_id(PERSON_KEY, number),
+        store.write("person", schema.new_row_id(store.home),
                     {"id_number": number, "name": f"新人{tag}-{k}", "phone": f"137{rnd.randrange(10**8):08d}"})
     store.write("person", shared[rnd.randrange(len(shared))], {"phone": f"136{rnd.randrange(10**8):08d}"})
     store.write("person", shared[rnd.randrange(len(shared))], {"skills": add_op(rnd.choice(["电工", "焊工", "厨师"]))})

@@ -60,7 +60,7 @@ def node_kill(tmp: Path, points: int, *, seed: int | None = None) -> Figures:
     w = build_world()
     v1, v2 = VILLAGES[0], VILLAGES[1]
     laptop_b = feed(w.laptops["v1b"].key, v1, 450, tag="v1b", persons=3, pad=700)
-    county_edits = feed(w.county.key, v1, 150, tag="cty1", persons=1, edit=rows_of("v1b", 450, 3))
+    county_edits = feed(w.county.key, v1, 150, tag="cty1", persons=1, edit=rows_of("v1b", 450, v1, 3))
     county_posts = postings(w.county.key, COUNTY, 80)
     sibling = feed(w.laptops["v2"].key, v2, 150, tag="v2", persons=2, pad=300)
     mixed: list[bytes] = []

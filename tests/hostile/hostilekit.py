@@ -47,7 +47,6 @@ SIBLING = "513225103202"
 FAR_COUNTY = "513226000000"
 FAR_VILLAGE = "513226101201"
 ENROLLED = "513225103205"  # enrolled online during setup; its request is replayed later
-PERSON_KEY = b"tests/hostile person key, 32 B!!"
 YEAR_MS = 365 * 24 * 3600 * 1000
 CT = {"content-type": messages.CONTENT_TYPE}
 PERSON_ROW = bytes.fromhex("5e1f0000000000000000000000000001")
@@ -165,7 +164,7 @@ class HostileWorld:
         for name, m in members.items():
             self.keys.chain[name] = [root_cert, issuer.get(name, county.cert), m.cert]
         self.store = Store.create(str(tmp / "county-hub.sqlite"), county.key, COUNTY, box.root.public,
-                                  [root_cert, county.cert], PERSON_KEY)
+                                  [root_cert, county.cert])
         for name in ("township", "village", "sibling", "expired", "early", "stolen"):
             self.store.add_certificate(members[name].cert)
         self.store.add_certificate(box.members[FAR_COUNTY].cert)

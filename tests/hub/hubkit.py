@@ -36,7 +36,6 @@ COUNTY = "513225000000"
 TOWNSHIP = "513225103000"
 VILLAGE = "513225103201"
 SIBLING = "513225103202"
-PERSON_KEY = b"tests/hub person key, 32 bytes!!"
 PG_URL = os.environ.get("LAOWU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CT = {"content-type": messages.CONTENT_TYPE}
 
@@ -67,7 +66,7 @@ class World:
             m = self.box.members[code]
             certs = [self.box.members[PROVINCE].cert] + ([m.cert] if code != PROVINCE else [])
             store = Store.create(self.new_db("province" if code == PROVINCE else "county"), m.key, code,
-                                 self.box.root.public, certs, PERSON_KEY)
+                                 self.box.root.public, certs)
             hub = Hub(store)
             running = Running(store, hub, ServerThread(hub).__enter__())
             self.hubs[code] = running
@@ -114,7 +113,7 @@ class World:
             m = self.member(code)
             path = self.tmp / f"{code}.sqlite"
             self.nodes[code] = Store.create(str(path), m.key, code, self.box.root.public, self.chain(code),
-                                            PERSON_KEY, wall=wall)
+                                            wall=wall)
         return self.nodes[code]
 
     def client(self, store: Store, to: str = "county", **kw: Any) -> SyncClient:

@@ -8,7 +8,7 @@ import threading
 import time
 
 import httpx
-from hubkit import CT, PERSON_KEY, World, error_of, post
+from hubkit import CT, World, error_of, post
 
 from hub import enroll
 from node.store import Store
@@ -34,7 +34,7 @@ def test_online_enrollment_with_one_time_code(world: World) -> None:
 
     # The laptop starts its store with the chain it was given and syncs at once.
     store = Store.create(str(world.tmp / "new.sqlite"), KeyPair.from_seed(b"tests/hub new laptop"), NEW_VILLAGE,
-                         world.box.root.public, answer["certs"], PERSON_KEY)
+                         world.box.root.public, answer["certs"])
     world.nodes[NEW_VILLAGE] = store
     row = os.urandom(16)
     store.write("job_posting", row, {"title": "first record of a new village"})

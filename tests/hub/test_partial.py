@@ -2,9 +2,9 @@
 never a sibling village's people."""
 from __future__ import annotations
 
-from hubkit import PERSON_KEY, SIBLING, TOWNSHIP, VILLAGE, World, log_envelopes, value
+from hubkit import SIBLING, TOWNSHIP, VILLAGE, World, log_envelopes, value
 
-from node.domain.person import person_row_id
+from node.schema import new_row_id
 from protocol.changeset import open_envelope
 
 PEOPLE = {VILLAGE: ("513225199001011239", "张三"), SIBLING: ("513225199202024327", "李四")}
@@ -13,7 +13,7 @@ PEOPLE = {VILLAGE: ("513225199001011239", "张三"), SIBLING: ("5132251992020243
 def _register_both(world: World) -> dict[str, bytes]:
     rows = {}
     for code, (id_number, name) in PEOPLE.items():
-        rows[code] = person_row_id(PERSON_KEY, id_number)
+        rows[code] = new_row_id(code)
         world.node(code).write("person", rows[code], {"id_number": id_number, "name": name})
     for code in (VILLAGE, SIBLING, VILLAGE):  # the first village syncs again after its sibling pushed
         world.sync(code)

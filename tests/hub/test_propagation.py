@@ -2,11 +2,9 @@
 county and province postings down to every village."""
 from __future__ import annotations
 
-import os
+from hubkit import COUNTY, PROVINCE, SIBLING, VILLAGE, World, log_envelopes, value
 
-from hubkit import COUNTY, PERSON_KEY, PROVINCE, SIBLING, VILLAGE, World, log_envelopes, value
-
-from node.domain.person import person_row_id
+from node.schema import new_row_id
 from protocol.changeset import open_envelope
 
 ID_NUMBER = "513225199001011239"
@@ -14,7 +12,7 @@ ID_NUMBER = "513225199001011239"
 
 def test_village_registration_reaches_province_byte_identical(world: World) -> None:
     village = world.node(VILLAGE)
-    row = person_row_id(PERSON_KEY, ID_NUMBER)
+    row = new_row_id(VILLAGE)
     village.write("person", row, {"id_number": ID_NUMBER, "name": "张三"})
     world.sync(VILLAGE)
     world.relay()
@@ -30,7 +28,7 @@ def test_village_registration_reaches_province_byte_identical(world: World) -> N
 
 
 def test_county_posting_reaches_both_villages(world: World) -> None:
-    row = os.urandom(16)
+    row = new_row_id(COUNTY)
     world.county.write("job_posting", row, {"title": "县城电子厂普工", "positions": 30}, scope=COUNTY)
     world.county.seal()
     for code in (VILLAGE, SIBLING):
@@ -39,7 +37,7 @@ def test_county_posting_reaches_both_villages(world: World) -> None:
 
 
 def test_province_posting_reaches_every_village(world: World) -> None:
-    row = os.urandom(16)
+    row = new_row_id(PROVINCE)
     world.province.write("job_posting", row, {"title": "省内对口帮扶岗位"}, scope=PROVINCE)
     world.province.seal()
     world.relay()

@@ -24,7 +24,7 @@ from conflict.row import RowState, merge_row
 
 from node import engine_tables as t
 from node import schema
-from node.domain.person import Person, person_row_id
+from node.domain.person import Person
 from node.replica import Replica
 from node.sandbox import Member, Sandbox
 from node.store import Store
@@ -37,7 +37,6 @@ TOWNSHIP = "513225103000"
 VILLAGE = "513225103201"
 SIBLING = "513225103202"  # the village next door: same township, never sees VILLAGE's people
 NOW_MS = 1_700_000_000_000  # 2023-11-14, inside the sandbox certificates' validity
-PERSON_KEY = b"tests/node person key 32 bytes!!"
 MINUTE = 60_000
 
 Values = dict[tuple[str, bytes], dict[str, Value] | None]
@@ -87,7 +86,7 @@ class Province:
     def create(self, name: str, path: str | Path, wall: Callable[[], int] | None = None, **kw: Any) -> Store:
         member = self.members[name]
         return Store.create(str(path), member.key, self.home(name), self.box.root.public, self.certs(),
-                            PERSON_KEY, wall=wall or Clock(), **kw)
+                            wall=wall or Clock(), **kw)
 
     def fresh(self, name: str, path: str | Path, wall: Callable[[], int] | None = None) -> Store:
         """Like `create`, from a copy of a template database made once per process: creating the
@@ -124,10 +123,12 @@ def build_province() -> Province:
     return p
 
 
-def person(n: int) -> tuple[bytes, str]:
-    """Row id and ID number of test person `n` (the number is a fixed-width stand-in, not validated here)."""
+def person(n: int, place: str = VILLAGE) -> tuple[bytes, str]:
+    """Row id and ID number of test person `n` registered in `place` (the number is a fixed-width
+    stand-in, not validated here). The id is placed like every new record's, and the same in every
+    process (the crash worker and its test compute it alike)."""
     id_number = f"5132251990{n:07d}X"[:18]
-    return person_row_id(PERSON_KEY, id_number), id_number
+    return schema.derived_row_id(place, b"tests/node person", str(n).encode()), id_number
 
 
 def history(province: Province, n: int = 300, seed: int = 7) -> list[bytes]:

@@ -243,4 +243,4 @@ def test_a_review_row_per_broker_and_year_converges(village: Store) -> None:
     ops.broker_review(village, row, 2022, 12, on=TODAY)
     ops.broker_review(village, row, 2022, 14, on=TODAY)  # corrected: same row, not a second one
     rows = [k for k in village.values("broker_review")]
-    assert rows == [("broker_review", broker.review_row_id(row, 2022))]
+    assert rows == [("broker_review", broker.review_row_id(VILLAGE, row, 2022))]

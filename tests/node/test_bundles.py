@@ -46,7 +46,7 @@ def test_an_export_for_a_vector_carries_only_what_the_receiver_lacks(make_store:
 
 def test_an_export_for_a_home_leaves_out_what_it_may_not_see(make_store: MakeStore, tmp_path: Path) -> None:
     village, sibling, county = village_with_history(make_store), make_store("sibling"), make_store("county")
-    row, id_number = person(8)
+    row, id_number = person(8, SIBLING)
     sibling.write("person", row, {"id_number": id_number, "name": "邻村"})
     sibling.seal()
     export_bundle(village, tmp_path / "v.laowu")
@@ -84,7 +84,7 @@ def test_a_bundle_brings_the_certificates_the_receiver_lacks(make_store: MakeSto
     export_bundle(village, tmp_path / "stick.laowu")
     own_chain = [province.box.members["510000000000"].cert, province.members["county"].cert, province.members["township"].cert]
     township = Store.create(str(tmp_path / "t.db"), province.members["township"].key, province.home("township"),
-                            province.box.root.public, own_chain, b"k" * 32)
+                            province.box.root.public, own_chain)
     try:
         summary = import_bundle(township, tmp_path / "stick.laowu")
         assert summary.counts == {"accepted": 3}

@@ -63,7 +63,7 @@ def box() -> Sandbox:
 @pytest.fixture(scope="module")
 def province_file(box: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("province") / "province.laowu"
-    save_province(path, ProvinceFile(box.members[PROVINCE].cert, bytes(range(32))))
+    save_province(path, ProvinceFile(box.members[PROVINCE].cert))
     return path
 
 

@@ -14,7 +14,6 @@ from storekit import COUNTY, SIBLING, VILLAGE
 from node import schema
 from node.generate import credit_code
 from node.domain import ops, order, station, training, village
-from node.domain.person import person_row_id
 from node.domain.privacy import MASK, mask_id_number, show_person
 from node.store import Store
 from protocol.errors import InvalidValue
@@ -36,9 +35,11 @@ def employer(store: Store) -> bytes:
 # -- person cards ------------------------------------------------------------------------------------
 
 
-def test_a_card_is_keyed_by_the_keyed_hash_of_its_id_number(village: Store) -> None:
+def test_a_card_id_names_its_village_and_nothing_of_the_person(village: Store) -> None:
     row = ops.register_person(village, card(1), today=TODAY)
-    assert row == person_row_id(village.person_key, card(1)["id_number"])
+    assert schema.row_place(row) == VILLAGE
+    again = schema.new_row_id(VILLAGE)
+    assert row[:5] == again[:5] and row != again  # the place, then randomness: no ID number in it
 
 
 def test_sex_and_birth_date_are_derived_from_the_id_number(village: Store) -> None:

@@ -12,7 +12,6 @@ from domainkit import TODAY, card, conflicts, filed_broker, ident, sync
 from storekit import SIBLING, VILLAGE
 
 from node.domain import ops
-from node.domain.person import person_row_id
 from node.domain.rules import RULES
 from node.store import Store
 from protocol.errors import InvalidValue
@@ -134,18 +133,19 @@ def test_a_corrected_id_number_that_another_card_holds_is_queued_on_both_sides(v
     county_card = ops.register_person(county, card(1, id_number=right), scope=VILLAGE, today=TODAY)
     ops.edit_person(village, wrong_card, {"id_number": right}, today=TODAY)  # offline
     sync(village, county)
-    assert kinds(village) == kinds(county) == ["person-id-twice"]
+    assert kinds(village) == kinds(county) == ["duplicate-id"]
     assert sorted(conflicts(county)[0][2]) == sorted([wrong_card, county_card])
     assert village.values() == county.values()
 
 
-def test_the_same_person_registered_in_two_places_is_one_card_and_no_conflict(village: Store,
-                                                                             county: Store) -> None:
-    a = ops.register_person(village, card(1), today=TODAY)
-    b = ops.register_person(county, card(1), scope=VILLAGE, today=TODAY)
+def test_the_same_person_registered_in_two_places_keeps_both_cards_and_one_conflict(village: Store,
+                                                                                   county: Store) -> None:
+    a = ops.register_person(village, card(1, phone="13800000001"), today=TODAY)
+    b = ops.register_person(county, card(1, phone="13800000002"), scope=VILLAGE, today=TODAY)
     sync(village, county)
-    assert a == b == person_row_id(village.person_key, card(1)["id_number"])
-    assert conflicts(village) == conflicts(county) == []
+    assert a != b
+    assert {village.values()[("person", r)]["phone"] for r in (a, b)} == {"13800000001", "13800000002"}  # type: ignore[index]
+    assert kinds(village) == kinds(county) == ["duplicate-id"]
 
 
 def test_a_conflict_detail_masks_the_id_number(village: Store, county: Store) -> None:

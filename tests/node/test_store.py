@@ -40,8 +40,8 @@ MakeStore = Callable[..., Store]
 
 def register(store: Store, n: int, **more: Any) -> bytes:
     """Register test person `n` on `store` (in its home unless `scope=`); return the row id."""
-    row, id_number = person(n)
     scope = more.pop("scope", None)
+    row, id_number = person(n, scope or store.home)
     store.write("person", row, {"id_number": id_number, "name": f"工人{n}", **more}, scope=scope)
     return row
 

@@ -37,9 +37,13 @@ SKILLS = ["电工", "焊工", "厨师"]
 
 
 def ops(n_stores: int, n_rows: int) -> st.SearchStrategy[list[tuple[Any, ...]]]:
+    return st.lists(one_op(n_stores, n_rows), min_size=5, max_size=24)
+
+
+def one_op(n_stores: int, n_rows: int) -> st.SearchStrategy[tuple[Any, ...]]:
     s, r = st.integers(0, n_stores - 1), st.integers(0, n_rows - 1)
     field = st.sampled_from(sorted(FIELDS)).flatmap(lambda f: st.tuples(st.just(f), st.sampled_from(FIELDS[f])))
-    op = st.one_of(
+    return st.one_of(
         st.tuples(st.just("register"), s, r),
         st.tuples(st.just("edit"), s, r, field),
         st.tuples(st.just("add"), s, r, st.sampled_from(SKILLS)),
@@ -49,7 +53,6 @@ def ops(n_stores: int, n_rows: int) -> st.SearchStrategy[list[tuple[Any, ...]]]:
         st.tuples(st.just("seal"), s),
         st.tuples(st.just("sync"), s, s, st.sampled_from(["lacking", "whole", "twice", "partial"])),
     )
-    return st.lists(op, min_size=5, max_size=24)
 
 
 class World:
@@ -57,7 +60,7 @@ class World:
 
     def __init__(self, root: Path, names: Sequence[str], rows: Sequence[str], rnd: random.Random) -> None:
         self.root, self.names, self.rnd = root, list(names), rnd
-        self.rows = [(person(i)[0], person(i)[1], sc) for i, sc in enumerate(rows)]
+        self.rows = [(*person(i, sc), sc) for i, sc in enumerate(rows)]
         self.clocks = [Clock() for _ in names]
         self.stores = [PROVINCE.fresh(n, root / f"{i}-{n}.db", wall=c) for i, (n, c) in enumerate(zip(names, self.clocks))]
         self.files = 0

@@ -41,7 +41,6 @@ from protocol.errors import ConfigError, InvalidValue, LaowuError
 from protocol.keys import KeyPair
 from simworld import (
     DAY_MS,
-    PERSON_KEY,
     PROVINCE,
     START_MS,
     Y2001_MS,
@@ -394,7 +393,7 @@ class Schedule:
         new = Node(old.home, old.home, old.kind, old.county, key, w.tmp / f"{old.home}-{self.spare}.db")
         shutil.copyfile(template(w.tmp), new.path)
         new.store = Store.create(str(new.path), key, new.home, w.box.root.public, [w.box.members[PROVINCE].cert],
-                                 PERSON_KEY, wall=w.wall(new), rules=RULES)
+                                 wall=w.wall(new), rules=RULES)
         lan = MemoryTransport(w.hubs, Network(), link="lan")
         url = f"http://{w.host(old.county)}"
         if thief:

@@ -44,7 +44,6 @@ from protocol.changeset import Changeset, open_envelope
 from protocol.keys import KeyPair
 
 PROVINCE = "510000000000"
-PERSON_KEY = b"tests/sim person key, 32 bytes!!"
 START_MS = 1_717_200_000_000  # 2024-06-01T00:00:00Z, inside the sandbox certificates' validity
 DAY_MS = 86_400_000
 Y2001_MS = 978_307_200_000  # a dead CMOS battery
@@ -184,7 +183,7 @@ class World:
     def _node(self, name: str, home: str, kind: str, county: str, key: KeyPair, chain: list[bytes]) -> Node:
         node = Node(name, home, kind, county, key, self.tmp / f"{name}.db")
         shutil.copyfile(template(self.tmp), node.path)
-        node.store = Store.create(str(node.path), key, home, self.box.root.public, chain, PERSON_KEY,
+        node.store = Store.create(str(node.path), key, home, self.box.root.public, chain,
                                   wall=self.wall(node), rules=RULES)
         self.nodes[name] = node
         return node

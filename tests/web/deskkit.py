@@ -20,7 +20,6 @@ from node.store import Store
 from node.web import accounts
 
 PROVINCE, COUNTY, TOWNSHIP, VILLAGE = "510000000000", "513225000000", "513225103000", "513225103201"
-PERSON_KEY = b"tests/web person key, 32 bytes!!"
 PASSPHRASE = "desk-test-passphrase"
 USER, PASSWORD = "wangfang", "desk-pass-123"
 
@@ -41,7 +40,7 @@ class DeskWorld:
     def _hub(self, code: str) -> str:
         m = self.box.members[code]
         chain = [self.box.members[PROVINCE].cert] + ([m.cert] if code != PROVINCE else [])
-        store = Store.create(str(self.tmp / f"hub-{code}.sqlite"), m.key, code, self.box.root.public, chain, PERSON_KEY)
+        store = Store.create(str(self.tmp / f"hub-{code}.sqlite"), m.key, code, self.box.root.public, chain)
         server = ServerThread(Hub(store)).__enter__()
         self.hubs.append((store, server))
         return server.url
@@ -59,7 +58,7 @@ class DeskWorld:
         node = Node(d)
         m.key.save(node.keyfile, os.environ["LAOWU_PASSPHRASE"])
         chain = [self.box.members[PROVINCE].cert, self.box.members[COUNTY].cert, m.cert]
-        Store.create(str(node.dbfile), m.key, place, self.box.root.public, chain, PERSON_KEY).close()
+        Store.create(str(node.dbfile), m.key, place, self.box.root.public, chain).close()
         county_key = self.box.members[COUNTY].key.public.hex()
         node.save_config({"place": place, "role": role, "hub": self.county_url, "hub_key": county_key,
                           "province_hub": self.province_url, "operator": "测试服务站"})
