@@ -26,7 +26,7 @@ def enrolled_node(world: World, d: Path, place: str, *, url: str | None = None) 
     """`init` a node directory for `place` against the county hub, and install the certificate the
     county issued for the key the node made."""
     province = d.parent / f"{d.name}-province.laowu"
-    save_province(province, ProvinceFile(world.box.members["510000000000"].cert, b"tests/hub person key, 32 bytes!!"))
+    save_province(province, ProvinceFile(world.box.members["510000000000"].cert))
     out = run(d, "init", "--place", place, "--province", str(province), "--hub", url or world.county_url,
               "--hub-key", world.county.author.hex())
     assert out.returncode == 0, out.stderr

@@ -79,8 +79,7 @@ def test_a_bundle_goes_out_as_a_download_and_foreign_envelopes_are_refused_with_
     stranger.enroll("513225000000", "county", "510000000000")
     m = stranger.enroll("513225103201", "village", "513225000000")
     other = Store.create(str(tmp_path / "other.sqlite"), m.key, "513225103201", stranger.root.public,
-                         [stranger.members["510000000000"].cert, stranger.members["513225000000"].cert, m.cert],
-                         b"tests/web person key, 32 bytes!!")
+                         [stranger.members["510000000000"].cert, stranger.members["513225000000"].cert, m.cert])
     ops.register_person(other, {"id_number": ident(date(1966, 1, 1), 81), "name": "外人"})
     other.seal()
     export_bundle(other, tmp_path / "foreign.laowu")
