@@ -556,6 +556,21 @@ class Store:
                              [{"key": c.key, "kind": c.kind, "tbl": c.table, "rows": codec.pack(list(c.rows)),
                                "detail": c.detail, "detected": self.hlc.physical(), "resolved": None,
                                "resolution": None} for c in found])
+            self._settle(conn, table, {bytes.fromhex(rec["id"]) for rec in live}, {c.key for c in found})
+
+    def _settle(self, conn: Connection, table: str, checked: set[bytes], still: set[bytes]) -> None:
+        """Mark resolved the open conflicts of `checked` rows that their rules no longer find: rules
+        judge merged state, so a signed resolution (a card closed or flagged by the county) settles
+        the conflict on every replica that applies it, in whatever order changesets arrive."""
+        kinds = [k for r in self.rules if table in r.tables and (k := getattr(r, "kind", None))]
+        if not kinds:
+            return
+        q = select(t.conflicts.c.key, t.conflicts.c.rows).where(
+            t.conflicts.c.tbl == table, t.conflicts.c.kind.in_(kinds), t.conflicts.c.resolved.is_(None))
+        done = [r.key for r in conn.execute(q) if r.key not in still and checked & set(msgpack.unpackb(r.rows))]
+        if done:
+            conn.execute(update(t.conflicts).where(t.conflicts.c.key.in_(done)).values(
+                resolved=self.hlc.physical(), resolution="已由签名的处理结果解决 / settled by a signed change"))
 
     def _placed_at(self, table: str, state: RowState | None) -> str | None:
         """The replicated `scope` a row holds (a 0.1.0 row's place), or None."""

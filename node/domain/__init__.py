@@ -2,7 +2,8 @@
 
 Importing this package registers every table with `node.schema`. One module per concept:
 
-    person     一人一卡, keyed by a keyed hash of the ID number; card.py checks its form
+    person     一人一卡, owned by its village (placed random ids); card.py checks its form; transfer
+               requests; identity.py and transfers.py write transfers and the county's resolutions
     broker     乡村劳务经纪人: the filing workflow, eligibility, the two-year review
     employer   用人单位 and 用工信息 (job postings, gig work)
     placement  组织转移就业 and 跟踪服务 follow-up visits

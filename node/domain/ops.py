@@ -166,10 +166,16 @@ def edit_person(store: Store, row: bytes, fields: Mapping[str, Any], *, today: d
     """Change fields of a card (a corrected ID number keeps the card's row id); `removes` takes
     skills or certificates off in the same transaction."""
     cur = _existing(store, "person", row, "row")
+    if cur.get("closed_on"):
+        raise InvalidValue("row", f"此卡已于{cur['closed_on']}关闭({cur.get('closed_reason')}),请修改新卡 "
+                           f"{cur.get('successor') or ''} / this card was closed on {cur['closed_on']}: edit "
+                           "the card it moved to")
     values, skills, certificates = card.clean_person(fields, today=today or date.today(), creating=False,
                                                      current=cur)
     if "id_number" in values:
-        _refuse(store, rules.DuplicateId(), "person", row, {**cur, **values}, "id_number")
+        _refuse(store, rules.DuplicateId(), "person", row, {**cur, **values, "needs_correction": None}, "id_number")
+        if cur.get("needs_correction") and values["id_number"] != cur.get("id_number"):
+            values["needs_correction"] = False  # corrected, as the county asked
     _write(store, "person", row, values, cur["scope"], {"skills": skills, "certificates": certificates}, removes)
 
 

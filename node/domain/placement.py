@@ -77,12 +77,13 @@ class Placement(Record, table=True):
     __merge__: ClassVar[dict[str, str | Lattice]] = {
         **dict.fromkeys(("person", "broker", "employer", "employer_name", "position", "start_date",
                          "contract_months", "social_insurance", "region_class", "monthly_pay",
-                         "end_reason", "revoked_reason", "labor_contract", "fare_yuan", "fare_receipt"), "lww"),
+                         "end_reason", "revoked_reason", "labor_contract", "fare_yuan", "fare_receipt", "origin"), "lww"),
         **dict.fromkeys(STAGES.dates.values(), "lww"),
         "stage": STAGE,
     }
 
     person: str = Field(index=True, max_length=32)
+    origin: str | None = Field(default=None, max_length=32)  # hex id of the row a transfer copied (filings skip it)
     broker: str | None = Field(default=None, index=True, max_length=32)
     employer: str | None = Field(default=None, max_length=32)
     employer_name: str | None = None
@@ -112,12 +113,13 @@ class FollowUp(Record, table=True):
     __tablename__ = "follow_up"
     __merge__: ClassVar[dict[str, str | Lattice]] = {
         **dict.fromkeys(("placement", "person", "visited_on", "method", "still_employed", "monthly_pay",
-                         "satisfaction", "note"), "lww"),
+                         "satisfaction", "note", "origin"), "lww"),
         "issues": "set",
     }
 
     placement: str = Field(index=True, max_length=32)
     person: str | None = Field(default=None, index=True, max_length=32)
+    origin: str | None = Field(default=None, max_length=32)  # hex id of the row a transfer copied (filings skip it)
     visited_on: str | None = None
     method: str | None = None
     still_employed: bool | None = None

@@ -34,11 +34,12 @@ class ReturnRegistration(Record, table=True):
     __tablename__ = "return_registration"
     __merge__: ClassVar[dict[str, str | Lattice]] = {
         **dict.fromkeys(("person", "returned_on", "reason", "holiday", "going_out_again", "leaving_on",
-                         "note"), "lww"),
+                         "note", "origin"), "lww"),
         "needs": "set",
     }
 
     person: str = Field(index=True, max_length=32)
+    origin: str | None = Field(default=None, max_length=32)  # hex id of the row a transfer copied (filings skip it)
     returned_on: str
     reason: str | None = None
     holiday: str | None = None  # the holiday of a holiday return; None otherwise

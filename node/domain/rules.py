@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from conflict.semantic import RowValues, RowView, Rule, SemanticConflict
 from node.domain import broker, placement
+from node.domain.person import TRANSFERRED, digest
 
 
 def _pair(row: bytes, other: bytes) -> tuple[bytes, bytes]:
@@ -103,4 +104,23 @@ class DuplicateId:
         return out
 
 
-RULES: list[Rule] = [PlacementOverlap(), BrokerTwice(), DuplicateId()]
+class TransferEdit:
+    """A transferred card edited after the transfer copied it (its village was offline): the edits are
+    on the old card; the county copies them on (`identity.follow`) or lets the new card stand."""
+
+    kind = "transfer-edit"
+    tables: tuple[str, ...] = ("person",)
+
+    def check(self, table: str, row: bytes, values: RowValues, view: RowView) -> list[SemanticConflict]:
+        successor, copied = values.get("successor"), values.get("copied")
+        if values.get("closed_reason") != TRANSFERRED or not isinstance(successor, str) or not copied:
+            return []
+        if digest(values, successor) == copied:
+            return []
+        return [SemanticConflict(self.kind, "person", _pair(row, bytes.fromhex(successor)),
+            f"迁出后原村又修改了此卡({_s(values.get('scope'))}的{row.hex()[-6:]} → {successor[-6:]}),请县级决定"
+            f"是否转入新卡 / the card {row.hex()[-6:]} in {_s(values.get('scope'))} was edited after its transfer "
+            f"to {successor[-6:]}: the county copies the edits on (follow) or keeps the new card (keep)")]
+
+
+RULES: list[Rule] = [PlacementOverlap(), BrokerTwice(), DuplicateId(), TransferEdit()]

@@ -31,9 +31,10 @@ MAX_DAYS = 365
 class TrainingNeed(Record, table=True):
     __tablename__ = "training_need"
     __merge__: ClassVar[dict[str, str | Lattice]] = dict.fromkeys(
-        ("person", "course", "mode", "registered_on", "note", "met"), "lww")
+        ("person", "course", "mode", "registered_on", "note", "met", "origin"), "lww")
 
     person: str = Field(index=True, max_length=32)
+    origin: str | None = Field(default=None, max_length=32)  # hex id of the row a transfer copied (filings skip it)
     course: str  # the skill or trade wanted, e.g. 电工, 家政服务
     mode: str | None = None
     registered_on: str | None = None
@@ -46,9 +47,10 @@ class TrainingRecord(Record, table=True):
     __tablename__ = "training_record"
     __merge__: ClassVar[dict[str, str | Lattice]] = dict.fromkeys(
         ("person", "course", "provider", "start_date", "days", "certificate_obtained", "certificate_name",
-         "subsidy_class"), "lww")
+         "subsidy_class", "origin"), "lww")
 
     person: str = Field(index=True, max_length=32)
+    origin: str | None = Field(default=None, max_length=32)  # hex id of the row a transfer copied (filings skip it)
     course: str
     provider: str | None = None  # the school or training body
     start_date: str | None = None

@@ -56,7 +56,9 @@ def engine_state(engine: Engine) -> dict[str, Any]:
             "log": sorted((r.id, r.status, r.pos, r.envelope) for r in conn.execute(select(t.log))),
             "heads": sorted(tuple(r) for r in conn.execute(select(t.heads))),
             "rows": sorted(tuple(r) for r in conn.execute(select(t.rows))),
-            "person": sorted(tuple(r) for r in conn.execute(text("SELECT * FROM person"))),
+            # Columns later releases add are empty on an upgraded 0.1.0 card: its values, not its width.
+            "person": sorted(tuple(sorted((k, v) for k, v in r._mapping.items() if v is not None))
+                             for r in conn.execute(text("SELECT * FROM person"))),
         }
 
 

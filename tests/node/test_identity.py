@@ -1,0 +1,172 @@
+"""One card per person across villages (node/domain/identity.py, transfers.py; docs/identity.md).
+
+Real SQLite stores of a village, its sibling, the township and the county exchange changesets with
+`domainkit.sync`: duplicates stay two intact cards and one conflict, the county's signed resolutions
+converge everywhere and settle the conflict, and transfers move a person with the history filings
+need, without losing what the old village wrote offline meanwhile.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import msgpack
+import pytest
+from domainkit import TODAY, card, filed_broker, sync
+from sqlalchemy import select
+from storekit import SIBLING, VILLAGE
+
+from node import engine_tables as t
+from node import schema
+from node.domain import identity, ops, transfers
+from node.domain.rules import RULES
+from node.store import Store
+from protocol.errors import InvalidValue
+
+MakeStore = Callable[..., Store]
+
+
+@pytest.fixture
+def township(make_store: MakeStore) -> Store:
+    return make_store("township", rules=RULES)
+
+
+@pytest.fixture
+def neighbour(make_store: MakeStore) -> Store:
+    """The sibling village's laptop, running the rules."""
+    return make_store("sibling", rules=RULES)
+
+
+def queue(store: Store, kind: str) -> list[tuple[list[bytes], int | None]]:
+    """The conflicts of `kind`: (rows, resolved-at or None)."""
+    with store.engine.connect() as conn:
+        found = conn.execute(select(t.conflicts).where(t.conflicts.c.kind == kind)).all()
+    return [(sorted(msgpack.unpackb(r.rows)), r.resolved) for r in found]
+
+
+def person(store: Store, row: bytes) -> dict[str, object]:
+    found = ops.get(store, "person", row)
+    assert found is not None
+    return found
+
+
+def twice(village: Store, neighbour: Store, county: Store, township: Store) -> tuple[bytes, bytes]:
+    """The same person registered offline in both villages, synced everywhere."""
+    a = ops.register_person(village, card(1, phone="13800000001", employer="成都鑫达"), today=TODAY)
+    ops.add_skill(village, a, "电工")
+    b = ops.register_person(neighbour, card(1, phone="13800000002", education="高中"), today=TODAY)
+    ops.add_skill(neighbour, b, "焊工")
+    sync(village, neighbour, county, township)
+    return a, b
+
+
+def test_one_person_in_two_villages_keeps_both_cards_and_queues_one_conflict(
+        village: Store, neighbour: Store, county: Store, township: Store) -> None:
+    a, b = twice(village, neighbour, county, township)
+    assert (schema.row_place(a), schema.row_place(b)) == (VILLAGE, SIBLING)
+    for hub in (county, township):
+        assert (person(hub, a)["phone"], person(hub, a)["scope"]) == ("13800000001", VILLAGE)
+        assert (person(hub, b)["phone"], person(hub, b)["scope"]) == ("13800000002", SIBLING)
+        assert queue(hub, "duplicate-id") == [(sorted([a, b]), None)]
+    assert queue(village, "duplicate-id") == queue(neighbour, "duplicate-id") == []  # each holds one card
+
+
+def test_a_transfer_resolution_closes_one_card_and_settles_the_conflict_everywhere(
+        village: Store, neighbour: Store, county: Store, township: Store) -> None:
+    a, b = twice(village, neighbour, county, township)
+    identity.resolve_duplicate(county, a, b, "transfer", on=TODAY)
+    sync(village, neighbour, county, township)
+    for store in (neighbour, county, township):
+        closed = person(store, b)
+        assert (closed["closed_reason"], closed["successor"], closed["closed_on"]) == ("重复", a.hex(), "2024-06-01")
+        assert closed["phone"] == "13800000002"  # kept intact, as a closed reference
+    for hub in (county, township):
+        [(rows, resolved)] = queue(hub, "duplicate-id")
+        assert rows == sorted([a, b]) and resolved is not None
+        assert county.values("person") == township.values("person")
+
+
+def test_a_merge_fills_the_kept_card_and_closes_the_other(
+        village: Store, neighbour: Store, county: Store, township: Store) -> None:
+    a, b = twice(village, neighbour, county, township)
+    identity.resolve_duplicate(township, a, b, "merge", on=TODAY)
+    sync(village, neighbour, county, township)
+    for store in (village, county, township):
+        kept = person(store, a)
+        assert (kept["phone"], kept["education"], sorted(kept["skills"] or [])) == ("13800000001", "初中", ["焊工", "电工"])
+    assert person(neighbour, b)["closed_reason"] == "合并"
+    assert all(resolved for _, resolved in queue(county, "duplicate-id"))
+
+
+def test_different_people_flags_the_wrong_card_at_its_village_until_corrected(
+        village: Store, neighbour: Store, county: Store, township: Store) -> None:
+    a, b = twice(village, neighbour, county, township)
+    identity.resolve_duplicate(county, a, b, "different-people")
+    sync(village, neighbour, county, township)
+    assert person(neighbour, b)["needs_correction"] is True
+    assert all(resolved for _, resolved in queue(county, "duplicate-id"))
+    ops.edit_person(neighbour, b, {"id_number": card(2)["id_number"]}, today=TODAY)
+    sync(village, neighbour, county, township)
+    assert person(county, b)["needs_correction"] is False and person(county, b)["id_number"] == card(2)["id_number"]
+
+
+def test_a_village_cannot_resolve_or_transfer_across_villages(village: Store, neighbour: Store,
+                                                              county: Store, township: Store) -> None:
+    a, b = twice(village, neighbour, county, township)
+    with pytest.raises(InvalidValue):
+        identity.resolve_duplicate(village, a, b, "transfer")
+    with pytest.raises(InvalidValue):
+        identity.transfer(village, a, SIBLING)
+
+
+def test_a_transfer_moves_the_card_and_its_history_and_closes_the_old_card(
+        village: Store, neighbour: Store, county: Store) -> None:
+    a = ops.register_person(village, card(1), today=TODAY)
+    broker = filed_broker(village)
+    p = ops.add_placement(village, {"person": a.hex(), "broker": broker.hex(), "employer_name": "成都鑫达建筑劳务有限公司",
+                                    "start_date": "2024-03-01", "contract_months": 12}, event="start", on=date(2024, 3, 1))
+    ops.add_followup(village, {"placement": p.hex(), "visited_on": "2024-05-01", "method": "电话", "still_employed": True}, today=TODAY)
+    ops.add_return(village, {"person": a.hex(), "returned_on": "2024-02-01", "reason": "节日探亲"}, today=TODAY)
+    sync(village, neighbour, county)
+    new = identity.transfer(county, a, SIBLING, on=TODAY)
+    sync(village, neighbour, county)
+    old = person(village, a)
+    assert (old["closed_reason"], old["successor"], old["closed_on"]) == ("迁出", new.hex(), "2024-06-01")
+    moved = person(neighbour, new)
+    assert (moved["scope"], moved["id_number"], moved["name"]) == (SIBLING, old["id_number"], old["name"])
+    copies = {tbl: [r for r in ops.find(neighbour, tbl, person=new.hex())] for tbl in identity.HISTORY}
+    assert [c["origin"] for c in copies["placement"]] == [p.hex()]
+    assert copies["follow_up"][0]["placement"] == copies["placement"][0]["id"]  # linked to the copy
+    assert len(copies["return_registration"]) == 1 and copies["return_registration"][0]["origin"]
+    assert all(schema.row_place(bytes.fromhex(c["id"])) == SIBLING for rows in copies.values() for c in rows)
+    with pytest.raises(InvalidValue):
+        ops.edit_person(village, a, {"phone": "13900000009"}, today=TODAY)  # closed: edit the new card
+
+
+def test_edits_the_old_village_made_offline_during_a_transfer_are_queued_and_followed(
+        village: Store, neighbour: Store, county: Store) -> None:
+    a = ops.register_person(village, card(1), today=TODAY)
+    sync(village, county)
+    new = identity.transfer(county, a, SIBLING, on=TODAY)
+    ops.edit_person(village, a, {"phone": "13900000009"}, today=TODAY)  # offline: it has not heard yet
+    sync(village, neighbour, county)
+    assert person(village, a)["phone"] == "13900000009"  # not lost: on the old card
+    assert [r for r, done in queue(county, "transfer-edit") if done is None] == [sorted([a, new])]
+    assert [r for r, done in queue(village, "transfer-edit") if done is None] == [sorted([a, new])]
+    assert identity.follow(county, a) == ["phone"]
+    sync(village, neighbour, county)
+    assert person(neighbour, new)["phone"] == "13900000009"
+    assert all(done for _, done in queue(county, "transfer-edit") + queue(village, "transfer-edit"))
+
+
+def test_a_transfer_asked_for_at_the_new_village_is_approved_at_the_county(
+        village: Store, neighbour: Store, county: Store) -> None:
+    a = ops.register_person(village, card(1), today=TODAY)
+    req = transfers.request(neighbour, {"id_number": card(1)["id_number"], "to_place": SIBLING,
+                                        "reason": "婚嫁"}, today=TODAY)
+    sync(village, neighbour, county)
+    assert [r["id"] for r in transfers.pending(county)] == [req.hex()]
+    new = transfers.approve(county, req, on=TODAY)
+    sync(village, neighbour, county)
+    assert ops.get(neighbour, "transfer_request", req)["stage"] == "approved"  # type: ignore[index]
+    assert person(neighbour, new)["scope"] == SIBLING and person(village, a)["closed_reason"] == "迁出"
