@@ -17,6 +17,8 @@
     laowu-hub filing NAME --dir C --scope CODE --year YYYY [--month MM] --out FILE   (hub/cli_filing.py)
     laowu-hub user add --dir C --name zhang --role operator [--scope 513225103000]   console account
     laowu-hub import-bundle --dir C --file /media/usb/to-county.laowu
+    laowu-hub conflicts list|show|resolve --dir C …   and   laowu-hub transfer list|approve|refuse|move --dir C …
+        (hub/cli_identity.py: duplicate cards and transfers, signed with this hub's key)
 
 A hub's private key stays unencrypted on its server unless LAOWU_PASSPHRASE is set (an empty one is
 refused); the province root key is always encrypted (LAOWU_ROOT_PASSPHRASE, else LAOWU_PASSPHRASE).
@@ -32,7 +34,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from hub import cli_filing, enroll, review
+from hub import cli_filing, cli_identity, enroll, review
 from hub import config as hubconfig
 from hub.app import Hub
 from node import logs
@@ -441,6 +443,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--display", help="the name shown on screen")
     sp = cmd("import-bundle", cmd_import_bundle, "import a USB bundle file at the hub")
     sp.add_argument("--file", required=True)
+    cli_identity.register(cmd, _open)
     return p
 
 

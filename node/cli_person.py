@@ -6,6 +6,9 @@
     person list [--village CODE] [--employed | --unemployed | --willing]
     person import --csv FILE                one card a row; refused rows are listed, the rest kept
     person erase --id-number X --reason R   delete the card here and ask the county to erase it everywhere
+    person transfer --id-number X --to VILLAGE [--reason 婚嫁]
+                                            a township/county node moves the person at once; a village
+                                            files a request the county approves (`laowu-hub transfer`)
 
 Lists and plain views mask the ID number, birth date, health and income (`node.domain.privacy`).
 """
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from node import importing, validate
 from node.cli_view import PERSON_LABELS, card, find_person, given, mask, rows, settings, table
-from node.domain import ops
+from node.domain import identity, ops, transfers
 from node.domain.person import EMPLOYMENT, Person
 from node.domain.privacy import mask_person, show_person
 from protocol import scope as scopes
@@ -84,7 +87,7 @@ def cmd_show(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace, node: Node) -> Any:
-    found = rows(node.store(), "person")
+    found = [p for p in rows(node.store(), "person") if args.closed or not p.get("closed_on")]
     if args.village:
         scopes.check_code(args.village, "village")
         found = [p for p in found if scopes.contains(args.village, p["scope"])]
@@ -99,6 +102,24 @@ def cmd_list(args: argparse.Namespace, node: Node) -> Any:
     if args.json:
         return people
     return [*table(people, LIST_COLUMNS), f"共 {len(people)} 人 / {len(people)} people"]
+
+
+def cmd_transfer(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+    """Move a person to village `--to`: directly where this node's key covers both villages, else a
+    request filed here for the county."""
+    store = node.store()
+    mine = store.trust.certs.get(store.author)
+    here = [p for p in rows(store, "person", id_number=validate.id_number(args.id_number).number)
+            if not p.get("closed_on")]
+    if here and mine is not None and mine.may_write(here[0]["scope"]) and mine.may_write(args.to) \
+            and scopes.level(store.home) != "village":
+        new = identity.transfer(store, bytes.fromhex(here[0]["id"]), args.to)
+        return {"已迁移 transferred": _who(here[0]), "迁入 to": args.to, "新卡 new card": new.hex(),
+                "下一步 next": "同步后两村可见 / both villages see it after their next sync"}
+    fields = ({"person": here[0]["id"]} if here else {"id_number": args.id_number})
+    row = transfers.request(store, {**fields, "to_place": args.to, "reason": args.reason})
+    return {"已申请 requested": f"{mask(args.id_number)} → {args.to}", "申请编号 request": row.hex(),
+            "下一步 next": "同步后由县级审批 / the county approves it after your next sync"}
 
 
 def cmd_import(args: argparse.Namespace, node: Node) -> dict[str, Any]:
@@ -135,7 +156,7 @@ def cmd_erase(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def add_commands(sub: Any, add: Any) -> None:
-    people = sub.add_parser("person", help="人员 一人一卡: add, edit, show, list, import")
+    people = sub.add_parser("person", help="人员 一人一卡: add, edit, show, list, import, transfer")
     psub = people.add_subparsers(dest="action", required=True)
 
     sp = add("add", cmd_add, "登记一人 register a person", psub)
@@ -174,6 +195,12 @@ def add_commands(sub: Any, add: Any) -> None:
     which.add_argument("--employed", action="store_true", help="已就业, 灵活就业 or 自主创业")
     which.add_argument("--unemployed", action="store_true", help="未就业")
     which.add_argument("--willing", action="store_true", help="willing to go out to work")
+    sp.add_argument("--closed", action="store_true", help="closed cards too (transferred, duplicate, merged)")
+
+    sp = add("transfer", cmd_transfer, "迁移 move a person to another village (or ask the county to)", psub)
+    sp.add_argument("--id-number", required=True)
+    sp.add_argument("--to", required=True, help="the village's 12-digit code")
+    sp.add_argument("--reason", help="e.g. 婚嫁, 搬迁")
 
     sp = add("erase", cmd_erase, "删除个人信息 delete a card and ask the county to erase it (PIPL)", psub)
     sp.add_argument("--id-number", required=True)

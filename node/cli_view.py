@@ -91,7 +91,10 @@ def one(store: Store, table: str, row: str, what: str) -> Row:
 def find_person(store: Store, id_number: str) -> Row:
     """The card with this ID number (as it stands now: a corrected number finds its card)."""
     number = validate.id_number(id_number).number
-    found = rows(store, "person", id_number=number)
+    # An active card first, this node's own before another place's: a closed card (transferred,
+    # duplicate, merged) is only found when no active one holds the number.
+    found = sorted(rows(store, "person", id_number=number),
+                   key=lambda p: (bool(p.get("closed_on")), p["scope"] != store.home, p["id"]))
     if not found:
         raise InvalidValue("id_number", f"本机没有身份证号为{mask(number)}的卡 / no card with ID number "
                            f"{mask(number)} here")
