@@ -13,7 +13,6 @@ it: row ids, the reason, who asked). It is done when redaction records held here
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,8 +48,7 @@ def request(store: Store, person: bytes, reason: str, *, actor: str = "") -> Req
     if state is None or "scope" not in state.fields:
         raise ConfigError("找不到这张卡片，或已删除 / no such card here, or it was already deleted")
     place = str(store.registry.policy("person", "scope").value(state.fields["scope"]))
-    # The owning place in the first 5 bytes, as every new row id (node.schema.new_row_id).
-    req = int(place).to_bytes(5, "big") + os.urandom(11)
+    req = schema.new_row_id(place)
     with store.transaction() as conn:
         for table, row in rows:
             store._write(conn, table, row, [("*", "delete")], place)

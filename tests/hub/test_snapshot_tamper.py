@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import msgpack
-from hubkit import COUNTY, PERSON_KEY, SIBLING, World, value
+from hubkit import COUNTY, SIBLING, World, value
 
 from node import generate
 from node.bootstrap import bootstrap
@@ -79,7 +79,7 @@ def test_a_tampered_snapshot_is_neutralised_and_the_next_posting_arrives(world: 
     county.seal()
     member = world.member(SIBLING)
     path = world.tmp / "new-device.sqlite"
-    node = Store.create(str(path), member.key, SIBLING, world.box.root.public, world.chain(SIBLING), PERSON_KEY)
+    node = Store.create(str(path), member.key, SIBLING, world.box.root.public, world.chain(SIBLING))
     transport = Tampering(world.member(COUNTY).key)
     client = SyncClient(node, world.county_url, county.author, transport=transport)
     try:

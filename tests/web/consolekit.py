@@ -31,7 +31,6 @@ from protocol.keys import KeyPair
 PROVINCE, COUNTY, OTHER_COUNTY = "510000000000", "513225000000", "513226000000"
 VILLAGE_A, VILLAGE_B, VILLAGE_C, VILLAGE_D = "513225103201", "513225103202", "513225104201", "513225103203"
 OTHER_VILLAGE = "513226100201"
-PERSON_KEY = b"tests/web person key, 32 bytes!!"
 PASSWORD = "console-pass-123"
 COUNTY_USER, VIEWER, VILLAGE_USER = "liqiang", "zhaomin", "cunguan"
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -62,7 +61,7 @@ class ConsoleWorld:
     def _hub(self, code: str) -> tuple[Store, ServerThread]:
         m = self.box.members[code]
         chain = [self.box.members[PROVINCE].cert] + ([m.cert] if code != PROVINCE else [])
-        store = Store.create(str(self.tmp / f"hub-{code}.sqlite"), m.key, code, self.box.root.public, chain, PERSON_KEY,
+        store = Store.create(str(self.tmp / f"hub-{code}.sqlite"), m.key, code, self.box.root.public, chain,
                              rules=RULES)
         hub = Hub(store)
         server = ServerThread(hub).__enter__()
@@ -79,7 +78,7 @@ class ConsoleWorld:
             county = COUNTY if code.startswith("513225") else OTHER_COUNTY
             m = self.box.enroll(code, "village", county)
             self.nodes[code] = Store.create(str(self.tmp / f"{code}.sqlite"), m.key, code, self.box.root.public,
-                                            self.chain(code), PERSON_KEY, **kw)
+                                            self.chain(code), **kw)
         return self.nodes[code]
 
     def sync(self, code: str) -> Any:
