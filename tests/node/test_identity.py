@@ -18,7 +18,7 @@ from storekit import SIBLING, VILLAGE
 
 from node import engine_tables as t
 from node import schema
-from node.domain import identity, ops, transfers
+from node.domain import identity, ops, register, transfers
 from node.domain.rules import RULES
 from node.store import Store
 from protocol.errors import InvalidValue
@@ -170,3 +170,16 @@ def test_a_transfer_asked_for_at_the_new_village_is_approved_at_the_county(
     sync(village, neighbour, county)
     assert ops.get(neighbour, "transfer_request", req)["stage"] == "approved"  # type: ignore[index]
     assert person(neighbour, new)["scope"] == SIBLING and person(village, a)["closed_reason"] == "迁出"
+
+
+def test_counts_count_a_duplicated_person_once_and_flag_it(village: Store, neighbour: Store, county: Store,
+                                                          township: Store) -> None:
+    a, b = twice(village, neighbour, county, township)
+    ops.register_person(village, card(2), today=TODAY)
+    sync(village, neighbour, county, township)
+    with county.engine.connect() as conn:
+        assert register.active_people(conn) == 2 and register.duplicate_ids(conn) == {card(1)["id_number"]}
+        assert register.active_people(conn, SIBLING) == 1
+    identity.resolve_duplicate(county, a, b, "transfer", on=TODAY)
+    with county.engine.connect() as conn:
+        assert register.active_people(conn) == 2 and register.duplicate_ids(conn) == set()

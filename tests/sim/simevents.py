@@ -31,11 +31,12 @@ from node import engine_tables as t
 from node import erase, generate, schema
 from node.bootstrap import bootstrap
 from node.bundles import export_bundle, import_bundle
-from node.domain import ops
+from node.domain import identity, ops
 from node.domain.rules import RULES
 from node.store import Store
 from node.sync_client import SyncClient, SyncFailed
 from protocol import codec, messages
+from protocol.changeset import DELETE_FIELD, DELETE_VALUE, Change, seal
 from protocol.certs import decode_revocation
 from protocol.errors import ConfigError, InvalidValue, LaowuError
 from protocol.keys import KeyPair
@@ -83,6 +84,9 @@ class Schedule:
         self.theft_step = rng.randrange(world.shape.steps // 4, world.shape.steps) if rng.random() < 0.35 else -1
         self.employer: bytes | None = None
         self.spare = 0  # laptops handed out to replace stolen or re-keyed ones
+        # Identity events (transfers, sibling writes) draw from their own stream, so the schedules of
+        # seeds kept as regressions keep the rest of their events.
+        self.identity_rng = random.Random(rng.random())
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -104,6 +108,8 @@ class Schedule:
             if self.step == self.theft_step:
                 self.steal()
             rng.choices(actions, weights)[0]()
+            if self.identity_rng.random() < 0.05:
+                self.identity_rng.choice((self.transfer, self.sibling_write))()
 
     def heal(self, rounds: int = 20) -> int:
         """Every link up, no faults; staff release quarantines; sync until nothing moves."""
@@ -194,6 +200,55 @@ class Schedule:
             erase.request(store, row, "本人申请删除")
             w.note(f"erase-request {node.name}")
         return None
+
+    def transfer(self) -> None:
+        """A township moves one of its people to another village of the township (docs/identity.md)."""
+        w, rng = self.w, self.identity_rng
+        towns = w.live("township")
+        if not towns:
+            return
+        node = rng.choice(towns)
+        tbl: Any = schema.TABLES["person"].__table__  # type: ignore[attr-defined]
+        with node.store.engine.connect() as conn:
+            cards = [(r.id, r.scope) for r in conn.execute(select(tbl.c.id, tbl.c.scope).where(
+                tbl.c.closed_on.is_(None)).order_by(tbl.c.id))]
+        villages = sorted({n.home for n in w.live("village") if n.home.startswith(node.home[:9])})
+        if not cards or len(villages) < 2:
+            return
+        row, scope = rng.choice(cards)
+        to = rng.choice([v for v in villages if v != scope])
+        try:
+            with w.acknowledging(node):
+                identity.transfer(node.store, bytes.fromhex(row), to, on=today(w))
+            w.note(f"transfer {node.name}")
+        except InvalidValue:
+            w.note("refused-locally")
+
+    def sibling_write(self) -> None:
+        """A village key writes, moves or deletes another village's card and pushes it to its county
+        hub: a genuine signature on its own feed, which the hub must refuse (`not-owner`)."""
+        w, rng = self.w, self.identity_rng
+        villages = w.live("village")
+        if not villages:
+            return
+        node = rng.choice(villages)
+        hub = w.county_of(node)
+        tbl: Any = schema.TABLES["person"].__table__  # type: ignore[attr-defined]
+        with hub.store.engine.connect() as conn:
+            others = [bytes.fromhex(r.id) for r in conn.execute(
+                select(tbl.c.id).where(tbl.c.scope != node.home).order_by(tbl.c.id))]
+            head = hub.store._head(conn, (node.author, node.home))
+        if not others:
+            return
+        row = rng.choice(others)
+        stamp = node.store.hlc.now()
+        change = rng.choice([Change("person", row, "name", "冒名顶替", stamp),
+                             Change("person", row, "scope", node.home, stamp),
+                             Change("person", row, DELETE_FIELD, DELETE_VALUE, stamp)])
+        cs = seal(node.key, node.home, head.seq + 1 if head else 1, head.id if head else None, [change])
+        [out] = hub.store.apply([cs.envelope])
+        w.attacks.append((hub.name, out.get("status", ""), out.get("code", "")))
+        w.note(f"sibling-write {node.name}")
 
     def register(self, node: Node, where: str | None = None) -> None:
         w, rng = self.w, self.rng

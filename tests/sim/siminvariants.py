@@ -47,6 +47,7 @@ class Verdict:
     merge: list[str] = field(default_factory=list)
     divergent: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
+    cross: list[str] = field(default_factory=list)  # a change landed through another place's feed
     revoked: list[str] = field(default_factory=list)
     unreported_forks: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
@@ -61,8 +62,8 @@ class Verdict:
 
     @property
     def problems(self) -> list[str]:
-        return (self.lost + self.merge + self.divergent + self.leaks + self.revoked + self.unreported_forks
-                + self.stuck + self.erased + self.failures)
+        return (self.lost + self.merge + self.divergent + self.leaks + self.cross + self.revoked
+                + self.unreported_forks + self.stuck + self.erased + self.failures)
 
     @property
     def converged(self) -> bool:
@@ -154,9 +155,19 @@ def check(w: World, heal_rounds: int) -> Verdict:
                 v.lost.append(f"acknowledged change {c[0]}/{c[1].hex()[:8]}.{c[2]} by {author.hex()[:8]} is lost")
     v.lost_with_laptop += sum(1 for a, _ in w.lost_changes if a in w.stolen)
 
+    # -- no cross-village write lands -------------------------------------------------------------
+    for hub, status, code in w.attacks:
+        if (status, code) != ("refused", "not-owner"):
+            v.cross.append(f"{hub} answered a sibling's write with {status} {code}")
+
     # -- per replica ---------------------------------------------------------------------------
     for node in w.nodes.values():
         mine = province if node is w.province else applied(node.store)
+        for cs in mine:
+            wrong = [c for c in cs.changes if schema.row_place(c.row) not in (None, cs.scope)]
+            if wrong:
+                v.cross.append(f"{node.name} applied {cs.author.hex()[:8]}/{cs.scope}#{cs.seq} changing "
+                               f"{wrong[0].table} of {schema.row_place(wrong[0].row)}")
         if not node.thief:
             for cs in mine:
                 rev = revocations.get(cs.author)

@@ -127,6 +127,7 @@ class World:
         self.revoked_at: dict[bytes, dict[str, int]] = {}  # author → cut-offs the county issued
         self.crash_at: int | None = None  # the request number at which the next sync dies
         self.log: list[str] = []  # what happened, for a failing seed's report
+        self.attacks: list[tuple[str, str, str]] = []  # (hub, status, code) of each sibling write pushed
         self.counts: dict[str, int] = {}
         self._build()
 

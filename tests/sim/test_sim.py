@@ -52,6 +52,14 @@ def test_no_village_holds_a_sibling_s_records(verdicts: list[Verdict]) -> None:
     assert not any(v.leaks for v in verdicts), failing(verdicts, "leaks")
 
 
+def test_no_cross_village_write_lands(verdicts: list[Verdict]) -> None:
+    """Every sibling write pushed to a county hub is refused `not-owner`, and no replica's log holds a
+    change to a record of another place than its changeset's feed (node/ownership.py)."""
+    assert not any(v.cross for v in verdicts), failing(verdicts, "cross")
+    assert sum(v.counts.get("sibling-write", 0) for v in verdicts) > 0  # the schedules did attack
+    assert sum(v.counts.get("transfer", 0) for v in verdicts) > 0  # and did transfer people
+
+
 def test_nothing_a_revoked_key_wrote_past_its_cut_off_is_accepted(verdicts: list[Verdict]) -> None:
     assert not any(v.revoked for v in verdicts), failing(verdicts, "revoked")
     assert any(v.counts.get("stolen") for v in verdicts)  # some schedule had a theft
