@@ -126,7 +126,7 @@ def _ident(county: str, counters: dict[str, int], rng: random.Random) -> str:
 def create(url: str) -> Store:
     box = Sandbox.create(PROVINCE, seed="bench-filings")
     root = box.members[PROVINCE]
-    return Store.create(url, root.key, PROVINCE, root.key.public, [root.cert], b"p" * 32)
+    return Store.create(url, root.key, PROVINCE, root.key.public, [root.cert])
 
 
 def load(store: Store, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:

@@ -53,7 +53,7 @@ class World:
 def province_store(url: str) -> Store:
     box = Sandbox.create(PROVINCE, seed="filings")
     root = box.members[PROVINCE]
-    return Store.create(url, root.key, PROVINCE, root.key.public, [root.cert], b"k" * 32)
+    return Store.create(url, root.key, PROVINCE, root.key.public, [root.cert])
 
 
 def person(w: World, tag: str, place: str, poverty: str = "无", **more: Any) -> bytes:

@@ -157,7 +157,10 @@ def check(w: World, heal_rounds: int) -> Verdict:
 
     # -- no cross-village write lands -------------------------------------------------------------
     for hub, status, code in w.attacks:
-        if (status, code) != ("refused", "not-owner"):
+        # A laptop whose clock runs ahead has its write quarantined first (admission judges the clock
+        # before anything else); released after healing, it is refused like the rest, and the log
+        # check below would catch it had it landed.
+        if (status, code) not in (("refused", "not-owner"), ("quarantined", "clock-ahead")):
             v.cross.append(f"{hub} answered a sibling's write with {status} {code}")
 
     # -- per replica ---------------------------------------------------------------------------
