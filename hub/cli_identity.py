@@ -36,13 +36,9 @@ SHOWN = ("id", "scope", "name", "id_number", "sex", "birth_date", "phone", "empl
 
 
 def _row(text: str) -> bytes:
-    try:
-        row = bytes.fromhex(text)
-    except ValueError:
-        row = b""
-    if len(row) != 16:
-        raise ConfigError(f"{text!r} 不是记录编号 / is not a row id (32 hex digits)")
-    return row
+    from hub.cli import _row as row  # hub.cli imports this module: the shared parser of row ids, late
+
+    return row(text)
 
 
 def _conflict(store: Store, key: str) -> Any:
