@@ -16,7 +16,6 @@ nodes of one township work offline and sync with `laowu-node sync`:
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from datetime import date
 from pathlib import Path
@@ -26,6 +25,8 @@ from hubkit import push, session
 
 from hub.demo import PASS, Server, hub, node
 from hub.server import free_port
+from node.cli import db_key
+from node.db import connect_raw
 from node.schema import row_place
 from node.store import Store
 from protocol import clock
@@ -41,17 +42,22 @@ def ident(birth: date, seq: int) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
+def db_key_of(db: Path) -> bytes | None:
+    """A node's database is encrypted under a key derived from its own key; a hub's is not."""
+    return db_key(KeyPair.load(db.parent / "node.key", PASS)) if db.name == "node.sqlite" else None
+
+
 def cards(db: Path, id_number: str) -> list[dict[str, Any]]:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
+    con = connect_raw(db, db_key_of(db))
+    con.row_factory = lambda cur, row: {d[0]: v for d, v in zip(cur.description, row)}
     try:
-        return [dict(r) for r in con.execute("SELECT * FROM person WHERE id_number = ? ORDER BY scope", (id_number,))]
+        return list(con.execute("SELECT * FROM person WHERE id_number = ? ORDER BY scope", (id_number,)))
     finally:
         con.close()
 
 
 def queue(db: Path, kind: str) -> list[tuple[bytes, Any]]:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con = connect_raw(db, db_key_of(db))
     try:
         return con.execute("SELECT key, resolved FROM lw_conflict WHERE kind = ?", (kind,)).fetchall()
     finally:
@@ -154,7 +160,7 @@ def test_duplicates_corrections_sibling_writes_and_transfers_through_the_clis(tm
         asked = node(va, "person", "transfer", "--id-number", gao, "--to", B, "--reason", "婚嫁", env=env)
         node(va, "sync", env=env)
         [req] = hub("transfer", "list", "--dir", str(county), env=env)["requests"]
-        assert req["id"] == asked["申请编号 request"]
+        assert req["id"] == asked["request"]
         moved = hub("transfer", "approve", "--dir", str(county), "--request", req["id"], env=env)
         node(vb, "sync", env=env)
         node(va, "sync", env=env)
@@ -173,7 +179,8 @@ class _open:
     """A read-only store on a database file, closed on leaving the block."""
 
     def __init__(self, db: Path) -> None:
-        self.store = Store.open(str(db), None)
+        key = db_key_of(db)
+        self.store = Store.open(str(db), None, **({"engine_kw": {"db_key": key}} if key else {}))
 
     def __enter__(self) -> Store:
         return self.store

@@ -51,7 +51,7 @@ def open_store(d: Path) -> Store:
 
 def village(box: Sandbox, d: Path) -> Path:
     province = d.parent / "province.laowu"
-    save_province(province, ProvinceFile(box.members[PROVINCE].cert, bytes(range(32))))
+    save_province(province, ProvinceFile(box.members[PROVINCE].cert))
     assert laowu(d, "init", "--place", VILLAGE, "--province", str(province), "--hub", "http://127.0.0.1:9",
                  "--hub-key", "00" * 32).returncode == 0
     req = messages.EnrollRequest.decode((d / "enroll-request.laowu").read_bytes())
@@ -111,7 +111,7 @@ def test_a_database_made_before_encryption_is_encrypted_in_place(box: Sandbox, t
     key = KeyPair.load(d / "node.key", PASSPHRASE)
     (d / "node.sqlite").unlink()
     chain = [box.members[PROVINCE].cert, box.members[COUNTY].cert]
-    old = Store.create(str(d / "node.sqlite"), key, VILLAGE, box.root.public, chain, bytes(range(32)))  # 0.1.0: plain
+    old = Store.create(str(d / "node.sqlite"), key, VILLAGE, box.root.public, chain)  # 0.1.0: plain
     old.close()
     assert laowu(d, "install-certs", "--certs", str(d / "certs.laowu")).returncode == 0
     assert laowu(d, "person", "add", "--id-number", ID_NUMBER, "--name", "张秀英").returncode == 0
