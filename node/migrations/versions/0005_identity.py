@@ -5,8 +5,8 @@ columns are then filled from the merge state, where a replica keeps what 0.2.0 w
 upgraded. Legacy 0.1.0 cards stay active (closed_on
 NULL) and keep their ids; their ownership falls back to their `scope` (node/ownership.py).
 
-Revision ID: 0004_identity
-Revises: 0003_redactions
+Revision ID: 0005_identity
+Revises: 0004_broker_login
 Create Date: 2026-11-28 08:28:10.195457
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from alembic import op
 
 from node.migrations.rematerialize import rematerialize
 
-revision = '0004_identity'
-down_revision = '0003_redactions'
+revision = '0005_identity'
+down_revision = '0004_broker_login'
 branch_labels = None
 depends_on = None
 
