@@ -28,7 +28,7 @@ from node.domain import identity, ops, transfers
 from node.domain.privacy import mask_person
 from node.store import Store
 from protocol import clock
-from protocol.errors import ConfigError
+from protocol.errors import ConfigError, InvalidValue
 
 Open = Callable[[argparse.Namespace], Store]
 SHOWN = ("id", "scope", "name", "id_number", "sex", "birth_date", "phone", "employment", "employer",
@@ -82,29 +82,12 @@ def cmd_conflicts(args: argparse.Namespace, open_store: Open) -> Any:
         return {**_describe(r), "cards": [_card(store, x) for x in rows] if r.tbl == "person" else []}
     if r.resolved:
         raise ConfigError("此冲突已解决 / this conflict is already resolved")
-    decision = args.decision or ""
-    if r.kind == "duplicate-id":
-        if decision not in identity.DECISIONS:
-            raise ConfigError(f"--decision 应为 {'/'.join(identity.DECISIONS)} / the decision is one of "
-                              f"{', '.join(identity.DECISIONS)}")
-        keep = _row(args.keep) if args.keep else rows[0]
-        if keep not in rows:
-            raise ConfigError("--keep 应为冲突中的一张卡 / --keep names one of the conflict's cards")
-        other = rows[1] if keep == rows[0] else rows[0]
-        identity.resolve_duplicate(store, keep, other, decision, on=date.today())
-        done: dict[str, Any] = {"kept": keep.hex(), "other": other.hex()}
-    elif r.kind == "transfer-edit":
-        old = next((x for x in rows if (ops.get(store, "person", x) or {}).get("closed_reason") == "迁出"), None)
-        if old is None or decision not in ("follow", "keep"):
-            raise ConfigError("迁出后修改的冲突:--decision follow 或 keep / a transfer-edit takes --decision follow or keep")
-        fields: list[str] = []
-        if decision == "follow":
-            fields = identity.follow(store, old)
-        else:
-            identity.keep_successor(store, old)
-        done = {"card": old.hex(), "copied fields": fields}
-    else:
-        raise ConfigError(f"{r.kind} 类冲突请在相关记录上处理 / resolve a {r.kind} on its records")
+    try:
+        done = identity.settle(store, r.kind, rows, args.decision or "", _row(args.keep) if args.keep else None,
+                               on=date.today())
+    except InvalidValue as exc:
+        raise ConfigError(exc.message) from None
+    decision = args.decision
     sealed = store.seal()
     return {"decision": decision, **done, "sealed": len(sealed),
             "next": "各村同步后生效,冲突随之在各副本关闭 / takes effect at each village's next sync; the conflict "

@@ -192,22 +192,26 @@ def desk(village: Path, env: dict[str, str], servers: list[Server]) -> None:
 CONSOLE_USER, CONSOLE_PASSWORD = "county", "demo-county-2026"
 
 
-def console(work: Path, county: Path, c_srv: Server, dirs: dict[str, Path], broker: dict[str, Any],
+def console(work: Path, county: Path, c_srv: Server, dirs: dict[str, Path], people_a: list[dict[str, Any]],
             root: dict[str, Any], c: dict[str, Any], env: dict[str, str]) -> None:
-    """The county console at /console on the county hub: a demo account, a conflict waiting to be
-    resolved (one broker filed in two villages), an online enrollment waiting for approval, filings."""
+    """The county console at /console on the county hub: a demo account, conflicts waiting to be resolved
+    (a person registered in two villages, a broker filed in two villages), an online enrollment waiting
+    for approval, filings."""
+    broker, twice = people_a[-1], people_a[1]
     say("9. 县级管理台 — the county console, in a browser")
     hub("user", "add", "--dir", str(county), "--name", CONSOLE_USER, "--display", "县劳务办演示", "--role", "administrator",
         env={**env, "LAOWU_USER_PASSWORD": CONSOLE_PASSWORD})
     b_dir = dirs["513225103202"]
     node(b_dir, "broker", "apply", "--id-number", broker["id_number"], "--name", broker["name"], "--phone", "13700001234",
          "--already-filed", "--date", f"{date.today().year - 2}-05-01", env=env)
+    node(b_dir, "person", "add", "--id-number", twice["id_number"], "--name", twice["name"], "--phone", "13700005678",
+         "--education", twice.get("education") or "初中", env=env)
     node(b_dir, "sync", env=env)
     deadline = time.monotonic() + 20
-    while count(county / "hub.sqlite", "lw_conflict") == 0 and time.monotonic() < deadline:
+    while count(county / "hub.sqlite", "lw_conflict") < 2 and time.monotonic() < deadline:
         time.sleep(0.3)
-    print(f"   village B files {broker['name']} as its broker too (offline, same ID number): "
-          f"{count(county / 'hub.sqlite', 'lw_conflict')} conflict queued at the county")
+    print(f"   village B registers {twice['name']} (already on a card in village A) and files {broker['name']} as its "
+          f"broker too, offline: {count(county / 'hub.sqlite', 'lw_conflict')} conflicts queued at the county")
     newcomer = work / "513225104201"
     node(newcomer, "init", "--place", "513225104201", "--province", root["province_file"], "--hub", c_srv.url,
          "--hub-key", c["author"], "--operator", "永丰村服务站", env=env)
@@ -216,7 +220,8 @@ def console(work: Path, county: Path, c_srv: Server, dirs: dict[str, Path], brok
     print(f"   a new village laptop asks to enroll without a code: {asked.stderr.strip().splitlines()[-1][:100]}")
     print(f"   县级管理台 console: {c_srv.url}/console/")
     print(f"   账号 account: {CONSOLE_USER}   密码 password: {CONSOLE_PASSWORD}")
-    print("   waiting there: 1 conflict (冲突处理), 1 enrollment request (登记与密钥), filings (报表下载)")
+    print("   waiting there: 2 conflicts (冲突处理: merge the two cards), 1 enrollment request (登记与密钥), filings "
+          "(报表下载)")
 
 
 def main() -> None:
@@ -322,7 +327,7 @@ def main() -> None:
         if not same or walk_in["id_number"] not in p_rows:
             raise SystemExit("demo failed: the province does not match the villages")
         filings(work, prov, a_dir, registered["513225103201"], env)
-        console(work, county, c_srv, dirs, registered["513225103201"][-1], root, c, env)
+        console(work, county, c_srv, dirs, registered["513225103201"], root, c, env)
         say(f"完成 done in {time.monotonic() - started:.1f}s — files in {work}; 报表 filings in {work / 'filings'}")
         desk(a_dir, env, servers)
     finally:

@@ -2,8 +2,8 @@
 
 Each conflict names its rows (`lw_conflict.rows`); the page shows them side by side, field by
 field, masked (`node.web.masking`), the differing fields marked. The resolutions are the domain's
-(`node.domain.identity` for a duplicate ID number: transfer, merge, different people): each is a
-change signed by this hub's key that reaches every replica with the next sync, and once it lands
+(`node.domain.identity.RESOLUTIONS`: for a duplicate ID number transfer, merge, different people),
+applied by `hub.web.resolutions`: each is a change signed by this hub's key that reaches every replica with the next sync, and once it lands
 the conflict closes itself wherever it was queued (the rule no longer finds it).
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from hub.web.app import hub_of
 from hub.web.scoped import sees
 from node import engine_tables as t
 from node import schema
+from node.domain import identity
 from node.store import Store
 from node.web.accounts import Account
 from node.web.app import page, render
@@ -106,10 +107,8 @@ async def show(request: Request, user: Account, form: FormData) -> Response:
     rows = rows_of(store, r.tbl, r.rows)
     if not visible(user, rows):
         raise HTTPException(404)
-    from hub.web import resolutions
-
     return render(request, "conflict.html", c=r, kind_name=KINDS.get(r.kind, r.kind), rows=rows,
-                  fields=side_by_side(rows), names=FIELD_NAMES, choices=resolutions.offered(r.kind, rows), key=key.hex())
+                  fields=side_by_side(rows), names=FIELD_NAMES, choices=list(identity.RESOLUTIONS.get(r.kind, ())), key=key.hex())
 
 
 def back(request: Request, flash: str) -> Response:

@@ -1,16 +1,63 @@
-"""The resolutions a conflict's kind offers, and applying one: the domain decides, the console only asks.
+"""Resolving a conflict from the console: the domain decides (`node.domain.identity.settle`), the console asks.
 
-A duplicate ID number (`duplicate-id`) is settled by `node.domain.identity` (helper "identity",
-issue 8): transfer (one card stays, the other closes as a duplicate), merge, or different people
-(one card flagged for correction at its village). Each is a change signed by this hub's key.
+A duplicate ID number is settled by transfer, merge or "different people"; a card edited at its
+old village after a transfer by following those edits or keeping the new card. The decision is
+written by the hub's store under its write lock and sealed at once into one changeset signed by the
+hub's key: it is in the log for the villages' next pull and the next relay upstream, and the conflict
+closes itself on every replica that applies it.
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-CHOICES: dict[str, list[tuple[str, str]]] = {}
+from sqlalchemy import select
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from hub.web import conflicts
+from hub.web.app import hub_of, write
+from node import engine_tables as t
+from node.domain import identity
+from node.store import Store
+from node.web import audit
+from node.web.accounts import Account
+from node.web.app import page
 
 
-def offered(kind: str, rows: list[tuple[bytes, dict[str, Any] | None]]) -> list[tuple[str, str]]:
-    """(code, label) of each resolution the domain offers for this conflict."""
-    return CHOICES.get(kind, [])
+def routes() -> list[BaseRoute]:
+    return [Route("/conflicts/{key:str}/resolve", resolve, methods=["POST"])]
+
+
+def _settle(store: Store, kind: str, rows: list[bytes], decision: str, keep: bytes | None) -> tuple[dict[str, Any], int]:
+    done = identity.settle(store, kind, rows, decision, keep, on=date.today())
+    return done, len(store.seal())
+
+
+@page("operator")
+async def resolve(request: Request, user: Account, form: FormData) -> Response:
+    store = hub_of(request).store
+    try:
+        key = bytes.fromhex(request.path_params["key"])
+    except ValueError:
+        raise HTTPException(404) from None
+    with store.engine.connect() as conn:
+        r = conn.execute(select(t.conflicts).where(t.conflicts.c.key == key)).first()
+    if r is None:
+        raise HTTPException(404)
+    rows = conflicts.rows_of(store, r.tbl, r.rows)
+    if not conflicts.visible(user, rows):
+        raise HTTPException(404)
+    decision = str(form.get("resolution") or "")
+    keep_hex = str(form.get("keep") or "")
+    keep = bytes.fromhex(keep_hex) if len(keep_hex) == 32 and all(c in "0123456789abcdef" for c in keep_hex) else None
+    done, sealed = await write(request, _settle, store, r.kind, [row for row, _ in rows], decision, keep)
+    label = dict(identity.RESOLUTIONS[r.kind])[decision].split(":")[0]
+    note = str(form.get("note") or "").strip()
+    audit.record(store.engine, user.name, "resolve", r.tbl, (keep or rows[0][0]).hex(),
+                 f"处理冲突 / resolved {r.kind}: {decision} ({label}){';' + note if note else ''} "
+                 f"[{', '.join(f'{k}={v}' for k, v in done.items())}], {sealed} 份签名记录 sealed")
+    return conflicts.back(request, f"已处理:{label}。各村下次同步后生效,冲突随之关闭。")

@@ -151,6 +151,40 @@ def resolve_duplicate(store: Store, keep: bytes, other: bytes, decision: str, *,
     _close(store, other, b, MERGED if decision == "merge" else DUPLICATE, keep, day)
 
 
+RESOLUTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    # conflict kind → (decision, what an operator reads) offered for it; other kinds are settled on their records
+    "duplicate-id": (("transfer", "迁移:保留选中的卡,另一张作为重复卡关闭,其记录归到保留的卡"),
+                     ("merge", "合并:另一张卡的内容补进选中的卡,然后关闭另一张"),
+                     ("different-people", "不是同一人:另一张卡的身份证号有误,标记为待更正,由其所在村改正")),
+    "transfer-edit": (("follow", "采用迁出村后来的修改(复制到新卡)"), ("keep", "保留新卡现有内容")),
+}
+
+
+def settle(store: Store, kind: str, rows: list[bytes], decision: str, keep: bytes | None = None,
+           *, on: date | None = None) -> dict[str, Any]:
+    """Apply the county's decision on a conflict of `kind` between `rows` (the conflict's cards); what was
+    done. The caller seals the changes (one signed changeset for the decision)."""
+    if kind not in RESOLUTIONS:
+        raise InvalidValue("decision", f"{kind} 类冲突请在相关记录上处理 / resolve a {kind} on its records")
+    if decision not in dict(RESOLUTIONS[kind]):
+        raise InvalidValue("decision", f"处理方式应为 {'/'.join(dict(RESOLUTIONS[kind]))} / the decision is one of "
+                           f"{', '.join(dict(RESOLUTIONS[kind]))}")
+    if kind == "duplicate-id":
+        kept = keep or rows[0]
+        if kept not in rows:
+            raise InvalidValue("keep", "保留的卡应为冲突中的一张 / keep names one of the conflict's cards")
+        other = rows[1] if kept == rows[0] else rows[0]
+        resolve_duplicate(store, kept, other, decision, on=on)
+        return {"kept": kept.hex(), "other": other.hex()}
+    old = next((x for x in rows if (merged(store, "person", x)).get("closed_reason") == TRANSFERRED), None)
+    if old is None:
+        raise InvalidValue("decision", "没有找到迁出的卡 / no transferred card in this conflict")
+    fields = follow(store, old) if decision == "follow" else []
+    if decision == "keep":
+        keep_successor(store, old)
+    return {"card": old.hex(), "copied fields": fields}
+
+
 def follow(store: Store, old: bytes, fields: Iterable[str] | None = None) -> list[str]:
     """Settle a transfer-edit: copy the old card's current values of `fields` (default: every field
     that differs) into its successor, and record the old card as handed over again."""

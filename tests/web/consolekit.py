@@ -99,6 +99,18 @@ class ConsoleWorld:
                              today=date(2024, 6, 1), already_filed=True)
             store.seal()
 
+    def duplicate_cards(self) -> tuple[bytes, bytes]:
+        """The same person registered offline in village A and village B (one ID number, two cards): the
+        county queues a duplicate-id conflict. B's card knows the household address, A's does not."""
+        a = ops.register_person(self.node(VILLAGE_A), {"id_number": ident(51), "name": "张秀兰", "phone": "13800000051",
+                                                       "education": "初中"}, today=date(2024, 6, 1))
+        b = ops.register_person(self.node(VILLAGE_B), {"id_number": ident(51), "name": "张秀兰", "phone": "13800000052",
+                                                       "education": "初中", "household_address": "红岩村三组"},
+                                today=date(2024, 6, 1))
+        self.node(VILLAGE_A).seal()
+        self.node(VILLAGE_B).seal()
+        return a, b
+
     def quarantined(self) -> None:
         """Village D's laptop clock two years ahead: its changeset is quarantined at the county."""
         ahead = lambda: clock.wall_ms() + 2 * YEAR_MS  # noqa: E731
@@ -129,6 +141,7 @@ class ConsoleWorld:
         """The work both console test modules start from: a broker filed in villages A and B (a conflict),
         a quarantined changeset of village D (its clock two years ahead), all synced to the county."""
         self.broker_conflict()
+        self.cards = self.duplicate_cards()
         self.sync(VILLAGE_A)
         self.sync(VILLAGE_B)
         self.quarantined()

@@ -231,3 +231,18 @@ def test_a_declined_changeset_is_never_applied(world: ConsoleWorld) -> None:
         assert "拒绝放行" in county.get("/audit", params={"action": "decline"}).text
     with world.county.engine.connect() as conn:
         assert conn.execute(select(t.log.c.id).where(t.log.c.id == bytes.fromhex(qid))).first() is None
+
+
+def test_only_an_operator_inside_the_scope_resolves_a_conflict(world: ConsoleWorld) -> None:
+    with client(world) as county:
+        page = county.get("/conflicts").text
+    key = re.findall(r'身份证号重复.*?/console/conflicts/([0-9a-f]{32})"', page, re.S)[0]
+    form = {"resolution": "merge", "keep": world.cards[0].hex()}
+    with client(world, VIEWER) as viewer:
+        r = viewer.post(f"/conflicts/{key}/resolve", data={**form, "csrf": csrf_of(viewer.get("/conflicts").text)})
+        assert r.status_code == 403
+    with client(world, VILLAGE_USER) as village:
+        r = village.post(f"/conflicts/{key}/resolve", data={**form, "csrf": csrf_of(village.get("/conflicts").text)})
+        assert r.status_code == 404
+    with world.county.engine.connect() as conn:
+        assert conn.execute(select(t.conflicts.c.resolved).where(t.conflicts.c.key == bytes.fromhex(key))).scalar_one() is None

@@ -1,8 +1,8 @@
 """The county console in a real Chromium against a real county hub (uvicorn on loopback), one shared browser.
 
 A county operator logs in, approves an enrollment request and downloads its certificate file,
-releases a quarantined changeset, imports a USB bundle, reads a conflict side by side and downloads
-a filing. Screenshots of each page go to $LAOWU_SCREENSHOTS (docs/screenshots/ when regenerating
+releases a quarantined changeset, imports a USB bundle, resolves a duplicate-ID conflict (both cards
+side by side) and sees the resolution arrive at both villages after sync, and downloads a filing. Screenshots of each page go to $LAOWU_SCREENSHOTS (docs/screenshots/ when regenerating
 the README's pictures), else to the test's temporary directory.
 """
 from __future__ import annotations
@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 from browserkit import chromium, new_page
-from consolekit import COUNTY_USER, PASSWORD, VILLAGE_A, VILLAGE_B, VILLAGE_C, VILLAGE_D, ConsoleWorld
+from consolekit import COUNTY_USER, PASSWORD, VILLAGE_A, VILLAGE_B, VILLAGE_C, VILLAGE_D, ConsoleWorld, ident
 from playwright.sync_api import Page
 from sqlalchemy import select
 
 from node import engine_tables as t
+from node import schema
+from node.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,12 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(where) if where else tmp_path_factory.mktemp("screens")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def value(store: Store, row: bytes, name: str) -> object:
+    tbl = schema.TABLES["person"].__table__  # type: ignore[attr-defined]
+    with store.engine.connect() as conn:
+        return conn.execute(select(tbl.c[name]).where(tbl.c.id == row.hex())).scalar_one()
 
 
 def test_a_county_operator_works_through_the_console(page: Page, world: ConsoleWorld, shots: Path) -> None:
@@ -89,12 +97,26 @@ def test_a_county_operator_works_through_the_console(page: Page, world: ConsoleW
     assert "已接收" in page.inner_text("#bundle-result")
     page.screenshot(path=shots / "console-bundle.png", full_page=True)
 
-    # the conflict queue: one broker filed in two villages, side by side
+    # the conflict queue: one person registered in villages A and B; merged into A's card, the
+    # resolution reaches both villages with their next sync
     page.click("nav >> text=冲突处理")
-    page.click("text=查看并处理")
+    page.locator("#open-conflicts tr", has_text="身份证号重复").locator("text=查看并处理").click()
     table = page.inner_text("#side-by-side")
-    assert "13912345678" in table and "13987654321" in table
+    assert "13800000051" in table and "13800000052" in table and ident(51) not in page.content()
     page.screenshot(path=shots / "console-conflict.png", full_page=True)
+    a_card, b_card = world.cards
+    page.check("input[value=merge]")
+    page.select_option("#in-keep", a_card.hex())
+    page.fill("#in-note", "已电话核实:同一人,户籍在红岩村")
+    page.get_by_role("button", name="确认处理").click()
+    assert "已处理" in page.inner_text(".flash")
+    world.sync(VILLAGE_A)
+    world.sync(VILLAGE_B)
+    assert value(world.node(VILLAGE_A), a_card, "household_address") == "红岩村三组"
+    assert value(world.node(VILLAGE_B), b_card, "closed_reason") == "合并"
+    assert value(world.node(VILLAGE_B), b_card, "successor") == a_card.hex()
+    page.reload()
+    assert "身份证号重复" not in page.inner_text("#open-conflicts")
 
     # a filing for the county
     page.click("nav >> text=报表下载")
@@ -105,6 +127,6 @@ def test_a_county_operator_works_through_the_console(page: Page, world: ConsoleW
     page.screenshot(path=shots / "console-filings.png", full_page=True)
 
     page.click("nav >> text=访问记录")
-    for action in ("批准登记", "放行", "导入", "下载报表"):
+    for action in ("批准登记", "放行", "导入", "处理冲突", "下载报表"):
         assert action in page.inner_text("table.list")
     page.screenshot(path=shots / "console-audit.png", full_page=True)
