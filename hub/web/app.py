@@ -20,7 +20,7 @@ T = TypeVar("T")
 TEMPLATES = Path(__file__).parent / "templates"
 PREFIX = "/console"
 LEVEL_NAMES = {"province": "省", "prefecture": "市", "county": "县", "township": "乡镇", "village": "村"}
-NAV = [("/", "概览"), ("/enroll", "登记与密钥"), ("/conflicts", "冲突处理"), ("/held", "隔离与等待"),
+NAV = [("/", "概览"), ("/enroll", "登记与密钥"), ("/conflicts", "冲突处理"), ("/transfers", "迁移申请"), ("/held", "隔离与等待"),
        ("/bundles", "U盘同步包"), ("/filings", "报表下载"), ("/people", "人员查询")]
 
 

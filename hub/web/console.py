@@ -8,14 +8,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 
-from hub.web import bundles, conflicts, enrollment, figures, filings, held, people, resolutions
+from hub.web import bundles, conflicts, enrollment, figures, filings, held, people, resolutions, transfers
 from hub.web.app import LEVEL_NAMES, NAV, TEMPLATES, Serving
 from node.web.app import make_app
 from protocol import scope as scopes
 
 
 def routes() -> list[BaseRoute]:
-    return [*figures.routes(), *enrollment.routes(), *conflicts.routes(), *resolutions.routes(), *held.routes(), *bundles.routes(),
+    return [*figures.routes(), *enrollment.routes(), *conflicts.routes(), *resolutions.routes(), *transfers.routes(), *held.routes(), *bundles.routes(),
             *filings.routes(), *people.routes()]
 
 

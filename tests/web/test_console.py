@@ -14,14 +14,14 @@ from datetime import date
 
 import httpx
 import pytest
-from consolekit import (COUNTY_USER, VIEWER, VILLAGE_A, VILLAGE_C, VILLAGE_D, VILLAGE_USER, YEAR_MS, ConsoleWorld,
+from consolekit import (COUNTY_USER, VIEWER, VILLAGE_A, VILLAGE_B, VILLAGE_C, VILLAGE_D, VILLAGE_USER, YEAR_MS, ConsoleWorld,
                         csrf_of, ident)
 from sqlalchemy import select
 
 from hub import enroll
 from node import engine_tables as t
 from node import schema
-from node.domain import ops
+from node.domain import ops, transfers
 from protocol import clock, codec, messages
 from protocol.keys import KeyPair, short_id
 
@@ -202,8 +202,8 @@ def test_the_dashboard_draws_its_charts_and_the_sync_health_of_each_village(worl
 
 
 def test_a_restored_laptop_is_re_keyed_by_its_old_short_id(world: ConsoleWorld) -> None:
-    old = world.node(VILLAGE_A).author
-    path, new = world.request_file(VILLAGE_A)
+    old = world.node(VILLAGE_D).author
+    path, new = world.request_file(VILLAGE_D)
     with client(world) as county:
         csrf = csrf_of(county.get("/enroll").text)
         r = county.post("/keys/rekey", data={"csrf": csrf, "old": short_id(old)},
@@ -246,3 +246,26 @@ def test_only_an_operator_inside_the_scope_resolves_a_conflict(world: ConsoleWor
         assert r.status_code == 404
     with world.county.engine.connect() as conn:
         assert conn.execute(select(t.conflicts.c.resolved).where(t.conflicts.c.key == bytes.fromhex(key))).scalar_one() is None
+
+
+def test_a_village_transfer_request_approved_in_the_console_moves_the_person(world: ConsoleWorld) -> None:
+    a, b = world.node(VILLAGE_A), world.node(VILLAGE_B)
+    card = ops.register_person(a, {"id_number": ident(61), "name": "刘芳", "phone": "13800000061", "education": "高中"},
+                               today=date(2024, 6, 1))
+    asked = transfers.request(a, {"person": card.hex(), "to_place": VILLAGE_B, "reason": "婚嫁"})
+    a.seal()
+    world.sync(VILLAGE_A)
+    with client(world) as county:
+        page = county.get("/transfers").text
+        assert asked.hex() in page and "婚嫁" in page
+        r = county.post(f"/transfers/{asked.hex()}/approve", data={"csrf": csrf_of(page)})
+        assert r.status_code == 303 and asked.hex() not in county.get("/transfers").text
+    world.sync(VILLAGE_A)
+    world.sync(VILLAGE_B)
+    person = schema.TABLES["person"].__table__  # type: ignore[attr-defined]
+    with a.engine.connect() as conn:
+        closed = conn.execute(select(person.c.closed_reason, person.c.successor).where(person.c.id == card.hex())).one()
+    assert closed.closed_reason == "迁出"
+    with b.engine.connect() as conn:
+        moved = conn.execute(select(person.c.name, person.c.scope).where(person.c.id == closed.successor)).one()
+    assert moved.name == "刘芳" and moved.scope == VILLAGE_B
