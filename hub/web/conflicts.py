@@ -93,8 +93,8 @@ def side_by_side(rows: list[tuple[bytes, dict[str, Any] | None]]) -> list[tuple[
     return out
 
 
-@page("viewer")
-async def show(request: Request, user: Account, form: FormData) -> Response:
+def one(request: Request, user: Account) -> tuple[Any, list[tuple[bytes, dict[str, Any] | None]]]:
+    """The conflict the URL names and its rows; 404 when unknown or outside the account's scope."""
     store = hub_of(request).store
     try:
         key = bytes.fromhex(request.path_params["key"])
@@ -107,6 +107,13 @@ async def show(request: Request, user: Account, form: FormData) -> Response:
     rows = rows_of(store, r.tbl, r.rows)
     if not visible(user, rows):
         raise HTTPException(404)
+    return r, rows
+
+
+@page("viewer")
+async def show(request: Request, user: Account, form: FormData) -> Response:
+    r, rows = one(request, user)
+    key = r.key
     return render(request, "conflict.html", c=r, kind_name=KINDS.get(r.kind, r.kind), rows=rows,
                   fields=side_by_side(rows), names=FIELD_NAMES, choices=list(identity.RESOLUTIONS.get(r.kind, ())), key=key.hex())
 

@@ -11,16 +11,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from hub.web import conflicts
 from hub.web.app import hub_of, write
-from node import engine_tables as t
 from node.domain import identity
 from node.store import Store
 from node.web import audit
@@ -40,17 +37,7 @@ def _settle(store: Store, kind: str, rows: list[bytes], decision: str, keep: byt
 @page("operator")
 async def resolve(request: Request, user: Account, form: FormData) -> Response:
     store = hub_of(request).store
-    try:
-        key = bytes.fromhex(request.path_params["key"])
-    except ValueError:
-        raise HTTPException(404) from None
-    with store.engine.connect() as conn:
-        r = conn.execute(select(t.conflicts).where(t.conflicts.c.key == key)).first()
-    if r is None:
-        raise HTTPException(404)
-    rows = conflicts.rows_of(store, r.tbl, r.rows)
-    if not conflicts.visible(user, rows):
-        raise HTTPException(404)
+    r, rows = conflicts.one(request, user)
     decision = str(form.get("resolution") or "")
     keep_hex = str(form.get("keep") or "")
     keep = bytes.fromhex(keep_hex) if len(keep_hex) == 32 and all(c in "0123456789abcdef" for c in keep_hex) else None
