@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from hub import enroll
 from hub import health as health_answer
 from hub.filings.route import filing_endpoint
+from hub.refusals import RateLimited, Stale, Unauthorized, client_of, status_for  # noqa: F401  (re-exported)
 from hub.snapshot import make_snapshot
 from hub.telemetry import Telemetry
 from node import synclog
@@ -35,10 +36,6 @@ from node.store import Store
 from protocol import certs as certmod
 from protocol import clock, codec, messages, scope
 from protocol.errors import (
-    BadSignature,
-    CertificateError,
-    ClockAhead,
-    DecodeError,
     LaowuError,
     NotAllowed,
     OutOfScope,
@@ -57,40 +54,6 @@ ENROLL_WINDOW_S = 15 * 60
 HELLO_WINDOW_MS = 10 * 60 * 1000
 BODY_TIMEOUT_S = 30.0
 MAX_PULL_BUDGET = 8 << 20
-
-
-class Unauthorized(RemoteError):
-    code = "unauthorized"
-
-
-class Stale(RemoteError):
-    code = "stale"
-
-
-class RateLimited(RemoteError):
-    code = "rate-limited"
-
-
-STATUS: list[tuple[type[RemoteError], int]] = [
-    (TooLarge, 413),
-    (DecodeError, 400),
-    (Unauthorized, 401),
-    (BadSignature, 403),
-    (CertificateError, 403),
-    (Revoked, 403),
-    (OutOfScope, 403),
-    (NotAllowed, 403),
-    (Stale, 409),
-    (RateLimited, 429),
-    (ClockAhead, 409),
-]
-
-
-def status_for(exc: RemoteError) -> int:
-    for cls, code in STATUS:
-        if isinstance(exc, cls):
-            return code
-    return 400
 
 
 @dataclass
@@ -318,10 +281,6 @@ async def read_body(request: Request) -> bytes:
     except ClientDisconnect as exc:  # a cable pulled mid-request: the peer's doing, not a crash of ours
         raise Truncated(f"the client went away after {size} bytes of the request body") from exc
     return b"".join(chunks)
-
-
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 def endpoint(hub: Hub, handler: Callable[[Any, str], bytes], *, write: bool,

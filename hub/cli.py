@@ -287,11 +287,11 @@ def cmd_erase(args: argparse.Namespace) -> dict[str, object]:
         return {"requests": [erase.describe(r) for r in erase.pending(store)]}
     actor = args.operator or "county"
     if args.request:
-        done = erase.approve(store, _row(args.request), actor=actor)
+        done = erase.approve(store, cli_identity.row_id(args.request), actor=actor)
     else:
         if not args.reason:
             raise ConfigError("请写明删除原因 --reason / give the reason with --reason")
-        row = _row(args.person) if args.person else bytes.fromhex(find_person(store, args.id_number)["id"])
+        row = cli_identity.row_id(args.person) if args.person else bytes.fromhex(find_person(store, args.id_number)["id"])
         done = erase.erase_person(store, row, args.reason, actor=actor)
     sealed = store.seal()  # in the log now: served to the next puller and relayed up with the next sync
     if args.vacuum_full:
@@ -300,16 +300,6 @@ def cmd_erase(args: argparse.Namespace) -> dict[str, object]:
         forget(store, full=True)
     return {"erased rows": done.rows, "redacted changesets": done.changesets, "sealed": len(sealed),
             "next": "同步后各副本清除 / every replica forgets at its next sync"}
-
-
-def _row(text: str) -> bytes:
-    try:
-        row = bytes.fromhex(text)
-    except ValueError:
-        row = b""
-    if len(row) != 16:
-        raise ConfigError(f"{text!r} 不是记录编号 / is not a row id (32 hex digits)")
-    return row
 
 
 def cmd_user_add(args: argparse.Namespace) -> dict[str, object]:

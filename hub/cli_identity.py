@@ -35,10 +35,15 @@ SHOWN = ("id", "scope", "name", "id_number", "sex", "birth_date", "phone", "empl
          "closed_on", "closed_reason", "successor", "needs_correction")
 
 
-def _row(text: str) -> bytes:
-    from hub.cli import _row as row  # hub.cli imports this module: the shared parser of row ids, late
-
-    return row(text)
+def row_id(text: str) -> bytes:
+    """A row id as an operator types it (32 hex digits); the hub's one parser of them."""
+    try:
+        row = bytes.fromhex(text)
+    except ValueError:
+        row = b""
+    if len(row) != 16:
+        raise ConfigError(f"{text!r} 不是记录编号 / is not a row id (32 hex digits)")
+    return row
 
 
 def _conflict(store: Store, key: str) -> Any:
@@ -83,7 +88,7 @@ def cmd_conflicts(args: argparse.Namespace, open_store: Open) -> Any:
     if r.resolved:
         raise ConfigError("此冲突已解决 / this conflict is already resolved")
     try:
-        done = identity.settle(store, r.kind, rows, args.decision or "", _row(args.keep) if args.keep else None,
+        done = identity.settle(store, r.kind, rows, args.decision or "", row_id(args.keep) if args.keep else None,
                                on=date.today())
     except InvalidValue as exc:
         raise ConfigError(exc.message) from None
@@ -101,17 +106,17 @@ def cmd_transfer(args: argparse.Namespace, open_store: Open) -> Any:
     if args.action == "move":
         if not (args.person and args.to):
             raise ConfigError("请给出 --person 和 --to / give --person and --to")
-        new = identity.transfer(store, _row(args.person), args.to, on=date.today())
+        new = identity.transfer(store, row_id(args.person), args.to, on=date.today())
         out: dict[str, Any] = {"new card": new.hex(), "to": args.to}
     elif args.action == "approve":
         if not args.request:
             raise ConfigError("请给出 --request / give --request")
-        new = transfers.approve(store, _row(args.request), on=date.today())
+        new = transfers.approve(store, row_id(args.request), on=date.today())
         out = {"approved": args.request, "new card": new.hex()}
     else:
         if not (args.request and args.reason):
             raise ConfigError("请给出 --request 和 --reason / give --request and --reason")
-        transfers.refuse(store, _row(args.request), args.reason, on=date.today())
+        transfers.refuse(store, row_id(args.request), args.reason, on=date.today())
         out = {"refused": args.request}
     out["sealed"] = len(store.seal())
     return out

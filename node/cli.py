@@ -15,7 +15,6 @@ Output is readable Chinese for the operator; `--json` is for scripts.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import logging
 import os
@@ -29,11 +28,12 @@ from typing import Any, Callable
 from node import backup as backups
 from node import db, logs, settings, synclog
 from node.files import load_chain, load_province, write_atomic
+from node.nodedir import Node, bundle_passphrase, db_key, passphrase  # noqa: F401  (re-exported)
 from node.store import Store
 from node.version import describe
 from node.verdict import EXIT_ERROR, verdict
 from node.web.messages import local_time
-from protocol import clock, codec, messages, scope, sealed
+from protocol import clock, codec, messages, scope
 from protocol.errors import ConfigError, InvalidValue, LaowuError
 from protocol.keys import KeyPair
 
@@ -55,61 +55,6 @@ class Unfinished:
 def finished(out: dict[str, Any], counts: dict[str, int]) -> dict[str, Any] | Unfinished:
     code, message = verdict(counts)
     return Unfinished(out, code, message) if code else out
-
-
-@dataclass
-class Node:
-    """A node directory: key, database, config."""
-
-    dir: Path
-
-    @property
-    def keyfile(self) -> Path:
-        return self.dir / "node.key"
-
-    @property
-    def dbfile(self) -> Path:
-        return self.dir / "node.sqlite"
-
-    @property
-    def configfile(self) -> Path:
-        return self.dir / "config.json"
-
-    def config(self) -> dict[str, Any]:
-        if not self.configfile.exists():
-            raise ConfigError(f"{self.dir} is not a Laowu node: run `laowu-node init` first")
-        return dict(json.loads(self.configfile.read_text()))
-
-    def save_config(self, cfg: dict[str, Any]) -> None:
-        write_atomic(self.configfile, json.dumps(cfg, ensure_ascii=False, indent=2).encode())
-
-    def key(self) -> KeyPair:
-        return KeyPair.load(self.keyfile, passphrase())
-
-    def store(self, **kw: Any) -> Store:
-        """The node's store. Its database is encrypted under a key derived from the node's key (itself
-        sealed under the passphrase); a database made before encryption opens as it is until
-        `laowu-node encrypt-db`, and `status` says so."""
-        from node.domain.rules import RULES
-
-        key = self.key()
-        engine_kw = {} if db.is_plaintext(self.dbfile) else {"db_key": db_key(key)}
-        return Store.open(self.dbfile, key, rules=RULES, engine_kw=engine_kw, **kw)
-
-
-def db_key(key: KeyPair) -> bytes:
-    return sealed.derive(key.raw(), b"node-db/v1")
-
-
-def passphrase() -> str:
-    value = os.environ.get("LAOWU_PASSPHRASE")
-    if value is None:
-        if not sys.stdin.isatty():
-            raise ConfigError("set LAOWU_PASSPHRASE or run in a terminal: the key is encrypted")
-        value = getpass.getpass("口令 passphrase: ")
-    if len(value) < 8:
-        raise ConfigError("the passphrase must be at least 8 characters")
-    return value
 
 
 _SHORT = re.compile(r"^[a-z2-7]{8}$")
@@ -145,13 +90,6 @@ def hubs_key(cfg: dict[str, Any]) -> bytes:
     from node.hubs import hex_key
 
     return hex_key(str(cfg.get("hub_key", "")), "county hub key")
-
-
-def bundle_passphrase() -> str:
-    """Bundles are encrypted under LAOWU_BUNDLE_PASSPHRASE when set (one the village and the county
-    agree on by phone), else under the operator's own passphrase."""
-    value = os.environ.get("LAOWU_BUNDLE_PASSPHRASE")
-    return passphrase() if value is None else value
 
 
 def cmd_init(args: argparse.Namespace, node: Node) -> dict[str, Any]:

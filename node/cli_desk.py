@@ -23,7 +23,7 @@ from node.web import accounts
 from protocol.errors import ConfigError, InvalidValue
 
 if TYPE_CHECKING:
-    from node.cli import Node
+    from node.nodedir import Node
 
 DEFAULT_PORT = 8421
 

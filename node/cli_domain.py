@@ -27,7 +27,7 @@ from node import engine_tables as t
 from protocol import clock
 
 if TYPE_CHECKING:
-    from node.cli import Node
+    from node.nodedir import Node
 
 
 def cmd_conflicts(args: argparse.Namespace, node: Node) -> Any:

@@ -26,7 +26,7 @@ from protocol import scope as scopes
 from protocol.errors import InvalidValue
 
 if TYPE_CHECKING:
-    from node.cli import Node
+    from node.nodedir import Node
 
 EMPLOYED = EMPLOYMENT[1:]  # 已就业, 灵活就业, 自主创业
 LIST_COLUMNS = {"id_number": "身份证号", "name": "姓名", "sex": "性别", "birth_date": "出生", "phone": "手机",

@@ -21,7 +21,7 @@ from node.domain import monitoring as mon
 from node.domain import ops_watch
 
 if TYPE_CHECKING:
-    from node.cli import Node
+    from node.nodedir import Node
 
 
 def cmd_monitor_add(args: argparse.Namespace, node: Node) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from node.domain.workflow import Workflow
 from protocol.errors import InvalidValue
 
 if TYPE_CHECKING:
-    from node.cli import Node
+    from node.nodedir import Node
     from node.store import Store
 
 Row = dict[str, Any]

@@ -39,7 +39,7 @@ from protocol import clock
 from protocol.errors import ConfigError, Malformed, RemoteError
 
 if TYPE_CHECKING:
-    from node.store import Store
+    from node.engine_api import StoreCore as Store
 
 log = logging.getLogger("laowu.redact")
 

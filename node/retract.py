@@ -31,7 +31,7 @@ from protocol.certs import Revocation
 from protocol.changeset import Change, open_envelope
 
 if TYPE_CHECKING:
-    from node.store import Store
+    from node.engine_api import StoreCore as Store
 
 RowKey = tuple[str, bytes]
 

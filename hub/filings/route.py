@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from hub.filings.access import export
 from hub.filings.common import Ctx
+from hub.refusals import Unauthorized, client_of, status_for
 from protocol import messages
 from protocol import scope as scopes
 from protocol.errors import InvalidValue, NotAllowed, RemoteError
@@ -44,8 +45,6 @@ def _int(raw: str | None, what: str) -> int | None:
 
 
 def _make(hub: Any, request: Request) -> tuple[bytes, str, str]:
-    from hub.app import Unauthorized
-
     raw = request.headers.get("x-laowu-token", "")
     try:
         token = bytes.fromhex(raw)
@@ -53,8 +52,6 @@ def _make(hub: Any, request: Request) -> tuple[bytes, str, str]:
         token = b""
     if not token:
         raise Unauthorized("没有会话令牌:请先 hello / no session token: say hello first and send it as x-laowu-token")
-    from hub.app import client_of
-
     author, _ = hub.session(token, hub.store.hlc.physical(), client_of(request))
     cert = hub._check_key(author)
     q = request.query_params
@@ -87,8 +84,6 @@ def _make(hub: Any, request: Request) -> tuple[bytes, str, str]:
 
 def filing_endpoint(hub: Any) -> Any:
     async def run(request: Request) -> Response:
-        from hub.app import status_for
-
         try:
             data, media, filename = await run_in_threadpool(_make, hub, request)
         except RemoteError as exc:

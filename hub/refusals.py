@@ -1,0 +1,61 @@
+"""How a peer's mistakes become HTTP answers: the hub's own refusals and their status codes.
+
+Shared by the sync endpoints (`hub.app`) and the filing download (`hub.filings.route`), so neither
+imports the other.
+"""
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from protocol.errors import (
+    BadSignature,
+    CertificateError,
+    ClockAhead,
+    DecodeError,
+    NotAllowed,
+    OutOfScope,
+    RemoteError,
+    Revoked,
+    TooLarge,
+)
+
+
+class Unauthorized(RemoteError):
+    code = "unauthorized"
+
+
+class Stale(RemoteError):
+    code = "stale"
+
+
+class RateLimited(RemoteError):
+    code = "rate-limited"
+
+
+STATUS: list[tuple[type[RemoteError], int]] = [
+    (TooLarge, 413),
+    (DecodeError, 400),
+    (Unauthorized, 401),
+    (BadSignature, 403),
+    (CertificateError, 403),
+    (Revoked, 403),
+    (OutOfScope, 403),
+    (NotAllowed, 403),
+    (Stale, 409),
+    (RateLimited, 429),
+    (ClockAhead, 409),
+]
+
+
+def status_for(exc: RemoteError) -> int:
+    for cls, code in STATUS:
+        if isinstance(exc, cls):
+            return code
+    return 400
+
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+

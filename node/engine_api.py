@@ -1,0 +1,44 @@
+"""What the store's helpers (`node.retract`, `node.redact`) need of a `Store`, as a structural type.
+
+The helpers run inside the store's own transactions and call back into it; typing them against this
+protocol instead of `node.store.Store` keeps the import graph one-way (store → helpers).
+"""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine
+
+from conflict.registry import Registry
+from conflict.row import RowState
+from protocol.certs import Trust
+from protocol.changeset import Changeset, Value
+from protocol.clock import HLC
+from protocol.keys import KeyPair
+
+RowKey = tuple[str, bytes]
+
+
+class StoreCore(Protocol):
+    engine: Engine
+    key: KeyPair | None
+    author: bytes
+    home: str
+    hlc: HLC
+    trust: Trust
+    registry: Registry
+
+    def transaction(self) -> AbstractContextManager[Connection]: ...
+
+    def reoffer(self, conn: Connection, changesets: list[Changeset]) -> list[dict[str, Any]]: ...
+
+    def _write(self, conn: Connection, table: str, row: bytes, items: list[tuple[str, Value]],
+               scope: str | None) -> None: ...
+
+    def _materialize(self, conn: Connection, table: str, items: list[tuple[bytes, RowState]],
+                     feed_scope: dict[RowKey, str]) -> None: ...
+
+    def _load_rows(self, conn: Connection, keys: list[RowKey]) -> dict[RowKey, RowState]: ...
+
+    def _encode_state(self, table: str, st: RowState) -> bytes: ...
