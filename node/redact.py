@@ -151,7 +151,8 @@ def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged
     """Inside `Store.apply`'s transaction: apply the records that arrived, in redacted envelopes or
     as changes, and redact originals named by a record held here. True if anything was redacted.
     `arrived` is every admitted changeset of the batch, however it was placed (applied, pending,
-    quarantined, reported as a fork): a county erases erased values wherever they are kept."""
+    quarantined, held back past a cut-off, reported as a fork): a county erases erased values wherever
+    they are kept."""
     now = store.hlc.physical()
     records: dict[bytes, rd.Redaction] = {}
     for cs in applied:

@@ -421,7 +421,7 @@ class Store:
                 outcomes[i] = batch.hold_back(cs, cut)
             batch.finish()
             redacted = after_apply(self, conn, batch.applied, [o["id"] for o in outcomes if o.get("id")],
-                                   [cs for _, cs in admitted] + [cs for _, cs, _ in early])
+                                   [cs for _, cs in admitted] + [cs for _, cs, _ in early] + [cs for _, cs, _ in back])
             # Released by staff, or arrived again once time caught up: now held in the log or the fork table.
             settled = [o["id"] for o in outcomes if o.get("status") in ("accepted", "duplicate", "pending", "held", "fork")]
             for part in _chunks(settled, 500):
