@@ -15,7 +15,7 @@ from node.domain.broker_login import login_day
 from node.store import Store
 from node.web.accounts import Account
 from node.web.app import make_app
-from node.web.desk import card, register, search
+from node.web.desk import card, register, search, transfer
 from node.web.desk.state import Desk, NodeDir, Prober
 from node.web.tables import ensure
 from protocol import scope as scopes
@@ -39,6 +39,7 @@ def routes() -> list[Route]:
         Route("/person/{row:str}/edit", card.edit, methods=GET_POST),
         Route("/person/{row:str}/print", card.printable),
         Route("/person/{row:str}/confirm", card.confirm, methods=["POST"]),
+        Route("/person/{row:str}/transfer", transfer.move, methods=["POST"]),
         Route("/worklist", card.worklist),
         *work.routes(),
         *syncpage.routes(),

@@ -24,7 +24,7 @@ from node.domain.placement import SATISFACTION
 from node.web import audit, messages
 from node.web.accounts import Account
 from node.web.app import page, render
-from node.web.desk import dupes, search
+from node.web.desk import dupes, places, search
 from node.web.desk.history import history
 from node.web.desk.state import Desk
 from node.web.forms import Field, FormState, all_errors, as_inputs, collect, typed_values
@@ -132,9 +132,32 @@ async def show(request: Request, user: Account, form: FormData) -> Response:
         if not reason:
             raise InvalidValue("reason", "查看完整信息须填写原因 / a full view needs a reason")
         audit.full_view(desk.store.engine, user.name, "person", row, FULL_FIELDS, reason)
-    shown = p if full else mask_person(p)
-    return render(request, "card.html", p=shown, full=full, fields=FIELDS, history=history(desk, row),
-                  saved=request.query_params.get("saved") == "1", print_view=False)
+    return card_page(request, desk, p, full=full, saved=request.query_params.get("saved") == "1",
+                     moved_from=_moved_from(request))
+
+
+def card_page(request: Request, desk: Desk, p: dict[str, Any], *, full: bool = False, status_code: int = 200,
+              **extra: Any) -> Response:
+    """The card, with what a transfer needs: the township's other villages for an active card, where a
+    closed card went, and on a village's desk the hint that the county moves people."""
+    level = scopes.level(desk.place)
+    moves = [v for v in places.villages(desk.store.engine, desk.place) if v[0] != p.get("scope")] \
+        if level == "township" and not p.get("closed_on") else []
+    went = None
+    if p.get("closed_on") and p.get("successor"):
+        succ = ops.get(desk.store, "person", bytes.fromhex(str(p["successor"])))
+        went = {"id": p["successor"], "village": places.name(succ["scope"]) if succ else ""}
+    extra.setdefault("transfer_error", "")
+    return render(request, "card.html", status_code=status_code, p=p if full else mask_person(p), full=full,
+                  fields=FIELDS, history=history(desk, str(p["id"])), print_view=False, moves=moves,
+                  village_desk=level == "village", went=went, today=date.today().isoformat(),
+                  here=places.name(str(p.get("scope"))), **{"saved": False, "moved_from": "", **extra})
+
+
+def _moved_from(request: Request) -> str:
+    """The village a person was just moved from (the transfer redirects here naming it)."""
+    code = request.query_params.get("from", "")
+    return places.name(code) if len(code) == 12 and code.isdigit() else ""
 
 
 @page()
