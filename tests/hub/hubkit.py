@@ -281,3 +281,12 @@ class Cut(httpx.HTTPTransport):
     def pushed(self) -> int:
         """Envelopes the client sent in pushes that it heard back about."""
         return sum(len(messages.Push.decode(b).envelopes) for p, b, _ in self.sent if p == "/v1/push")
+
+
+def wait_for(what: str, check: Callable[[], Any], seconds: float = 90) -> None:
+    """Poll `check` until it holds: the e2e tests wait for real hub processes to relay."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from erasurekit import files_under, found, needles
+from hubkit import wait_for
 
 from hub.demo import PASS, Server, hub, node
 from hub.server import free_port
@@ -61,14 +61,6 @@ def decrypted(db: Path, out: Path) -> Path:
     finally:
         con.close()
     return out
-
-
-def wait_for(what: str, check: Any, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
 
 
 def test_an_erased_person_is_nowhere_on_any_replica(tmp_path: Path) -> None:

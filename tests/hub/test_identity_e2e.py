@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hubkit import push, session
+from hubkit import push, session, wait_for
 
 from hub.demo import PASS, Server, hub, node
 from hub.server import free_port
@@ -62,14 +62,6 @@ def queue(db: Path, kind: str) -> list[tuple[bytes, Any]]:
         return con.execute("SELECT key, resolved FROM lw_conflict WHERE kind = ?", (kind,)).fetchall()
     finally:
         con.close()
-
-
-def wait_for(what: str, check: Any, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
 
 
 def test_duplicates_corrections_sibling_writes_and_transfers_through_the_clis(tmp_path: Path) -> None:
