@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from hub.app import Hub
@@ -290,3 +291,10 @@ def wait_for(what: str, check: Callable[[], Any], seconds: float = 90) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.3)
+
+
+def no_postgresql(message: str) -> None:
+    """PostgreSQL is unreachable: skip on a developer's machine, fail under CI, where it must run."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        pytest.fail(message + "; CI is set, where PostgreSQL tests must run: start it or set LAOWU_TEST_PG_URL")
+    pytest.skip(message)
