@@ -8,8 +8,8 @@ shared decisions (COORDINATION.md), so each filing states them the same way:
   rows (kept with the closed card of the old village) are the ones counted, so nothing counts twice;
 * dates are ISO strings, so a year is a string range and the same SQL runs on SQLite and PostgreSQL.
 
-The identity helper adds `closed_on` and `origin`; until a database has those columns every card is
-active and every row original (the tests read the columns the tables actually have).
+Active cards and unresolved duplicates are `node.domain.register`'s (one definition for filings and
+screens); until a database has `closed_on` and `origin`, every card is active and every row original.
 """
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, Table, and_, func, select, true
+from sqlalchemy import ColumnElement, Table, and_, func, true
 
 from node import schema
+from node.domain.register import active, duplicate_ids  # noqa: F401  (the one definition of a person, used by the filings)
 from protocol import scope as scopes
 
 
@@ -59,25 +60,12 @@ def original(tbl: Table) -> ColumnElement[bool]:
     return tbl.c.origin.is_(None) if "origin" in tbl.c else true()
 
 
-def active(person: Table) -> ColumnElement[bool]:
-    """An open card (not closed by a transfer, merge or duplicate resolution)."""
-    return person.c.closed_on.is_(None) if "closed_on" in person.c else true()
-
-
 def in_year(col: Any, ctx: Ctx) -> ColumnElement[bool]:
     return and_(col >= ctx.first, col <= ctx.last)
 
 
 def year_of(col: Any) -> Any:
     return func.substr(col, 1, 4)
-
-
-def duplicate_ids(conn: Connection, scope: str) -> set[str]:
-    """ID numbers held by more than one active card in the scope (unresolved duplicates)."""
-    p = T("person")
-    q = (select(p.c.id_number).where(inside(p.c.scope, scope), active(p))
-         .group_by(p.c.id_number).having(func.count() > 1))
-    return {r[0] for r in conn.execute(q)}
 
 
 def duplicate_note(dups: set[str], shown: int) -> list[str]:
