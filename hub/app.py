@@ -1,4 +1,4 @@
-"""The hub's HTTP face (DESIGN §8): Starlette endpoints over a `node.store.Store`.
+"""The hub's HTTP face (DESIGN §8): Starlette endpoints over a `node.engine.store.Store`.
 
 Every request body is msgpack with `v` first, read with a size cap and a time limit. A peer's bad,
 forged or stale input is answered 4xx with `{error, reason}`; a 500 means a bug of ours. Writes to
@@ -31,8 +31,8 @@ from hub.filings.route import filing_endpoint
 from hub.refusals import RateLimited, Stale, Unauthorized, client_of, status_for  # noqa: F401  (re-exported)
 from hub.snapshot import make_snapshot
 from hub.telemetry import Telemetry
-from node import synclog
-from node.store import Store
+from node.engine import synclog
+from node.engine.store import Store
 from protocol import certs as certmod
 from protocol import clock, codec, messages, scope
 from protocol.errors import (

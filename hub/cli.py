@@ -40,10 +40,10 @@ from hub.app import Hub
 from node import logs
 from node.domain.rules import RULES
 from node.files import ProvinceFile, load_chain, load_province, save_chain, save_province, write_atomic
-from node.store import Store
+from node.engine.store import Store
 from node.version import describe
-from node.sync_client import Background, SyncClient
-from node.verdict import EXIT_ERROR, verdict
+from node.sync.client import Background, SyncClient
+from node.sync.verdict import EXIT_ERROR, verdict
 from protocol import certs, clock, messages, scope
 from protocol.errors import ConfigError, LaowuError
 from protocol.keys import KeyPair, short_id
@@ -249,7 +249,7 @@ def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
 def cmd_backup(args: argparse.Namespace) -> dict[str, object]:
     """A consistent online copy of a SQLite hub; a PostgreSQL hub is told to use pg_dump."""
     from node.backup import backup
-    from node.db import make_engine
+    from node.engine.db import make_engine
 
     engine = make_engine(_db(args))
     try:
@@ -279,8 +279,8 @@ def cmd_relay(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_erase(args: argparse.Namespace) -> dict[str, object]:
     """Erase a person (PIPL) from every replica: delete, redact, seal; logged without the values."""
-    from node import erase
-    from node.cli_view import find_person
+    from node.domain import erase
+    from node.cli.view import find_person
 
     store = _open(args)
     if args.list:
@@ -295,7 +295,7 @@ def cmd_erase(args: argparse.Namespace) -> dict[str, object]:
         done = erase.erase_person(store, row, args.reason, actor=actor)
     sealed = store.seal()  # in the log now: served to the next puller and relayed up with the next sync
     if args.vacuum_full:
-        from node.redact import forget
+        from node.engine.redact import forget
 
         forget(store, full=True)
     return {"erased rows": done.rows, "redacted changesets": done.changesets, "sealed": len(sealed),
@@ -319,7 +319,7 @@ def cmd_user_add(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_import_bundle(args: argparse.Namespace) -> dict[str, object]:
     """A USB bundle brought by a village with no network, imported at the hub; each envelope's outcome."""
-    from node.bundles import import_bundle
+    from node.sync.bundles import import_bundle
 
     summary = import_bundle(_open(args), args.file, passphrase=os.environ.get("LAOWU_BUNDLE_PASSPHRASE"))
     for p in summary.problems:

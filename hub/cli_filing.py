@@ -22,7 +22,7 @@ from typing import Any
 from hub.filings import FILINGS
 from hub.filings.access import export, export_all
 from hub.filings.common import Ctx
-from node.store import Store
+from node.engine.store import Store
 
 
 def add(sub: Any, db_of: Any) -> None:

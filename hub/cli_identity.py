@@ -23,10 +23,10 @@ from typing import Any
 import msgpack
 from sqlalchemy import select
 
-from node import engine_tables as t
+from node.engine import tables as t
 from node.domain import identity, ops, transfers
 from node.domain.privacy import mask_person
-from node.store import Store
+from node.engine.store import Store
 from protocol import clock
 from protocol.errors import ConfigError, InvalidValue
 

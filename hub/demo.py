@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from hub.server import free_port
-from node.generate import people
+from node.domain.generate import people
 from protocol import clock, codec, messages
 from protocol.changeset import Change, seal
 from protocol.keys import KeyPair
@@ -92,8 +92,8 @@ def people_csv(path: Path, place: str, village: str, n: int, seed: int) -> list[
 
 def persons_at(db: Path, key: KeyPair | None = None) -> dict[str, dict[str, Any]]:
     """Cards as a database holds them; a village's is encrypted under its key (node.cli.db_key)."""
-    from node.cli import db_key
-    from node.db import connect_raw
+    from node.cli.main import db_key
+    from node.engine.db import connect_raw
 
     con = connect_raw(db, db_key(key) if key else None)
     try:

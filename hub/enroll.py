@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from node import engine_tables as t
-from node.db import upsert
-from node.store import Store
+from node.engine import tables as t
+from node.engine.db import upsert
+from node.engine.store import Store
 from protocol import certs, codec, messages, redaction, scope
-from node.sync_client import SyncClient, SyncFailed
+from node.sync.client import SyncClient, SyncFailed
 from protocol.errors import ConfigError, InvalidValue, NotAllowed, RemoteError
 from protocol.keys import KeyPair, short_id
 

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import text
 
 from node import migrations
-from node.schema import SCHEMA_VERSION
-from node.store import Store
+from node.engine.schema import SCHEMA_VERSION
+from node.engine.store import Store
 from node.version import release
 from protocol import codec, messages
 from protocol.keys import short_id

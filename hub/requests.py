@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import BigInteger, Column, Engine, LargeBinary, MetaData, String, Table, Text, func, select, update
 
 from hub import enroll
-from node.store import Store
+from node.engine.store import Store
 from node.web.tables import ensure
 from protocol import messages, scope
 from protocol.errors import InvalidValue, OutOfScope, TooLarge

@@ -5,7 +5,7 @@ verbatim, with the status `revoked` — never served, never merged. They are the
 county staff find that some of them were good (the laptop synced with the province or a township
 before the county revoked it, at heads that did not include them), the county signs a new revocation
 of the same key with the cut-off raised: each revoking key's latest revocation is the one in force
-(`protocol.certs`), every replica that receives it places those changesets again (`node.retract`).
+(`protocol.certs`), every replica that receives it places those changesets again (`node.engine.retract`).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from node import engine_tables as t
-from node.store import Store
+from node.engine import tables as t
+from node.engine.store import Store
 from protocol import certs
 from protocol.changeset import open_envelope
 from protocol.errors import ConfigError, InvalidValue

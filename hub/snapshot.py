@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node import synclog
-from node.store import Store
+from node.engine import synclog
+from node.engine.store import Store
 
 BATCH_BYTES = 8 << 20
 

@@ -27,8 +27,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from node import logs, migrations
-from node.schema import SCHEMA_VERSION
-from node.store import Store
+from node.engine.schema import SCHEMA_VERSION
+from node.engine.store import Store
 from node.version import release
 from protocol.errors import LaowuError, RemoteError
 from protocol.keys import short_id

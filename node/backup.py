@@ -26,8 +26,8 @@ from typing import Any
 import msgpack
 from sqlalchemy import Engine, delete, select
 
-from node import engine_tables as t
-from node.db import _key_pragma, make_engine, upsert
+from node.engine import tables as t
+from node.engine.db import _key_pragma, make_engine, upsert
 from node.files import fsync_dir
 from protocol import codec
 from protocol.errors import ConfigError

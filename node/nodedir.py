@@ -1,6 +1,6 @@
 """A node directory (key, database, config) and the secrets that open it.
 
-Kept apart from `node.cli` so the command modules (`node.cli_*`) can take a `Node` without
+Kept apart from `node.cli.main` so the command modules (`node.cli_*`) can take a `Node` without
 importing the command line that imports them.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from node import db
+from node.engine import db
 from node.files import write_atomic
-from node.store import Store
+from node.engine.store import Store
 from protocol import sealed
 from protocol.errors import ConfigError
 from protocol.keys import KeyPair

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 
 from node import migrations
-from node.schema import SCHEMA_VERSION
+from node.engine.schema import SCHEMA_VERSION
 
 
 def release() -> str:

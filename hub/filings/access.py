@@ -14,7 +14,7 @@ from pathlib import Path
 from hub.filings import FILINGS, csvout, pdf, xlsx
 from hub.filings.common import Ctx
 from hub.filings.table import Table
-from node.store import Store
+from node.engine.store import Store
 from protocol import scope as scopes
 from protocol.errors import InvalidValue, Malformed
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, func, true
 
-from node import schema
+from node.engine import schema
 from node.domain.register import active, duplicate_ids  # noqa: F401  (the one definition of a person, used by the filings)
 from protocol import scope as scopes
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from node import schema
-from node.divisions import DEFAULT_OUT
+from node.engine import schema
+from node.domain.divisions import DEFAULT_OUT
 
 
 def _table() -> Path:

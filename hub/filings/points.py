@@ -35,7 +35,7 @@ from hub.filings.annex3 import standing, transfers
 from hub.filings.common import T, Ctx, active, in_year, original
 from hub.filings.names import names
 from hub.filings.table import NO_DATA, Col, Table
-from node import engine_tables as et
+from node.engine import tables as et
 from node.domain.broker_training import MIN_DAYS_A_YEAR
 from node.domain.placement import COUNTED
 

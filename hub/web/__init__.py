@@ -4,7 +4,7 @@ Built on the web foundation in `node.web` (layout, styles, accounts, sessions, C
 masking): this package holds only the console's routes and templates. Every page reads the hub's
 store and shows what lies inside the signed-in account's scope (`scoped`): county staff see their
 county, province staff all, a township or village account its own subtree. Every action is a call
-into the module that owns it (`hub.enroll`, `node.bundles`, the store's quarantine release, the
+into the module that owns it (`hub.enroll`, `node.sync.bundles`, the store's quarantine release, the
 identity resolutions) and is written to the access log (`lw_audit`), which the console shows.
 
     console.py    the console app, mounted by `hub.app.create_app`

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from hub.telemetry import Telemetry
-from node.store import Store
+from node.engine.store import Store
 
 T = TypeVar("T")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -30,7 +30,7 @@ class Serving(Protocol):
     store: Store
     lock: asyncio.Lock
     telemetry: Telemetry
-    upstream: Any  # the relay loop (`node.sync_client.Background`) of a county hub, or None
+    upstream: Any  # the relay loop (`node.sync.client.Background`) of a county hub, or None
 
 
 def hub_of(request: Request) -> Serving:

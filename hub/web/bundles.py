@@ -1,6 +1,6 @@
 """USB bundles at the hub: a village with no network brings its bundle on a stick; staff import it here.
 
-The upload is spooled to a temporary file and imported by `node.bundles.import_bundle` under the
+The upload is spooled to a temporary file and imported by `node.sync.bundles.import_bundle` under the
 hub's write lock, exactly as `laowu-hub import-bundle` does; the page shows each envelope that was
 not accepted with its reason in plain Chinese. A damaged file is refused before anything is applied.
 """
@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from hub.web.app import hub_of, write
-from node.bundles import import_bundle
+from node.sync.bundles import import_bundle
 from node.web import audit
 from node.web.accounts import Account
 from node.web.app import page, render

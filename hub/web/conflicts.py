@@ -19,10 +19,10 @@ from starlette.routing import BaseRoute, Route
 
 from hub.web.app import hub_of
 from hub.web.scoped import sees
-from node import engine_tables as t
-from node import schema
+from node.engine import tables as t
+from node.engine import schema
 from node.domain import identity
-from node.store import Store
+from node.engine.store import Store
 from node.web.accounts import Account
 from node.web.app import page, render
 from node.web.masking import mask_person

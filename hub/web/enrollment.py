@@ -18,10 +18,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub import enroll, requests
-from node.sync_client import SyncClient
+from node.sync.client import SyncClient
 from hub.web.app import hub_of, write
 from hub.web.scoped import prefix, require, sees
-from node import engine_tables as t
+from node.engine import tables as t
 from node.web import audit
 from node.web.accounts import Account
 from node.web.app import page, render, root

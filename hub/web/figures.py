@@ -23,8 +23,8 @@ from starlette.routing import BaseRoute, Route
 from hub.web import conflicts
 from hub.web.app import hub_of
 from hub.web.scoped import prefix
-from node import engine_tables as t
-from node import schema
+from node.engine import tables as t
+from node.engine import schema
 from node.domain import broker, village
 from node.web.accounts import Account
 from node.web.app import page, render

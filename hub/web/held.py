@@ -21,8 +21,8 @@ from starlette.routing import BaseRoute, Route
 
 from hub.web.app import hub_of, write
 from hub.web.scoped import prefix, sees
-from node import engine_tables as t
-from node.store import Store
+from node.engine import tables as t
+from node.engine.store import Store
 from node.web import audit
 from node.web.accounts import Account
 from node.web.app import page, render, root

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from hub.web.app import hub_of
 from hub.web.scoped import prefix, sees
-from node import schema
+from node.engine import schema
 from node.web import audit
 from node.web.accounts import Account
 from node.web.app import page, render, root

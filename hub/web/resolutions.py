@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from hub.web import conflicts
 from hub.web.app import hub_of, write
 from node.domain import identity
-from node.store import Store
+from node.engine.store import Store
 from node.web import audit
 from node.web.accounts import Account
 from node.web.app import page

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from hub.web.app import hub_of, write
 from hub.web.scoped import sees
 from node.domain import transfers
-from node.store import Store
+from node.engine.store import Store
 from node.web import audit
 from node.web.accounts import Account
 from node.web.app import page, render, root

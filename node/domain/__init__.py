@@ -1,6 +1,6 @@
 """The labor-service domain (DESIGN §9): replicated tables, their merge policies and their rules.
 
-Importing this package registers every table with `node.schema`. One module per concept:
+Importing this package registers every table with `node.engine.schema`. One module per concept:
 
     person     一人一卡, owned by its village (placed random ids); card.py checks its form; transfer
                requests; identity.py and transfers.py write transfers and the county's resolutions

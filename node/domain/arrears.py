@@ -16,7 +16,7 @@ from sqlmodel import Field
 
 from conflict.lattice import Lattice
 from node.domain.forms import Form
-from node.schema import Record, replicated
+from node.engine.schema import Record, replicated
 from protocol.changeset import Value
 from protocol.errors import InvalidValue
 

@@ -34,10 +34,10 @@ from typing import Any, ClassVar
 from sqlmodel import Field
 
 from conflict.lattice import Lattice
-from node import validate
+from node.domain import validate
 from node.domain.forms import Form
 from node.domain.workflow import Workflow
-from node.schema import Record, derived_row_id, replicated
+from node.engine.schema import Record, derived_row_id, replicated
 from protocol.changeset import Value
 from protocol.errors import InvalidValue
 

@@ -15,7 +15,7 @@ from typing import ClassVar
 from sqlmodel import Field
 
 from conflict.lattice import Lattice
-from node.schema import Record, replicated
+from node.engine.schema import Record, replicated
 
 CHINA = timezone(timedelta(hours=8))
 

@@ -3,7 +3,7 @@
 Sex and birth date are derived from the ID number, never typed: if a form sends them anyway they
 must agree with it. "两后生" (Xiangxi art. 8: young people who stopped after 初中 or 高中 and did not
 go on to further study) must be consistent with the card: education 初中 or 高中, and of the age of
-a recent school leaver (15 to 22, the convention `node/generate.py` shares) when the mark is set.
+a recent school leaver (15 to 22, the convention `node/domain/generate.py` shares) when the mark is set.
 Every edit stamps `updated_on`, the date of the yearly update (一年一更新).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from node import validate
+from node.domain import validate
 from node.domain.forms import Form
 from node.domain.person import EMPLOYMENT
 from node.domain.placement import SATISFACTION

@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 from sqlmodel import Field
 
 from conflict.lattice import Lattice
-from node import validate
+from node.domain import validate
 from node.domain.forms import Form
-from node.schema import Record, derived_row_id, replicated
+from node.engine.schema import Record, derived_row_id, replicated
 from protocol.changeset import Value
 from protocol.errors import InvalidValue
 
@@ -65,7 +65,7 @@ class JobPosting(Record, table=True):
 
 
 def employer_row_id(place: str, uscc: str) -> bytes:
-    """One employer record per place that registers it (owned there, `node.ownership`); the USCC is
+    """One employer record per place that registers it (owned there, `node.engine.ownership`); the USCC is
     a company's public code, not personal data."""
     return derived_row_id(place, b"employer", uscc.encode())
 

@@ -1,7 +1,7 @@
 """Turning what an operator typed into the values a domain table stores.
 
 A `Form` wraps the raw fields of one action and hands out checked values one field at a time,
-using `node.validate` for every kind of value it knows; whatever it accepts is collected in `out`,
+using `node.domain.validate` for every kind of value it knows; whatever it accepts is collected in `out`,
 ready for `Store.write`. Fields the form never asked about are refused at `done()`, so a misspelt
 field name is an error, not a silently dropped value. On an edit (`creating=False`) nothing is
 required: only the fields given are checked and written.
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from node import validate
+from node.domain import validate
 from protocol.changeset import Value
 from protocol.errors import InvalidValue
 

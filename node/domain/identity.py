@@ -1,7 +1,7 @@
 """One card per person across villages: transfers and the county's resolutions (docs/identity.md).
 
 Every write here is an ordinary signed change, written in the place of the record it changes
-(`node.ownership`), so it converges on every replica like any other:
+(`node.engine.ownership`), so it converges on every replica like any other:
 
 * **transfer** (`transfer`): a new card in the new village with the old card's current values, the
   history filings need copied next to it (placements, follow-ups, training, returns: new rows with
@@ -27,11 +27,11 @@ from datetime import date
 from typing import Any
 
 from conflict.row import row_values
-from node import schema
+from node.engine import schema
 from node.domain import rules
 from node.domain.ops import Row, _existing, _scope, _write, find
 from node.domain.person import DUPLICATE, MERGED, TRANSFERRED, copied_fields, digest
-from node.store import Store
+from node.engine.store import Store
 from protocol import scope as scopes
 from protocol.changeset import Value
 from protocol.errors import InvalidValue

@@ -18,7 +18,7 @@ from sqlmodel import Field
 
 from conflict.lattice import Lattice
 from node.domain.forms import Form
-from node.schema import Record, derived_row_id, replicated
+from node.engine.schema import Record, derived_row_id, replicated
 from protocol.changeset import Value
 from protocol.errors import InvalidValue
 

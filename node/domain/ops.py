@@ -23,7 +23,8 @@ from sqlalchemy import select
 
 from conflict.orset import add_op, remove_op
 from conflict.semantic import Rule
-from node import schema, validate
+from node.engine import schema
+from node.domain import validate
 from node.domain import broker as brk
 from node.domain import card, rules
 from node.domain import employer as emp
@@ -35,8 +36,8 @@ from node.domain import training as trn
 from node.domain import village as vil
 from node.domain.forms import Form
 from node.domain.workflow import Workflow
-from node.rowview import SqlRowView
-from node.store import Store
+from node.engine.rowview import SqlRowView
+from node.engine.store import Store
 from protocol import scope as scopes
 from protocol.changeset import Value
 from protocol.errors import InvalidValue, Malformed

@@ -12,8 +12,8 @@ from node.domain import broker_login as blg
 from node.domain import broker_training as btr
 from node.domain import monitoring as mon
 from node.domain.ops import _existing, _scope, _write, get
-from node.schema import new_row_id
-from node.store import Store
+from node.engine.schema import new_row_id
+from node.engine.store import Store
 from protocol.errors import InvalidValue
 
 

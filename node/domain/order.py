@@ -27,7 +27,7 @@ from sqlmodel import Field
 from conflict.lattice import Lattice
 from node.domain.forms import Form
 from node.domain.workflow import Workflow
-from node.schema import Record, replicated
+from node.engine.schema import Record, replicated
 from protocol.changeset import Value
 
 KINDS = ("台账更新", "社保认证", "参保扩面", "创业担保贷款", "招聘组织", "培训组织", "政策宣传")

@@ -1,6 +1,6 @@
 """Person (一人一卡): one card per rural worker, owned by the village that registered it.
 
-The card's row id is placed and random (`node.schema.new_row_id`): it says which village owns the
+The card's row id is placed and random (`node.engine.schema.new_row_id`): it says which village owns the
 card and nothing about the person. The ID number is an attribute, indexed: two cards holding one
 number (two villages registering offline, a correction that collides) stay two cards and become a
 `duplicate-id` conflict for the county (`node.domain.rules`, docs/identity.md).
@@ -16,9 +16,9 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field
 
 from conflict.lattice import Lattice
-from node.schema import Record, replicated
+from node.engine.schema import Record, replicated
 
-from node.validate import EDUCATION, HEALTH, POVERTY, REGION_CLASS  # noqa: F401  (re-exported vocabularies)
+from node.domain.validate import EDUCATION, HEALTH, POVERTY, REGION_CLASS  # noqa: F401  (re-exported vocabularies)
 
 EMPLOYMENT = ("未就业", "已就业", "灵活就业", "自主创业")
 TRANSFERRED, DUPLICATE, MERGED = "迁出", "重复", "合并"

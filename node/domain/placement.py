@@ -26,10 +26,10 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field
 
 from conflict.lattice import Lattice
-from node import validate
+from node.domain import validate
 from node.domain.forms import Form
 from node.domain.workflow import Workflow
-from node.schema import Record, replicated
+from node.engine.schema import Record, replicated
 from protocol.changeset import Value
 from protocol.errors import InvalidValue
 

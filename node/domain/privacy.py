@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from node.domain.person import Person
-from node.store import Store
+from node.engine.store import Store
 
 MASK = "***"
 SENSITIVE = ("health", "household_income", "monthly_pay", "intended_pay")  # shown as MASK

@@ -20,7 +20,7 @@ from sqlmodel import Field
 
 from conflict.lattice import Lattice
 from node.domain.forms import Form
-from node.schema import Record, derived_row_id, replicated
+from node.engine.schema import Record, derived_row_id, replicated
 from protocol.changeset import Value
 
 SERVICES = ("政策咨询", "信息发布", "技能培训", "跟踪服务", "零工服务", "人社服务")

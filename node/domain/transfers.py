@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from node import schema, validate
+from node.engine import schema
+
+from node.domain import validate
 from node.domain import identity, rules
 from node.domain.forms import Form
 from node.domain.ops import Row, _existing, _scope, _write, find
-from node.store import Store
+from node.engine.store import Store
 from protocol import scope as scopes
 from protocol.errors import InvalidValue, Malformed
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from conflict.lattice import Lattice
 from node.domain.forms import Form
-from node.schema import Record, derived_row_id, replicated
+from node.engine.schema import Record, derived_row_id, replicated
 from protocol.changeset import Value
 
 PER_BROKER = 5000

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, inspect, text
 
 from node import logs
-from node.db import begin_write
+from node.engine.db import begin_write
 from protocol.errors import ConfigError
 
 HERE = Path(__file__).resolve().parent
@@ -52,7 +52,7 @@ def managed(name: str | None, kind: str, _parent: object = None) -> bool:
     """alembic's include_name: only the replica's own tables are ours to migrate; a machine's local
     tables beside them (the web screens' accounts and sessions, `node/web/tables.py`) are not."""
     from node import domain  # noqa: F401  (registers the domain tables)
-    from node import engine_tables as t
+    from node.engine import tables as t
 
     return kind != "table" or name in t.metadata.tables
 

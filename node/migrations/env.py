@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from node import domain  # noqa: F401  (registers the domain tables on the metadata)
-from node import engine_tables as t
-from node.db import begin_write, make_engine
+from node.engine import tables as t
+from node.engine.db import begin_write, make_engine
 from node.migrations import managed
 
 

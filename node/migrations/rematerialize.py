@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import Column, Connection, MetaData, Table, inspect, select
 
 from conflict.row import row_values
-from node import engine_tables as t
-from node import schema
-from node.db import upsert
-from node.store import decode_state, fits
+from node.engine import tables as t
+from node.engine import schema
+from node.engine.db import upsert
+from node.engine.store import decode_state, fits
 
 
 def rematerialize(conn: Connection, table: str) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, or_, select
 
-from node import engine_tables as t
+from node.engine import tables as t
 
 ACTIONS = {
     "view-full": "查看完整信息", "login": "登录", "login-failed": "登录失败", "logout": "退出",

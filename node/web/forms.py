@@ -1,9 +1,9 @@
 """Posted forms in, domain fields out; `InvalidValue` back out as a message beside its field.
 
-Checking stays in the domain (`node.validate`, the `clean_*` functions and `ops`): templates
+Checking stays in the domain (`node.domain.validate`, the `clean_*` functions and `ops`): templates
 and handlers never re-validate. This module only turns what a browser posts (strings, checkboxes,
 several values of one name) into the Python values the domain's forms take, the same way the CLI
-does (`node.cli_view.typed`), and maps an error to the field it names.
+does (`node.cli.view.typed`), and maps an error to the field it names.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from node.cli_view import typed
-from node.schema import Record
+from node.cli.view import typed
+from node.engine.schema import Record
 from protocol.errors import InvalidValue
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from node.cli_view import PERSON_LABELS
+from node.cli.view import PERSON_LABELS
 
 # Person fields: the CLI's labels ("姓名 name") without their English half, one source for both.
 LABELS: dict[str, str] = {k: v.split(" ")[0] for k, v in PERSON_LABELS.items()}

@@ -18,7 +18,7 @@ from typing import Callable
 import pytest
 
 from conflict.registry import Registry
-from node.replica import Replica
+from node.engine.replica import Replica
 from node.sandbox import Member, Sandbox
 from protocol.certs import Trust
 

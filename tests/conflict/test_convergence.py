@@ -1,6 +1,6 @@
 """Convergence: replicas that received the same changesets hold the same rows (DESIGN §4-6).
 
-Hypothesis writes edit scripts for 2-5 in-memory replicas (`node.replica.Replica`: the real admit,
+Hypothesis writes edit scripts for 2-5 in-memory replicas (`node.engine.replica.Replica`: the real admit,
 feed placement and merge code) with real keys and certificate chains: lww writes (names, phones,
 salaries, brokers), set adds and removes, placement stage advances, row deletes, commits at random
 points (so changesets of random sizes), and partial syncs mid-script: a random subset of what the
@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from conflict.orset import add_op, remove_op
 from conflict.registry import Registry
 from conflict.row import RowState, merge_row, row_values
-from node.replica import Outcome, Replica
+from node.engine.replica import Outcome, Replica
 from protocol import clock, scope
 from protocol.changeset import Change, Changeset, Value, seal
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conflict.semantic import Rule, RowValues, RowView, SemanticConflict
-from node.replica import Replica
+from node.engine.replica import Replica
 from protocol.changeset import Value
 
 if TYPE_CHECKING:

@@ -31,11 +31,11 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from node import engine_tables as t
-from node import schema
-from node.replica import Replica
+from node.engine import tables as t
+from node.engine import schema
+from node.engine.replica import Replica
 from node.sandbox import Member, Sandbox
-from node.store import Store
+from node.engine.store import Store
 from protocol import clock, scope
 from protocol.certs import Trust
 from protocol.changeset import Change, seal
@@ -234,7 +234,7 @@ def integrity(url: str) -> str:
             return str(con.execute("PRAGMA integrity_check").fetchone()[0])
         finally:
             con.close()
-    from node.db import make_engine
+    from node.engine.db import make_engine
 
     engine = make_engine(url)
     try:

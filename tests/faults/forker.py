@@ -26,9 +26,9 @@ def serve() -> None:
 
     import hub.cli
     import hub.server  # noqa: F401
-    import node.cli
+    import node.cli.main
     import node.domain.rules  # noqa: F401
-    import node.sync_client  # noqa: F401
+    import node.sync.client  # noqa: F401
 
     for line in sys.stdin:
         if not line.strip():

@@ -44,9 +44,9 @@ from faultkit import (
 from faultprocs import Acks, Forker, HubProcess
 
 from hub.server import free_port
-from node.replica import Replica
-from node.store import Store
-from node.sync_client import SyncClient, SyncFailed
+from node.engine.replica import Replica
+from node.engine.store import Store
+from node.sync.client import SyncClient, SyncFailed
 
 
 def hub_kill(tmp: Path, points: int, *, new_db: Callable[[str], str] | None = None, per_village: int = 500,

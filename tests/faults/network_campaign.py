@@ -36,9 +36,9 @@ from proxy import FaultProxy
 
 from conflict.orset import add_op
 from hub.server import free_port
-from node import schema
-from node.store import Store
-from node.sync_client import SyncClient, SyncFailed
+from node.engine import schema
+from node.engine.store import Store
+from node.sync.client import SyncClient, SyncFailed
 
 
 RATES = {"cut_request": 0.06, "cut_response": 0.08, "stall": 0.03, "late": 0.03, "dup": 0.08,

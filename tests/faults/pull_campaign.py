@@ -47,8 +47,8 @@ from faultkit import (
 from faultprocs import Forker, HubProcess
 
 from hub.server import free_port
-from node.replica import Replica
-from node.store import Store
+from node.engine.replica import Replica
+from node.engine.store import Store
 
 
 def node_kill(tmp: Path, points: int, *, seed: int | None = None) -> Figures:

@@ -19,8 +19,8 @@ from pull_campaign import node_kill
 
 from hub.app import Hub
 from hub.server import ServerThread
-from node.store import Store
-from node.sync_client import SyncClient
+from node.engine.store import Store
+from node.sync.client import SyncClient
 from protocol import messages
 
 

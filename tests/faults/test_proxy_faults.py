@@ -19,7 +19,7 @@ from proxy import FAULTS
 
 from hub.app import Hub
 from hub.server import ServerThread
-from node.store import Store
+from node.engine.store import Store
 
 
 @pytest.fixture(scope="module")

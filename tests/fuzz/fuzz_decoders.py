@@ -47,8 +47,8 @@ else:
 
 with instrumented:
     from conflict.row import check_values
-    from node import domain  # noqa: F401  (registers the replicated tables' policies, as node/store.py does)
-    from node import schema
+    from node import domain  # noqa: F401  (registers the replicated tables' policies, as node/engine/store.py does)
+    from node.engine import schema
     from node.sandbox import Sandbox
     from protocol import bundle, certs, changeset, messages, sealed
     from protocol.admit import admit

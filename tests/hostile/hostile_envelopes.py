@@ -24,7 +24,7 @@ hub must judge the envelope itself. The verdict per category (status, code):
     env-replayed                     duplicate (own or a covering carrier) | refused out-of-scope
 
 A genuine key's odd *value* in an lww field (NaN, a wrong type) is accepted by design (kept in the
-merge state, shown empty: node/store.py `_fits`), so values only appear here where a rule refuses
+merge state, shown empty: node/engine/store.py `_fits`), so values only appear here where a rule refuses
 them: set operations, the delete marker, sizes, nesting past `protocol.admit.MAX_VALUE_DEPTH`.
 """
 from __future__ import annotations

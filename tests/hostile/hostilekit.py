@@ -31,10 +31,10 @@ from sqlalchemy import func, select
 from hub import enroll
 from hub.app import Hub
 from hub.server import ServerThread
-from node import engine_tables as t
+from node.engine import tables as t
 from node.domain.person import Person
 from node.sandbox import NOT_BEFORE, Member, Sandbox
-from node.store import Store
+from node.engine.store import Store
 from protocol import certs, clock, codec, messages
 from protocol.changeset import Change, Changeset, seal
 from protocol.keys import KeyPair

@@ -29,7 +29,7 @@ from stdnum.cn import ric
 
 from node.domain import ops, ops_watch
 from node.sandbox import Sandbox
-from node.store import Store
+from node.engine.store import Store
 
 TODAY = date(2026, 1, 10)
 PROVINCE, COUNTY = "510000000000", "513225000000"

@@ -24,10 +24,10 @@ from sqlalchemy import select
 
 from hub.app import Hub
 from hub.server import ServerThread
-from node import engine_tables as t
+from node.engine import tables as t
 from node.sandbox import Member, Sandbox
-from node.store import Store
-from node.sync_client import SyncClient, SyncReport
+from node.engine.store import Store
+from node.sync.client import SyncClient, SyncReport
 from protocol import clock, codec, messages
 from protocol.changeset import Change, Changeset, Value, seal
 from protocol.keys import KeyPair

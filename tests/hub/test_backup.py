@@ -19,12 +19,12 @@ from hubkit import key_copy, table_rows
 
 from hub.app import Hub
 from hub.server import ServerThread
-from node import engine_tables as t
+from node.engine import tables as t
 from node.backup import backup
-from node.cli import db_key
+from node.cli.main import db_key
 from node.domain.rules import RULES
-from node.generate import people
-from node.store import Store
+from node.domain.generate import people
+from node.engine.store import Store
 from protocol.keys import KeyPair
 
 RELEASE = Path(__file__).resolve().parents[1] / "fixtures" / "releases" / "0.1.0"

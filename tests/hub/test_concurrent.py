@@ -6,8 +6,8 @@ import threading
 
 from hubkit import VILLAGE, World, feed
 
-from node.store import Store
-from node.sync_client import SyncClient, SyncReport
+from node.engine.store import Store
+from node.sync.client import SyncClient, SyncReport
 
 VILLAGES = [f"513225103{n:03d}" for n in range(201, 207)]
 

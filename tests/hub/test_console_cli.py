@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from node.bundles import export_bundle
-from node.store import Store
+from node.sync.bundles import export_bundle
+from node.engine.store import Store
 from node.web import accounts
 from protocol.keys import KeyPair
 

@@ -11,7 +11,7 @@ import httpx
 from hubkit import CT, World, error_of, post
 
 from hub import enroll
-from node.store import Store
+from node.engine.store import Store
 from protocol import certs, codec, messages
 from protocol.keys import KeyPair
 

@@ -21,11 +21,11 @@ from hubkit import wait_for
 
 from hub.demo import PASS, Server, hub, node
 from hub.server import free_port
-from node.generate import people
-from node.cli import db_key
-from node.db import connect_raw, is_plaintext
-from node.redact import verify_feeds
-from node.store import Store
+from node.domain.generate import people
+from node.cli.main import db_key
+from node.engine.db import connect_raw, is_plaintext
+from node.engine.redact import verify_feeds
+from node.engine.store import Store
 from protocol.keys import KeyPair
 
 PROVINCE, COUNTY, VILLAGE = "510000000000", "513225000000", "513225103201"

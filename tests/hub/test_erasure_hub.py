@@ -1,4 +1,4 @@
-"""Erasure on hubs, on SQLite and on PostgreSQL (node/redact.py): the county's record reaches the
+"""Erasure on hubs, on SQLite and on PostgreSQL (node/engine/redact.py): the county's record reaches the
 province by relay and the village by pull; no envelope any hub holds or serves keeps the values,
 and a node that syncs for the first time afterwards receives none of them. On PostgreSQL the
 erasure ends with VACUUM of the engine tables (docs/erasure.md says what that does and does not do)."""
@@ -8,8 +8,8 @@ import hashlib
 
 from hubkit import TOWNSHIP, VILLAGE, World, log_envelopes, push, session, snapshot
 
-from node.erase import erase_person
-from node.redact import forget, verify_feeds
+from node.domain.erase import erase_person
+from node.engine.redact import forget, verify_feeds
 from protocol import clock, codec
 from protocol import redaction as rd
 from protocol.changeset import Change, envelope_parts, redacted_envelope, seal

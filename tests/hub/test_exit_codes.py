@@ -10,8 +10,8 @@ from pathlib import Path
 from clikit import PASSPHRASE, enrolled_node, run
 from hubkit import SIBLING, VILLAGE, World, feed
 
-from node.cli import Node
-from node.verdict import EXIT_OK, EXIT_REFUSED, EXIT_WAITING
+from node.cli.main import Node
+from node.sync.verdict import EXIT_OK, EXIT_REFUSED, EXIT_WAITING
 from protocol import bundle, clock
 
 YEAR_MS = 365 * 24 * 3600 * 1000

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from hub.filings import FILINGS
 from hub.filings.access import build, export
 from hub.filings.common import Ctx
-from node import engine_tables as et
+from node.engine import tables as et
 from node.domain import ops
 from protocol.errors import InvalidValue
 

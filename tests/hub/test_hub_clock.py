@@ -6,7 +6,7 @@ import os
 
 from hubkit import VILLAGE, World, log_envelopes, table_rows
 
-from node import engine_tables as t
+from node.engine import tables as t
 from protocol import clock
 
 HOUR_MS = 3600 * 1000

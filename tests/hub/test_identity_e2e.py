@@ -25,10 +25,10 @@ from hubkit import push, session, wait_for
 
 from hub.demo import PASS, Server, hub, node
 from hub.server import free_port
-from node.cli import db_key
-from node.db import connect_raw
-from node.schema import row_place
-from node.store import Store
+from node.cli.main import db_key
+from node.engine.db import connect_raw
+from node.engine.schema import row_place
+from node.engine.store import Store
 from protocol import clock
 from protocol.changeset import DELETE_FIELD, DELETE_VALUE, Change, seal
 from protocol.keys import KeyPair

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hubkit import VILLAGE, World, feed, post, push, session, table_rows
 
-from node import engine_tables as t
+from node.engine import tables as t
 from protocol import clock
 from protocol.changeset import Change, seal
 

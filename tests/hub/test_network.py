@@ -26,10 +26,10 @@ from cryptography.x509.oid import NameOID
 from hubkit import CT, VILLAGE, World, feed, hello_body, push, session, table_rows
 
 from hub.server import ServerThread
-from node import engine_tables as t
-from node import synclog
-from node.store import Store
-from node.sync_client import SyncClient, SyncFailed
+from node.engine import tables as t
+from node.engine import synclog
+from node.engine.store import Store
+from node.sync.client import SyncClient, SyncFailed
 from protocol import codec, messages
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "faults"))

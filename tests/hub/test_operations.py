@@ -26,8 +26,8 @@ from hubkit import hello_body, post, serving
 
 from hub.server import free_port
 from node import migrations
-from node.generate import people
-from node.schema import SCHEMA_VERSION
+from node.domain.generate import people
+from node.engine.schema import SCHEMA_VERSION
 from node.version import release
 from protocol import codec, messages
 from protocol.keys import KeyPair

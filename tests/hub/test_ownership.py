@@ -1,11 +1,11 @@
-"""Ownership at the hubs (DESIGN §4, node/ownership.py): a sibling village's genuine key writing,
+"""Ownership at the hubs (DESIGN §4, node/engine/ownership.py): a sibling village's genuine key writing,
 moving or deleting a village's card is refused at the county per envelope with `not-owner`; the card
 stays as its village wrote it at the county and the province, and the village's later edits land."""
 from __future__ import annotations
 
 from hubkit import SIBLING, VILLAGE, World, log_envelopes, push, session, value
 
-from node.schema import new_row_id, row_place
+from node.engine.schema import new_row_id, row_place
 from protocol import clock
 from protocol.changeset import DELETE_FIELD, DELETE_VALUE, Change, seal
 

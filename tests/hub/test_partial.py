@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hubkit import SIBLING, TOWNSHIP, VILLAGE, World, log_envelopes, value
 
-from node.schema import new_row_id
+from node.engine.schema import new_row_id
 from protocol.changeset import open_envelope
 
 PEOPLE = {VILLAGE: ("513225199001011239", "张三"), SIBLING: ("513225199202024327", "李四")}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hubkit import COUNTY, PROVINCE, SIBLING, VILLAGE, World, log_envelopes, value
 
-from node.schema import new_row_id
+from node.engine.schema import new_row_id
 from protocol.changeset import open_envelope
 
 ID_NUMBER = "513225199001011239"

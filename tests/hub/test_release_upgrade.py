@@ -20,12 +20,12 @@ from sqlalchemy.engine import make_url
 
 from hub.app import Hub
 from hub.server import ServerThread
-from node import engine_tables as t
+from node.engine import tables as t
 from node import migrations
-from node.db import make_engine
+from node.engine.db import make_engine
 from node.domain.rules import RULES
 from node.migrations.rematerialize import rematerialize
-from node.store import Store
+from node.engine.store import Store
 from protocol.errors import ConfigError
 from protocol.keys import KeyPair
 
@@ -141,7 +141,7 @@ def test_a_0_1_0_village_and_county_upgrade_in_place_and_sync(county_db: str, vi
         node_store.close()
         env = {**os.environ, "LAOWU_PASSPHRASE": passphrase}
         node = [str(BIN / "laowu-node"), "--dir", str(village), "--json"]
-        from node.generate import people
+        from node.domain.generate import people
         import random
         from datetime import date
 

@@ -9,8 +9,8 @@ import sqlite3
 
 from hubkit import VILLAGE, World, table_rows
 
-from node import engine_tables as t
-from node.store import Store
+from node.engine import tables as t
+from node.engine.store import Store
 
 
 def _write(store: Store, title: str) -> bytes:

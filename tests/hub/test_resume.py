@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hubkit import COUNTY, VILLAGE, Cut, World, feed, push, session, snapshot
 
-from node.sync_client import PUSH_BATCH, SyncFailed
+from node.sync.client import PUSH_BATCH, SyncFailed
 from protocol import messages
 
 

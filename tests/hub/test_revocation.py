@@ -8,7 +8,7 @@ import pytest
 from hubkit import TOWNSHIP, VILLAGE, World, error_of, hello_body, log_envelopes, post, push, session, value
 
 from hub import enroll
-from node.sync_client import SyncFailed
+from node.sync.client import SyncFailed
 
 
 def _stolen(world: World) -> tuple[bytes, bytes]:

@@ -9,9 +9,9 @@ import os
 from hubkit import COUNTY, SIBLING, VILLAGE, World, error_of, hello_body, post, push, session, snapshot, value
 
 from hub import enroll, review
-from node import synclog
-from node.store import Store
-from node.sync_client import SyncClient
+from node.engine import synclog
+from node.engine.store import Store
+from node.sync.client import SyncClient
 from protocol import clock
 from protocol.changeset import Change, seal
 

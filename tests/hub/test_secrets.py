@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from node.files import load_province
-from node.store import Store
+from node.engine.store import Store
 from protocol import certs, messages
 from protocol.errors import BadPassphrase
 from protocol.keys import KeyPair

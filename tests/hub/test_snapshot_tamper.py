@@ -14,10 +14,10 @@ import httpx
 import msgpack
 from hubkit import COUNTY, SIBLING, World, value
 
-from node import generate
-from node.bootstrap import bootstrap
-from node.store import Store
-from node.sync_client import SyncClient
+from node.domain import generate
+from node.sync.bootstrap import bootstrap
+from node.engine.store import Store
+from node.sync.client import SyncClient
 from protocol import clock, messages
 from protocol.keys import KeyPair
 

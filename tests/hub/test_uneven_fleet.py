@@ -22,11 +22,11 @@ from hubkit import key_copy, serving, table_rows
 
 from hub.app import Hub
 from hub.server import ServerThread, free_port
-from node import engine_tables as t
+from node.engine import tables as t
 from node.domain.rules import RULES
-from node.generate import people
-from node.schema import SCHEMA_VERSION
-from node.store import Store
+from node.domain.generate import people
+from node.engine.schema import SCHEMA_VERSION
+from node.engine.store import Store
 from protocol.keys import KeyPair
 
 ROOT = Path(__file__).resolve().parents[2]

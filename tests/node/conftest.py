@@ -13,7 +13,7 @@ import pytest
 from storekit import Clock, Province, build_province
 
 from node.domain.rules import RULES
-from node.store import Store
+from node.engine.store import Store
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from storekit import NOW_MS, Clock, build_province, person
 
-from node.store import Store
+from node.engine.store import Store
 from protocol import bundle
 from protocol.changeset import open_envelope
 

@@ -13,9 +13,9 @@ import msgpack
 from sqlalchemy import select
 from stdnum.cn import ric
 
-from node import engine_tables as t
+from node.engine import tables as t
 from node.domain import ops
-from node.store import Store
+from node.engine.store import Store
 
 TODAY = date(2024, 6, 1)
 REGION = "513225"  # the test county's code: ID numbers issued there

@@ -22,12 +22,12 @@ from sqlalchemy import select, text
 
 from conflict.row import RowState, merge_row
 
-from node import engine_tables as t
-from node import schema
+from node.engine import tables as t
+from node.engine import schema
 from node.domain.person import Person
-from node.replica import Replica
+from node.engine.replica import Replica
 from node.sandbox import Member, Sandbox
-from node.store import Store
+from node.engine.store import Store
 from protocol.certs import Trust
 from protocol.changeset import Change, Value, seal
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from stdnum.cn import ric
 
-from node.cli import Node
+from node.cli.main import Node
 from node.files import ProvinceFile, save_chain, save_province
 from node.sandbox import NOT_AFTER, NOT_BEFORE, Sandbox
-from node.store import Store
+from node.engine.store import Store
 from protocol import certs, messages
 from protocol.keys import KeyPair
 

@@ -15,7 +15,7 @@ from conflict.types import Incoming
 from node.domain import broker, ops
 from node.domain.broker import CANCEL, FILING, KEEP, NOT_DUE, STAGE, check_eligible, review_verdict
 from node.domain.workflow import Workflow
-from node.store import Store
+from node.engine.store import Store
 from protocol.errors import InvalidValue
 
 BORN = date(1990, 3, 7)

@@ -1,4 +1,4 @@
-"""Bundle files (node/bundles.py): envelopes, certificates and revocations on a USB stick."""
+"""Bundle files (node/sync/bundles.py): envelopes, certificates and revocations on a USB stick."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from storekit import NOW_MS, SIBLING, VILLAGE, Province, dump, files_in, person
 
-from node.bundles import export_bundle, import_bundle
-from node.store import Store
+from node.sync.bundles import export_bundle, import_bundle
+from node.engine.store import Store
 from protocol import bundle, certs
 from protocol.errors import Truncated
 from protocol.keys import KeyPair

@@ -21,10 +21,10 @@ import pytest
 from stdnum.cn import ric
 
 from node.domain import holidays
-from node.cli import db_key
-from node.db import connect_raw
+from node.cli.main import db_key
+from node.engine.db import connect_raw
 from node.files import ProvinceFile, save_chain, save_province
-from node.generate import people
+from node.domain.generate import people
 from node.sandbox import NOT_AFTER, NOT_BEFORE, Sandbox
 from protocol import certs, messages
 from protocol.keys import KeyPair

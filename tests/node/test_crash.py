@@ -15,7 +15,7 @@ Two campaigns, each shared by the tests below it (a module-scoped fixture):
 
 Kill points: 32 per `make test` (20 during apply, 12 during writes and seals). A soak run sets the
 total with LAOWU_CRASH_POINTS (e.g. LAOWU_CRASH_POINTS=500), split in the same proportion.
-SIGKILL tests a process crash; power cuts rely on WAL with synchronous=FULL (node/db.py).
+SIGKILL tests a process crash; power cuts rely on WAL with synchronous=FULL (node/engine/db.py).
 """
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ from storekit import (
     scratch,
 )
 
-from node import engine_tables as t
-from node.replica import Replica
-from node.store import Store
+from node.engine import tables as t
+from node.engine.replica import Replica
+from node.engine.store import Store
 from protocol import bundle
 from protocol.changeset import open_envelope
 

@@ -1,4 +1,4 @@
-"""No cross-village write lands (DESIGN §4 "Ownership", node/ownership.py).
+"""No cross-village write lands (DESIGN §4 "Ownership", node/engine/ownership.py).
 
 Hypothesis runs the random multi-village edit scripts of `test_store_convergence` with hostile
 writes mixed in: a key writing a record of another place from its own feed (a sibling village's
@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from storekit import COUNTY, NOW_MS, SIBLING, TOWNSHIP, VILLAGE, Clock, people, person, scratch
 
-from node.schema import row_place
+from node.engine.schema import row_place
 from protocol import clock
 from protocol.changeset import DELETE_FIELD, DELETE_VALUE, Change, seal
 

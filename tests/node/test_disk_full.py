@@ -1,4 +1,4 @@
-"""A full disk, simulated with SQLite's max_page_count (node/db.py `make_engine(max_page_count=N)`).
+"""A full disk, simulated with SQLite's max_page_count (node/engine/db.py `make_engine(max_page_count=N)`).
 
 The database is first filled without a limit, then reopened with a limit a few pages above its
 size, so the next writes run out of room at a page allocation, wherever that falls inside the
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from storekit import NOW_MS, Clock, Province, dump, expected_people, history, integrity, people, person, sqlite_pages
 
-from node.db import StorageFull
-from node.store import Store
+from node.engine.db import StorageFull
+from node.engine.store import Store
 from protocol.errors import LocalError
 
 HEADROOM_PAGES = 8

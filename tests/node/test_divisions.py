@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node.divisions import Division, Divisions, read_csv, read_package, write_sqlite
+from node.domain.divisions import Division, Divisions, read_csv, read_package, write_sqlite
 from protocol import scope
 from protocol.errors import ConfigError, InvalidValue
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from node import generate, validate
-from node.generate import employers, people
+from node.domain import generate, validate
+from node.domain.generate import employers, people
 from protocol.errors import ConfigError
 
 TODAY = date(2024, 6, 1)

@@ -16,11 +16,11 @@ from domainkit import TODAY, card, filed_broker, sync
 from sqlalchemy import select
 from storekit import SIBLING, VILLAGE
 
-from node import engine_tables as t
-from node import schema
+from node.engine import tables as t
+from node.engine import schema
 from node.domain import identity, ops, register, transfers
 from node.domain.rules import RULES
-from node.store import Store
+from node.engine.store import Store
 from protocol.errors import InvalidValue
 
 MakeStore = Callable[..., Store]

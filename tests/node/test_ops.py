@@ -11,11 +11,11 @@ import pytest
 from domainkit import TODAY, audit, card, filed_broker, ident, sync
 from storekit import COUNTY, SIBLING, VILLAGE
 
-from node import schema
-from node.generate import credit_code
+from node.engine import schema
+from node.domain.generate import credit_code
 from node.domain import ops, order, station, training, village
 from node.domain.privacy import MASK, mask_id_number, show_person
-from node.store import Store
+from node.engine.store import Store
 from protocol.errors import InvalidValue
 
 USCC = credit_code(random.Random(1), "440300")  # a Shenzhen company's valid credit code

@@ -12,7 +12,7 @@ from storekit import VILLAGE
 from conflict.types import Incoming
 from node.domain import ops, placement
 from node.domain.placement import STAGE, STAGES, add_months, overlaps, service_subsidy, transfers_by_year
-from node.store import Store
+from node.engine.store import Store
 from protocol.errors import InvalidValue
 
 ALL = [None, "planned", "signed", "started", "ended", "stable_1y", "revoked"]

@@ -1,4 +1,4 @@
-"""Specs of erasure in the store (node/redact.py): values gone from every table and file, feeds intact.
+"""Specs of erasure in the store (node/engine/redact.py): values gone from every table and file, feeds intact.
 
 A village registers a person with a distinctive name and ID number and the county erases them. The
 county's files, then the village's once it applies the county's changesets, then a replica that
@@ -14,10 +14,10 @@ from erasurekit import files_under, found, needles
 from sqlalchemy import select
 from storekit import VILLAGE
 
-from node import engine_tables as t
-from node.erase import person_rows
-from node.redact import erase, verify_feeds
-from node.store import Store
+from node.engine import tables as t
+from node.domain.erase import person_rows
+from node.engine.redact import erase, verify_feeds
+from node.engine.store import Store
 from node.web.desk import search
 from node.web.tables import ensure
 from protocol import codec

@@ -1,4 +1,4 @@
-"""Erasure under random interleavings (node/redact.py): replicas converge and every feed verifies.
+"""Erasure under random interleavings (node/engine/redact.py): replicas converge and every feed verifies.
 
 The convergence property of test_store_convergence.py, with the county erasing rows at random points
 while laptops keep editing, deleting and re-registering them offline and bundles move in any order.
@@ -19,8 +19,8 @@ from sqlalchemy import select
 from storekit import VILLAGE, scratch
 from test_store_convergence import World, ops
 
-from node import engine_tables as t
-from node.redact import erase, verify_feeds
+from node.engine import tables as t
+from node.engine.redact import erase, verify_feeds
 from protocol import redaction as rd
 from protocol.changeset import envelope_parts
 from protocol.errors import ConfigError

@@ -13,7 +13,7 @@ from storekit import SIBLING, VILLAGE
 
 from node.domain import ops
 from node.domain.rules import RULES
-from node.store import Store
+from node.engine.store import Store
 from protocol.errors import InvalidValue
 
 MakeStore = Callable[..., Store]

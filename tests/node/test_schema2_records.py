@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 from domainkit import TODAY, card, filed_broker
 
-from node import schema
+from node.engine import schema
 from node.domain import broker_training, holidays, ops, ops_watch
 from node.domain import placement as plc
-from node.store import Store
+from node.engine.store import Store
 from protocol.errors import InvalidValue
 
 

@@ -1,4 +1,4 @@
-"""Specs of the SQLite store (node/store.py, DESIGN §4 and §7), one behaviour per test.
+"""Specs of the SQLite store (node/engine/store.py, DESIGN §4 and §7), one behaviour per test.
 
 Every store here is a real SQLite file with real keys and certificates from the test province
 (storekit.py): village-a and village-b are two laptops of one village, sibling is the village next
@@ -28,9 +28,9 @@ from storekit import (
 )
 
 from conflict.orset import add_op
-from node import engine_tables as t
-from node.schema import SCHEMA_VERSION
-from node.store import Store
+from node.engine import tables as t
+from node.engine.schema import SCHEMA_VERSION
+from node.engine.store import Store
 from protocol import certs, changeset
 from protocol.changeset import Change
 from protocol.errors import ConfigError

@@ -6,7 +6,7 @@ apart, seals at random points, and bundle files carried between random pairs in 
 whole, lacking only what the receiver lacks, imported twice, or cut to a random subset of
 envelopes delivered out of order (pending, then released when the gap fills). After a final round
 of exchanges every store that may see a row holds identical merged values and identical
-materialized Person rows, and each store equals the in-memory `node.replica.Replica` fed the same
+materialized Person rows, and each store equals the in-memory `node.engine.replica.Replica` fed the same
 envelopes in another order: the two implementations cross-check each other.
 
 Each example makes real database files, so the counts are modest; LAOWU_PROPERTY_EXAMPLES raises them.
@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from storekit import COUNTY, SIBLING, TOWNSHIP, VILLAGE, Clock, build_province, expected_people, people, person, scratch
 
 from conflict.orset import add_op, remove_op
-from node.bundles import export_bundle, import_bundle
-from node.store import Store
+from node.sync.bundles import export_bundle, import_bundle
+from node.engine.store import Store
 from protocol import bundle
 from protocol import scope as scopes
 

@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from node import validate
-from node.validate import IdInfo, age_on, date_str, id_number, in_range, mobile, money, one_of, uscc
+from node.domain import validate
+from node.domain.validate import IdInfo, age_on, date_str, id_number, in_range, mobile, money, one_of, uscc
 from protocol.errors import InvalidValue, LocalError
 
 TODAY = date(2024, 6, 1)

@@ -11,7 +11,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from node import migrations
-from node.schema import SCHEMA_VERSION
+from node.engine.schema import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

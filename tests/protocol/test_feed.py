@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conflict.registry import Registry
-from node.replica import Replica
+from node.engine.replica import Replica
 from node.sandbox import Sandbox
 from protocol import clock
 from protocol.changeset import Change, Changeset, seal

@@ -27,14 +27,15 @@ from sqlalchemy import select
 
 from hub import enroll
 from hub.memory import MemoryTransport, Network
-from node import engine_tables as t
-from node import erase, generate, schema
-from node.bootstrap import bootstrap
-from node.bundles import export_bundle, import_bundle
+from node.engine import tables as t
+from node.domain import erase, generate
+from node.engine import schema
+from node.sync.bootstrap import bootstrap
+from node.sync.bundles import export_bundle, import_bundle
 from node.domain import identity, ops
 from node.domain.rules import RULES
-from node.store import Store
-from node.sync_client import SyncClient, SyncFailed
+from node.engine.store import Store
+from node.sync.client import SyncClient, SyncFailed
 from protocol import codec, messages
 from protocol.changeset import DELETE_FIELD, DELETE_VALUE, Change, seal
 from protocol.certs import decode_revocation

@@ -29,10 +29,10 @@ import msgpack
 from sqlalchemy import select
 
 from conflict.row import RowState, merge_row, row_values
-from node import engine_tables as t
-from node import schema
-from node.redact import erased_rows
-from node.store import Store
+from node.engine import tables as t
+from node.engine import schema
+from node.engine.redact import erased_rows
+from node.engine.store import Store
 from protocol import scope as scopes
 from protocol.changeset import Change, Changeset, envelope_parts, open_envelope
 from protocol.redaction import redact_body

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from unittest import mock
 
 from hub.memory import Network
-from node import sync_client
+from node.sync import client as sync_client
 from simevents import Schedule
 from siminvariants import Verdict, check
 from simworld import Shape, World, scratch_root

@@ -4,7 +4,7 @@ bookkeeping the invariants are checked against.
 Places: the province hub, `counties` county hubs (each relaying to the province through a
 `SyncClient`, as in production), `townships` township nodes per county and `villages` village
 laptops spread over the townships, and the province office's laptop (province staff write through a
-node: a hub seals only what it relays). Every replica is a real `node.store.Store` on a SQLite file
+node: a hub seals only what it relays). Every replica is a real `node.engine.store.Store` on a SQLite file
 (under /dev/shm when there is one); every hub a real `hub.app.Hub`; every sync a real `SyncClient`
 over `hub.memory.MemoryTransport`. Keys derive from the seed, so a run replays exactly.
 
@@ -33,12 +33,12 @@ from sqlalchemy import select
 
 from hub.app import Hub
 from hub.memory import MemoryTransport, Network
-from node import engine_tables as t
-from node.db import make_engine
+from node.engine import tables as t
+from node.engine.db import make_engine
 from node.domain.rules import RULES
 from node.sandbox import NOT_AFTER, NOT_BEFORE, Member, Sandbox
-from node.store import Store
-from node.sync_client import SyncClient
+from node.engine.store import Store
+from node.sync.client import SyncClient
 from protocol import certs, codec
 from protocol.changeset import Changeset, open_envelope
 from protocol.keys import KeyPair

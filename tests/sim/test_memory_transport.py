@@ -13,7 +13,7 @@ from simworld import PROVINCE, START_MS, Shape, World, scratch_root
 
 from hub.app import create_app
 from hub.memory import MemoryTransport, Network
-from node.sync_client import SyncClient, SyncFailed
+from node.sync.client import SyncClient, SyncFailed
 from protocol import codec, messages
 
 

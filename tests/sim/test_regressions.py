@@ -16,9 +16,9 @@ from simworld import START_MS, Y2001_MS, Y2099_MS, Node, Shape, World, scratch_r
 
 from hub import enroll
 from hub.memory import Network
-from node import engine_tables as t
-from node.bundles import export_bundle, import_bundle
-from node.store import Store
+from node.engine import tables as t
+from node.sync.bundles import export_bundle, import_bundle
+from node.engine.store import Store
 from protocol import clock
 from protocol.changeset import Change, seal
 

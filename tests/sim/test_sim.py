@@ -17,7 +17,7 @@ from simrun import replay_command, run_schedule, shape_for
 from siminvariants import Verdict
 from simworld import Shape, World
 
-from node import engine_tables as t
+from node.engine import tables as t
 from protocol import redaction
 from protocol.changeset import envelope_parts
 from protocol.keys import KeyPair
@@ -54,7 +54,7 @@ def test_no_village_holds_a_sibling_s_records(verdicts: list[Verdict]) -> None:
 
 def test_no_cross_village_write_lands(verdicts: list[Verdict]) -> None:
     """Every sibling write pushed to a county hub is refused `not-owner`, and no replica's log holds a
-    change to a record of another place than its changeset's feed (node/ownership.py)."""
+    change to a record of another place than its changeset's feed (node/engine/ownership.py)."""
     assert not any(v.cross for v in verdicts), failing(verdicts, "cross")
     assert sum(v.counts.get("sibling-write", 0) for v in verdicts) > 0  # the schedules did attack
     assert sum(v.counts.get("transfer", 0) for v in verdicts) > 0  # and did transfer people

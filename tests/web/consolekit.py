@@ -18,12 +18,12 @@ from stdnum.cn import ric
 
 from hub.app import Hub
 from hub.server import ServerThread
-from node.bundles import export_bundle
+from node.sync.bundles import export_bundle
 from node.domain import ops
 from node.domain.rules import RULES
 from node.sandbox import Sandbox
-from node.store import Store
-from node.sync_client import SyncClient
+from node.engine.store import Store
+from node.sync.client import SyncClient
 from node.web import accounts
 from protocol import clock, messages
 from protocol.keys import KeyPair

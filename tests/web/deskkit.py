@@ -14,9 +14,9 @@ import httpx
 
 from hub.app import Hub
 from hub.server import ServerThread
-from node.cli import Node
+from node.cli.main import Node
 from node.sandbox import Sandbox
-from node.store import Store
+from node.engine.store import Store
 from node.web import accounts
 
 PROVINCE, COUNTY, TOWNSHIP, VILLAGE = "510000000000", "513225000000", "513225103000", "513225103201"

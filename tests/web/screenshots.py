@@ -19,7 +19,7 @@ from browserkit import chromium, login, new_page  # noqa: E402
 from deskkit import PASSWORD, USER, DeskWorld  # noqa: E402
 
 from node.domain import ops  # noqa: E402
-from node.generate import credit_code, people  # noqa: E402
+from node.domain.generate import credit_code, people  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 

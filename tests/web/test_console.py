@@ -19,8 +19,8 @@ from consolekit import (COUNTY_USER, VIEWER, VILLAGE_A, VILLAGE_B, VILLAGE_C, VI
 from sqlalchemy import select
 
 from hub import enroll
-from node import engine_tables as t
-from node import schema
+from node.engine import tables as t
+from node.engine import schema
 from node.domain import ops, transfers
 from protocol import clock, codec, messages
 from protocol.keys import KeyPair, short_id

@@ -17,9 +17,9 @@ from consolekit import COUNTY_USER, PASSWORD, VILLAGE_A, VILLAGE_B, VILLAGE_C, V
 from playwright.sync_api import Page
 from sqlalchemy import select
 
-from node import engine_tables as t
-from node import schema
-from node.store import Store
+from node.engine import tables as t
+from node.engine import schema
+from node.engine.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from deskkit import TOWNSHIP, DeskWorld, csrf_of
 from test_register_card import ident
 
 from hub.server import ServerThread
-from node.divisions import Divisions
+from node.domain.divisions import Divisions
 from node.domain import ops
 from node.web.desk.app import desk_app
 

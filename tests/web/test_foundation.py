@@ -5,7 +5,7 @@ import httpx
 from deskkit import PASSWORD, USER, DeskWorld, csrf_of
 from sqlalchemy import select
 
-from node import engine_tables as t
+from node.engine import tables as t
 from node.web import accounts
 from node.web.accounts import check_password, hash_password
 

@@ -13,8 +13,8 @@ import pytest
 from deskkit import csrf_of
 from test_register_card import ident
 
-from node import importing
-from node.generate import people
+from node.domain import importing
+from node.domain.generate import people
 
 HEAD_ZH = "身份证号,姓名,手机号码,文化程度,户籍地址"
 

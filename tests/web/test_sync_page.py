@@ -11,10 +11,10 @@ import pytest
 from deskkit import DeskWorld, csrf_of
 from test_register_card import ident, register
 
-from node.bundles import export_bundle
+from node.sync.bundles import export_bundle
 from node.domain import ops
 from node.sandbox import Sandbox
-from node.store import Store
+from node.engine.store import Store
 
 
 def badge(client: httpx.Client) -> int:

@@ -11,7 +11,7 @@ import pytest
 from deskkit import TOWNSHIP, DeskWorld, csrf_of
 from test_register_card import ident, names
 
-from node.bundles import export_bundle
+from node.sync.bundles import export_bundle
 from node.domain import ops
 
 VILLAGE_A, VILLAGE_B = "513225103201", "513225103202"

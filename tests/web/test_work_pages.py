@@ -11,7 +11,7 @@ from test_register_card import ident, register
 
 from node.domain import ops
 from node.web import accounts
-from node.generate import credit_code
+from node.domain.generate import credit_code
 from node.web.desk.match import rank
 
 

@@ -3,7 +3,7 @@ needs_correction), the transfer requests villages file (transfer_request) and th
 rows a transfer copies into a new village. Drafted by `alembic revision --autogenerate`; the new
 columns are then filled from the merge state, where a replica keeps what 0.2.0 writers sent before it
 upgraded. Legacy 0.1.0 cards stay active (closed_on
-NULL) and keep their ids; their ownership falls back to their `scope` (node/ownership.py).
+NULL) and keep their ids; their ownership falls back to their `scope` (node/engine/ownership.py).
 
 Revision ID: 0005_identity
 Revises: 0004_broker_login

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from node.domain import ops_watch
 from node.domain.broker_login import login_day
-from node.store import Store
+from node.engine.store import Store
 from node.web.accounts import Account
 from node.web.app import make_app
 from node.web.desk import card, register, search, transfer

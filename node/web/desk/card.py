@@ -2,7 +2,7 @@
 the yearly re-confirmation worklist (一年一更新).
 
 Checks are the domain's (`ops.register_person` / `ops.edit_person` → `card.clean_person` →
-`node.validate`); this module only maps what the form posts onto them and their `InvalidValue`
+`node.domain.validate`); this module only maps what the form posts onto them and their `InvalidValue`
 back onto the field. An edit writes only the fields that changed, so it never overwrites what
 the county corrected meanwhile in another field. A save is one transaction (`ops._write`).
 Opening a card unmasked (to see or to edit) asks for a reason and is written to the access log.
@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from node import validate
+from node.domain import validate
 from node.domain import card, ops
 from node.domain.person import EMPLOYMENT, Person
 from node.domain.placement import SATISFACTION

@@ -14,7 +14,7 @@ from typing import Any
 from rapidfuzz import fuzz
 from sqlalchemy import Engine, select
 
-from node import validate
+from node.domain import validate
 from node.domain.person import Person
 from node.web.desk.search import readings
 from protocol.errors import InvalidValue

@@ -1,6 +1,6 @@
 """Import a register from a spreadsheet: upload, preview with each row's problem, then import.
 
-The parsing and checking are `node.importing`'s (the CLI's `person import` uses the same). The
+The parsing and checking are `node.domain.importing`'s (the CLI's `person import` uses the same). The
 uploaded file waits in the node's `imports/` folder under a random name between the preview
 and the confirmation, and is deleted once imported; nothing reaches the register before the
 operator has seen the preview and confirmed it.
@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import importing
+from node.domain import importing
 from node.web import audit
 from node.web.accounts import Account
 from node.web.app import page, render

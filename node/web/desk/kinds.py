@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from node import validate
+from node.domain import validate
 from node.domain import arrears, broker, monitoring, ops, ops_watch, order, placement, returns, training
 from node.domain.workflow import Workflow
-from node.store import Store
+from node.engine.store import Store
 from node.web.forms import Field
 
 Create = Callable[[Store, Mapping[str, Any]], bytes]

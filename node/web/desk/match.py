@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from node import schema
+from node.engine import schema
 from node.domain.employer import is_open
 from node.web.accounts import Account
 from node.web.app import page, render

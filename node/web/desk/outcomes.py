@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from node.bundles import ImportSummary
-from node.hubs import SyncRun, unreachable
-from node.store import Status
+from node.sync.bundles import ImportSummary
+from node.sync.hubs import SyncRun, unreachable
+from node.engine.store import Status
 from node.web.messages import SYNC_OUTCOMES, refusal
 
 Line = tuple[str, str, str]

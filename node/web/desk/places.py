@@ -1,5 +1,5 @@
 """Names of a township's villages for the desk's choices: the national division table
-(`node.divisions`, data/divisions.sqlite or $LAOWU_DIVISIONS) when it has been built, plus the villages
+(`node.domain.divisions`, data/divisions.sqlite or $LAOWU_DIVISIONS) when it has been built, plus the villages
 already in the register; a code the table does not know is shown as the code itself."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from node.divisions import DEFAULT_OUT, Divisions
+from node.domain.divisions import DEFAULT_OUT, Divisions
 from node.web.desk import search
 from protocol import scope as scopes
 from protocol.errors import LaowuError

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from node import schema
+from node.engine import schema
 from node.web.desk import search
 from node.web.masking import mask_id_number
 from protocol.errors import InvalidValue

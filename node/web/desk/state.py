@@ -18,16 +18,16 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy import func, select
 
-from node import engine_tables as t
-from node import synclog
-from node.store import Store
+from node.engine import tables as t
+from node.engine import synclog
+from node.engine.store import Store
 from node.web import messages
 from protocol import codec
 from protocol.errors import RemoteError
 
 
 class NodeDir(Protocol):
-    """A node directory (`node.cli.Node`), named here without importing the CLI."""
+    """A node directory (`node.cli.main.Node`), named here without importing the CLI."""
 
     dir: Path
 

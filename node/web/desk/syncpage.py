@@ -1,6 +1,6 @@
 """The sync page: what is waiting, each last outcome in plain Chinese, "sync now", USB bundles.
 
-"Sync now" tries the county hub, then the province hub (`node.hubs`). The last outcome is kept
+"Sync now" tries the county hub, then the province hub (`node.sync.hubs`). The last outcome is kept
 in `web_note` so it is still on the page after a restart. A bundle is exported as a download
 (the browser saves it where the operator chooses, a USB stick) and imported by upload; a
 township desk imports its villages' bundles and its next sync carries them to the county.
@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from node import hubs
-from node.bundles import export_bundle, import_bundle
-from node.db import upsert
+from node.sync import hubs
+from node.sync.bundles import export_bundle, import_bundle
+from node.engine.db import upsert
 from node.web import audit, tables
 from node.web.accounts import Account
 from node.web.app import page, render

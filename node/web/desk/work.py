@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from node import schema
+from node.engine import schema
 from node.domain import ops
 from node.web import audit
 from node.web.accounts import Account

@@ -19,9 +19,11 @@ from typing import Any, get_args
 
 from sqlalchemy import select
 
-from node import schema, validate
+from node.engine import schema
+
+from node.domain import validate
 from node.domain.person import Person
-from node.store import Store
+from node.engine.store import Store
 from protocol.errors import InvalidValue
 
 Row = dict[str, Any]

@@ -1,7 +1,7 @@
-"""What the store's helpers (`node.retract`, `node.redact`) need of a `Store`, as a structural type.
+"""What the store's helpers (`node.engine.retract`, `node.engine.redact`) need of a `Store`, as a structural type.
 
 The helpers run inside the store's own transactions and call back into it; typing them against this
-protocol instead of `node.store.Store` keeps the import graph one-way (store → helpers).
+protocol instead of `node.engine.store.Store` keeps the import graph one-way (store → helpers).
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from node.files import fsync_dir
-from node.store import Store
+from node.engine.store import Store
 from protocol import bundle, sealed
 from protocol.certs import Certificate, decode_certificate
 from protocol.errors import RemoteError

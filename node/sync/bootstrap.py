@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Connection, func, select
 
-from node import engine_tables as t
-from node import synclog
-from node.store import Store
-from node.sync_client import SyncClient, SyncFailed, SyncReport
+from node.engine import tables as t
+from node.engine import synclog
+from node.engine.store import Store
+from node.sync.client import SyncClient, SyncFailed, SyncReport
 from protocol import messages
 from protocol.errors import ConfigError, RemoteError
 

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.store import Store
-from node.sync_client import SyncClient, SyncFailed, SyncReport
+from node.engine.store import Store
+from node.sync.client import SyncClient, SyncFailed, SyncReport
 from protocol.errors import ConfigError
 from protocol.keys import short_id
 

@@ -26,12 +26,12 @@ import msgpack
 from sqlalchemy import Connection, delete, select, update
 
 from conflict.row import RowState, merge_row
-from node import engine_tables as t
+from node.engine import tables as t
 from protocol.certs import Revocation
 from protocol.changeset import Change, open_envelope
 
 if TYPE_CHECKING:
-    from node.engine_api import StoreCore as Store
+    from node.engine.api import StoreCore as Store
 
 RowKey = tuple[str, bytes]
 

@@ -20,8 +20,10 @@ from typing import Callable
 
 import httpx
 
-from node import logs, synclog
-from node.store import Store
+from node import logs
+
+from node.engine import synclog
+from node.engine.store import Store
 from protocol import certs, codec, messages
 from protocol.errors import ConfigError, LocalError, RemoteError
 

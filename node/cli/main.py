@@ -9,7 +9,7 @@
     laowu-node export-bundle --out FILE / import-bundle --file FILE     USB stick, no network
 
 Domain commands (person, broker, job, placement, followup, return) are added by
-`node.cli_domain`. The key file is encrypted under LAOWU_PASSPHRASE (asked for when unset).
+`node.cli.domain`. The key file is encrypted under LAOWU_PASSPHRASE (asked for when unset).
 Output is readable Chinese for the operator; `--json` is for scripts.
 """
 from __future__ import annotations
@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from node import backup as backups
-from node import db, logs, settings, synclog
+from node.engine import db, synclog
+from node import logs, settings
 from node.files import load_chain, load_province, write_atomic
 from node.nodedir import Node, bundle_passphrase, db_key, passphrase  # noqa: F401  (re-exported)
-from node.store import Store
+from node.engine.store import Store
 from node.version import describe
-from node.verdict import EXIT_ERROR, verdict
+from node.sync.verdict import EXIT_ERROR, verdict
 from node.web.messages import local_time
 from protocol import clock, codec, messages, scope
 from protocol.errors import ConfigError, InvalidValue, LaowuError
@@ -66,7 +67,7 @@ def _hub_key(text: str) -> str:
     t = text.strip().lower()
     if _SHORT.match(t):
         return "short:" + t
-    from node.hubs import hex_key
+    from node.sync.hubs import hex_key
 
     return hex_key(t, "county hub key").hex()
 
@@ -87,7 +88,7 @@ def _resolve_hub_key(node: Node, store: Store) -> None:
 
 
 def hubs_key(cfg: dict[str, Any]) -> bytes:
-    from node.hubs import hex_key
+    from node.sync.hubs import hex_key
 
     return hex_key(str(cfg.get("hub_key", "")), "county hub key")
 
@@ -117,7 +118,7 @@ def cmd_enroll(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     cfg = node.config()
     key = node.key()
     req = messages.EnrollRequest.make(key, cfg["place"], cfg["role"], cfg.get("operator", ""), clock.wall_ms(), args.otp)
-    from node.sync_client import tls_context
+    from node.sync.client import tls_context
 
     sent = req.encode()
     try:
@@ -148,9 +149,9 @@ def cmd_install_certs(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def cmd_sync(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinished:
-    """The county hub, then the province hub when the county's cannot be reached (`node.hubs`)."""
-    from node import hubs
-    from node.sync_client import SyncClient
+    """The county hub, then the province hub when the county's cannot be reached (`node.sync.hubs`)."""
+    from node.sync import hubs
+    from node.sync.client import SyncClient
 
     cfg = node.config()
     store = node.store()
@@ -212,8 +213,8 @@ def cmd_restore(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def cmd_bootstrap(args: argparse.Namespace, node: Node) -> dict[str, Any]:
-    from node.bootstrap import bootstrap
-    from node.sync_client import SyncClient
+    from node.sync.bootstrap import bootstrap
+    from node.sync.client import SyncClient
 
     cfg = node.config()
     client = SyncClient(node.store(), args.hub or cfg["hub"], hubs_key(cfg), ca_file=cfg.get("ca_file"))
@@ -250,7 +251,7 @@ def cmd_encrypt_db(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def cmd_export_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
-    from node.bundles import export_bundle
+    from node.sync.bundles import export_bundle
 
     store = node.store()
     if backups.restored_since(store.engine) is not None:
@@ -267,7 +268,7 @@ def cmd_export_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def cmd_import_bundle(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinished:
-    from node.bundles import import_bundle
+    from node.sync.bundles import import_bundle
 
     if not Path(args.file).is_file():
         raise ConfigError(f"没有这个文件:{args.file}(U盘插好了吗?文件名对吗?)/ no such file: {args.file} (is the USB "
@@ -329,9 +330,9 @@ def parser(prefs: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     sp = add("import-bundle", cmd_import_bundle, "import a bundle file")
     sp.add_argument("--file", required=True)
     try:
-        from node.cli_domain import add_domain_commands
+        from node.cli.domain import add_domain_commands
     except ModuleNotFoundError as exc:  # only a missing module: a broken one must fail loudly
-        if exc.name != "node.cli_domain":
+        if exc.name != "node.cli.domain":
             raise
     else:
         add_domain_commands(sub, add)

@@ -1,6 +1,6 @@
 """Ownership: which feed may change a record (DESIGN §4 "Ownership", docs/identity.md).
 
-Every record belongs to one place. For a row id made by `node.schema.new_row_id` the place is in the
+Every record belongs to one place. For a row id made by `node.engine.schema.new_row_id` the place is in the
 id itself, so the decision below is a pure function of the changeset: every replica refuses the same
 changesets whatever order they arrive in, and replicas stay converged. A change is accepted only from
 a feed whose scope *is* the record's place. Township, county and province keys edit a village's record
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from node.schema import row_place
+from node.engine.schema import row_place
 from protocol.changeset import Change
 
 CODE = "not-owner"

@@ -20,8 +20,8 @@ from typing import NamedTuple, TypedDict
 from stdnum.cn import ric
 from stdnum.cn import uscc as _uscc
 
-from node import validate
-from node.validate import EDUCATION, REGION_CLASS
+from node.domain import validate
+from node.domain.validate import EDUCATION, REGION_CLASS
 from protocol.errors import ConfigError, InvalidValue
 
 # The most common surnames, roughly most frequent first; drawn with weights falling along the line.

@@ -2,7 +2,7 @@
 of the encodings Chinese offices save CSV in; one parser for `laowu-node person import` and the desk.
 
 Nothing is written here. `read` turns a file into rows of card fields (text typed as the model
-holds it, `node.cli_view.typed`); `preview` checks every row with the domain's own check
+holds it, `node.cli.view.typed`); `preview` checks every row with the domain's own check
 (`card.clean_person`) and against the cards already here and the rows above it, so the operator
 sees each row's problem before anything is saved; `commit` registers the good rows through
 `ops.register_person`, one transaction each, and counts what happened.
@@ -24,10 +24,10 @@ from typing import Any
 from charset_normalizer import from_bytes
 from sqlalchemy import select
 
-from node.cli_view import PERSON_FIELDS, PERSON_LABELS, typed
+from node.cli.view import PERSON_FIELDS, PERSON_LABELS, typed
 from node.domain import card, ops
 from node.domain.person import Person
-from node.store import Store
+from node.engine.store import Store
 from protocol.errors import InvalidValue
 
 MAX_ROWS = 20_000

@@ -5,7 +5,7 @@ village key signed, which is evidence in subsidy audits. So a village does not e
 `request` deletes the card and every record naming it at once (the values leave the village's own
 tables and merge state that moment) and writes a request into the village's feed, which reaches the
 county at the next sync like any changeset. County staff see it in `pending` and approve it with
-`approve`, which erases exactly the rows the request names (`node.redact.erase`). The county may
+`approve`, which erases exactly the rows the request names (`node.engine.redact.erase`). The county may
 also act directly, without a request (`erase_person`).
 
 A request is a replicated row in `lw_erase_request` (kept in the merge state; no personal value in
@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from node import engine_tables as t
-from node import schema
-from node.redact import Erasure, RowKey, erase
+from node.engine import tables as t
+from node.engine import schema
+from node.engine.redact import Erasure, RowKey, erase
 from protocol import redaction as rd
 from protocol.errors import ConfigError
 
 if TYPE_CHECKING:
-    from node.store import Store
+    from node.engine.store import Store
 
 TABLE = "lw_erase_request"
 

@@ -29,12 +29,13 @@ from conflict.registry import Registry
 from conflict.row import RowState, check_values, merge_row, row_values
 from conflict.semantic import Rule
 from node import domain  # noqa: F401  (registers the replicated tables before any registry is built)
-from node import engine_tables as t
-from node import logs, migrations, ownership, schema
-from node.db import StorageFull, begin_write, is_full, make_engine, upsert
-from node.redact import after_apply, erased_rows, forget
-from node.retract import rebuild, reconcile
-from node.rowview import SqlRowView
+from node.engine import tables as t
+from node import logs, migrations
+from node.engine import ownership, schema
+from node.engine.db import StorageFull, begin_write, is_full, make_engine, upsert
+from node.engine.redact import after_apply, erased_rows, forget
+from node.engine.retract import rebuild, reconcile
+from node.engine.rowview import SqlRowView
 from protocol import certs, clock, codec
 from protocol import scope as scopes
 from protocol.admit import admit
@@ -212,7 +213,7 @@ class Store:
         return refused
 
     def add_revocation(self, raw: bytes, now_ms: int | None = None) -> None:
-        """Keep a revocation, and take back what its key wrote past the cut-off (`node.retract`);
+        """Keep a revocation, and take back what its key wrote past the cut-off (`node.engine.retract`);
         a revocation that stops another standing brings back what that one took."""
         if self.trust.knows_revocation(raw):
             return
@@ -278,7 +279,7 @@ class Store:
         scope: str | None = None,
     ) -> None:
         """Set fields of one row in one transaction. `values` may repeat a field as (field, value)
-        pairs (several set adds at once). Changes are written in the row's own place (`node.ownership`:
+        pairs (several set adds at once). Changes are written in the row's own place (`node.engine.ownership`:
         the place in its id, or a 0.1.0 row's `scope`); a `scope` naming another place is refused. A
         0.1.0-style id this replica does not hold is placed in `scope` (default: home)."""
         if self.key is None:
@@ -294,7 +295,7 @@ class Store:
         owner = ownership.owner_of(table, row, lambda tb, r: placed)
         feed_scope = owner or scope or self.home
         if scope is not None and scope != feed_scope:
-            # Sealed, every replica would refuse it (`node.ownership`): refused before it is written.
+            # Sealed, every replica would refuse it (`node.engine.ownership`): refused before it is written.
             raise ConfigError(f"{table} {row.hex()[:8]} belongs to {feed_scope}: it cannot be written in "
                               f"scope {scope} (records never move; transfer a person instead)")
         mine = self.trust.certs.get(self.author)
@@ -578,7 +579,7 @@ class Store:
         return None if placed is None else str(self.registry.policy(table, "scope").value(placed))
 
     def _not_owner(self, conn: Connection, cs: Changeset, claimed: dict[tuple[str, bytes], str]) -> str | None:
-        """Why `cs` may not change the records it names (`node.ownership`), or None."""
+        """Why `cs` may not change the records it names (`node.engine.ownership`), or None."""
         legacy = list(dict.fromkeys((c.table, c.row) for c in cs.changes
                                     if schema.row_place(c.row) is None and (c.table, c.row) not in claimed))
         states = self._load_rows(conn, legacy) if legacy else {}
@@ -918,7 +919,7 @@ _ROWS = select(t.rows).where(t.rows.c.tbl == bindparam("tbl_name"), t.rows.c.row
 
 @functools.lru_cache(maxsize=None)
 def _upsert(dialect: str, table: Any, keys: tuple[str, ...]) -> Any:
-    """`node.db.upsert`, built once per dialect and table: its `excluded` columns alone take half a
+    """`node.engine.db.upsert`, built once per dialect and table: its `excluded` columns alone take half a
     millisecond to build for a domain table, more than the statement takes to run."""
     return upsert(dialect, table, list(keys))
 

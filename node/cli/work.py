@@ -20,8 +20,8 @@ import argparse
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from node import validate
-from node.cli_view import day, find_person, given, mask, one, rows, table
+from node.domain import validate
+from node.cli.view import day, find_person, given, mask, one, rows, table
 from node.domain import broker as brk
 from node.domain import employer as emp
 from node.domain import ops
@@ -32,7 +32,7 @@ from protocol.errors import InvalidValue
 
 if TYPE_CHECKING:
     from node.nodedir import Node
-    from node.store import Store
+    from node.engine.store import Store
 
 Row = dict[str, Any]
 REGIONS = " ".join(validate.REGION_CLASS)

@@ -161,7 +161,7 @@ audit = Table(
 redactions = Table(
     "lw_redaction",
     metadata,
-    # Every redaction record applied here, verbatim (`node.redact`): served inside the redacted
+    # Every redaction record applied here, verbatim (`node.engine.redact`): served inside the redacted
     # envelopes it vouches for, and consulted when an original it names arrives late.
     Column("id", LargeBinary(32), primary_key=True),
     Column("raw", LargeBinary, nullable=False),

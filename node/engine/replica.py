@@ -11,7 +11,7 @@ from typing import Callable
 
 from conflict.registry import Registry
 from conflict.row import RowState, check_values, merge_row, row_values
-from node import ownership
+from node.engine import ownership
 from protocol import clock, scope
 from protocol.admit import admit
 from protocol.certs import Trust

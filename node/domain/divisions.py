@@ -17,8 +17,8 @@ one table, `division(code, name, level, parent)`. Two quirks of the source, both
 
 A row whose padded code equals its parent's is such a repeat and is dropped.
 
-    python -m node.divisions build [--out data/divisions.sqlite] [--cache data/cache]
-    python -m node.divisions show 513225100000
+    python -m node.domain.divisions build [--out data/divisions.sqlite] [--cache data/cache]
+    python -m node.domain.divisions show 513225100000
 """
 from __future__ import annotations
 
@@ -199,7 +199,7 @@ class Divisions:
 
     def __init__(self, path: Path | str) -> None:
         if not Path(path).is_file():
-            raise ConfigError(f"no division table at {path}; build it with `python -m node.divisions build`")
+            raise ConfigError(f"no division table at {path}; build it with `python -m node.domain.divisions build`")
         self._db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version != _SCHEMA_VERSION:
@@ -272,7 +272,7 @@ class Divisions:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m node.divisions", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m node.domain.divisions", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help=f"fetch {PACKAGE} and build the SQLite table")
     b.add_argument("--out", type=Path, default=DEFAULT_OUT)

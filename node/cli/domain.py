@@ -1,12 +1,12 @@
-"""The domain commands of `laowu-node`, added to its parser by `node.cli.parser()`.
+"""The domain commands of `laowu-node`, added to its parser by `node.cli.main.parser()`.
 
-    person     add, edit, show, list, import          node/cli_person.py
-    broker     apply, advance, list                   node/cli_work.py
+    person     add, edit, show, list, import          node/cli/person.py
+    broker     apply, advance, list                   node/cli/work.py
     job        post, list
     placement  add, advance, list
     followup   add
     return     add (返乡登记)
-    monitor    add (脱贫人口 monthly monitoring)          node/cli_watch.py
+    monitor    add (脱贫人口 monthly monitoring)          node/cli/watch.py
     arrears    add, update (wage-arrears leads)
     broker-training  add (a broker's training days)
     conflicts  the semantic conflict queue (a person placed by two brokers, one broker filed twice, ...)
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 from sqlalchemy import select
 
-from node import cli_desk, cli_person, cli_watch, cli_work
-from node import engine_tables as t
+from node.cli import desk as cli_desk, person as cli_person, watch as cli_watch, work as cli_work
+from node.engine import tables as t
 from protocol import clock
 
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from node import engine_tables as t
-from node.db import upsert
-from node.store import Store
+from node.engine import tables as t
+from node.engine.db import upsert
+from node.engine.store import Store
 from protocol import scope as scopes
 
 

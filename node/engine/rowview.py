@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from conflict.semantic import RowValues
-from node import schema
+from node.engine import schema
 
 
 class SqlRowView:

@@ -16,7 +16,7 @@ signed changeset bodies of the log, in open changes, in the conflict queue and t
 Every replica runs `apply_record` when the record arrives (`after_apply`, inside `Store.apply`'s
 transaction), and when an original named by a record it holds arrives later (an old USB stick), it
 is stored redacted. `forget` then makes the database itself forget: SQLite runs with
-`secure_delete=ON` (`node.db`), so freed bytes are zeroed, and its WAL is checkpointed and truncated;
+`secure_delete=ON` (`node.engine.db`), so freed bytes are zeroed, and its WAL is checkpointed and truncated;
 a PostgreSQL hub runs VACUUM on the tables that held the values.
 """
 from __future__ import annotations
@@ -32,14 +32,14 @@ from weakref import WeakKeyDictionary
 import msgpack
 from sqlalchemy import Connection, delete, inspect, select, text, update
 
-from node import engine_tables as t
+from node.engine import tables as t
 from protocol import redaction as rd
 from protocol.changeset import Change, Changeset, envelope_parts, open_envelope, redacted_envelope
 from protocol import clock
 from protocol.errors import ConfigError, Malformed, RemoteError
 
 if TYPE_CHECKING:
-    from node.engine_api import StoreCore as Store
+    from node.engine.api import StoreCore as Store
 
 log = logging.getLogger("laowu.redact")
 

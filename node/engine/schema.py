@@ -2,7 +2,7 @@
 
 A model subclasses `Record` (row id and place), lists non-default policies in `__merge__`, and is
 registered with `@replicated`. The store materializes merged rows into these tables for queries;
-the merge state itself lives in the engine tables (see `node/engine_tables.py`).
+the merge state itself lives in the engine tables (see `node/engine/tables.py`).
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def derived_row_id(place: str, *parts: bytes) -> bytes:
 
 
 def row_place(row: bytes) -> str | None:
-    """The place that owns `row`, or None for a 0.1.0 id (see `node.ownership` for its fallback)."""
+    """The place that owns `row`, or None for a 0.1.0 id (see `node.engine.ownership` for its fallback)."""
     if len(row) != 16 or row[_PLACE_BYTES:_PLACED] != _TAG:
         return None
     code = f"{int.from_bytes(row[:_PLACE_BYTES], 'big'):012d}"

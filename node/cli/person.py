@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from node import importing, validate
-from node.cli_view import PERSON_LABELS, card, find_person, given, mask, rows, settings, table
+from node.domain import importing, validate
+from node.cli.view import PERSON_LABELS, card, find_person, given, mask, rows, settings, table
 from node.domain import identity, ops, transfers
 from node.domain.person import EMPLOYMENT, Person
 from node.domain.privacy import mask_person, show_person
@@ -123,7 +123,7 @@ def cmd_transfer(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def cmd_import(args: argparse.Namespace, node: Node) -> dict[str, Any]:
-    """CSV or .xlsx, Chinese or English headers, UTF-8/GBK/GB18030 (`node.importing`, shared with the desk)."""
+    """CSV or .xlsx, Chinese or English headers, UTF-8/GBK/GB18030 (`node.domain.importing`, shared with the desk)."""
     table = importing.read_file(args.csv)
     store = node.store()
     pv = importing.preview(store, table)
@@ -145,7 +145,7 @@ def cmd_import(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 
 def cmd_erase(args: argparse.Namespace, node: Node) -> dict[str, Any]:
-    from node import erase
+    from node.domain import erase
 
     store = node.store()
     cur = find_person(store, args.id_number)

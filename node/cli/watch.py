@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from node.cli_view import find_person, given, mask
-from node.cli_work import _group, find_broker
+from node.cli.view import find_person, given, mask
+from node.cli.work import _group, find_broker
 from node.domain import arrears as arr
 from node.domain import broker_training as btr
 from node.domain import monitoring as mon

@@ -1,0 +1,1 @@
+"""`laowu-node`'s commands: one module per group of commands (DESIGN §1)."""

@@ -1,0 +1,1 @@
+"""The replica engine: store, engine tables, merge, retraction and redaction. The hub uses it too."""
