@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 from unittest import mock
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pycrdt import Doc, Map
 
 from bench import Figure, datasets
@@ -174,12 +175,16 @@ def signing(w: World, seconds: float) -> list[Figure]:
     key, changes, env = w.village.key, cs.changes, cs.envelope
     body = _body(env)
     sig = key.sign(body)
-    unsigned = _Unsigned(key.private, key.public)
+    unsigned = _Unsigned(key.seed, key.public, key.secret)
     seal_rate, sign_rate = rates(
         [(lambda: seal(key, VILLAGE, 1, None, changes), 1), (lambda: key.sign(body), 1)], seconds
     )
     admit_rate, verify_rate = rates(
         [(lambda: admit(env, w.trust, NOW_MS), 1), (lambda: verify(key.public, sig, body), 1)], seconds
+    )
+    openssl_key = Ed25519PublicKey.from_public_bytes(key.public)
+    sodium_rate, openssl_rate = rates(
+        [(lambda: verify(key.public, sig, body), 1), (lambda: openssl_key.verify(sig, body), 1)], seconds
     )
     with mock.patch.object(changeset, "verify", _no_verify):
         encode, decode = rates(
@@ -193,6 +198,11 @@ def signing(w: World, seconds: float) -> list[Figure]:
         Figure(
             "sync_core.admit", admit_rate, "changesets/s", verify_rate, "Ed25519 verify alone",
             "protocol.admit.admit of that envelope: decode, signature, certificate chain, scope, revocation, clock",
+        ),
+        Figure(
+            "sync_core.verify", sodium_rate, "signatures/s", openssl_rate, "OpenSSL (cryptography) verify",
+            f"protocol.keys.verify (libsodium via PyNaCl, the one verifier of every replica) of that {len(body)} B "
+            "body, against OpenSSL's Ed25519 verify of the same bytes (the verifier before 0.3.0; docs/trust.md §8)",
         ),
         Figure(
             "sync_core.envelope_encode", encode, "envelopes/s",
