@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from protocol import codec, scope
+from protocol import body2, codec, scope
 from protocol import redaction as rd
 from protocol.errors import Malformed, TooLarge
 from protocol.keys import AUTHOR_LEN, SIG_LEN, KeyPair, verify
 
-VERSION = 1
+VERSION = 1  # the `v` of every body: a v2 body travels in a v1-shaped one (protocol/body2.py)
+BODIES = (1, 2)  # body formats this build reads and can seal (docs/wire-format.md)
 SCHEMA = 1
 MAX_ENVELOPE_BYTES = 1 << 20
 MAX_CHANGES = 20_000
@@ -67,6 +68,7 @@ class Changeset:
     # signature. `changes` then leaves out the erased rows' nil values; `erased_hlc` keeps their stamps.
     redaction: rd.Redaction | None = field(default=None, repr=False, compare=False)
     erased_hlc: int = field(default=0, repr=False, compare=False)
+    body: int = field(default=1, compare=False)  # 1, or 2: grouped, numbered and compressed (body2)
 
     @property
     def feed(self) -> FeedKey:
@@ -88,26 +90,53 @@ def seal(
     prev: bytes | None,
     changes: list[Change] | tuple[Change, ...],
     schema: int = SCHEMA,
+    body: int = 1,
 ) -> Changeset:
-    """Encode, hash and sign a changeset; the result decodes back to itself."""
+    """Encode, hash and sign a changeset in body format `body`; the result decodes back to itself
+    (in v2, its changes grouped by table and row, as v2 carries them)."""
     scope.check_code(feed_scope)
     if (seq == 1) != (prev is None):
         raise Malformed("seq 1 has no prev; every later seq names its prev")
-    body = codec.pack(
+    if body not in BODIES:
+        raise Malformed(f"body format {body}: this build seals {BODIES}")
+    if body == 2:
+        changes = grouped(changes)
+        wire = body2.wrap([c.as_wire() for c in changes], schema)
+    else:
+        wire = [c.as_wire() for c in changes]
+    raw = codec.pack(
         {
             "v": VERSION,
             "author": key.public,
             "scope": feed_scope,
             "seq": seq,
             "prev": prev,
-            "schema": schema,
-            "changes": [c.as_wire() for c in changes],
+            "schema": body2.CARRIER_SCHEMA if body == 2 else schema,
+            "changes": wire,
         }
     )
-    envelope = codec.pack({"body": body, "sig": key.sign(body)})
+    envelope = codec.pack({"body": raw, "sig": key.sign(raw)})
     if len(envelope) > MAX_ENVELOPE_BYTES:
         raise TooLarge(f"changeset of {len(changes)} changes is {len(envelope)} bytes; split it")
-    return Changeset(key.public, feed_scope, seq, prev, schema, tuple(changes), change_id(body), envelope)
+    return Changeset(key.public, feed_scope, seq, prev, schema, tuple(changes), change_id(raw), envelope, body=body)
+
+
+def grouped(changes: list[Change] | tuple[Change, ...]) -> tuple[Change, ...]:
+    """`changes` in the order a v2 body carries them: by table, then row, in order of first
+    appearance; a row's changes in the order given."""
+    by: dict[str, dict[bytes, list[Change]]] = {}
+    for c in changes:
+        by.setdefault(c.table, {}).setdefault(c.row, []).append(c)
+    return tuple(c for rows in by.values() for cs in rows.values() for c in cs)
+
+
+def body_changes(body: bytes) -> tuple[int, list[Any]]:
+    """(schema, raw changes `[table, row, field, value, hlc]`) of a body this replica already admitted,
+    either format, erased values (nil) included."""
+    m = codec.unpack(body, max_bytes=MAX_ENVELOPE_BYTES, what="changeset")
+    if body2.is_carrier(m["schema"]):
+        return body2.unwrap(m["changes"], MAX_CHANGES)
+    return m["schema"], m["changes"]
 
 
 def open_envelope(envelope: bytes) -> Changeset:
@@ -142,14 +171,18 @@ def open_envelope(envelope: bytes) -> Changeset:
     if len(raw_changes) > MAX_CHANGES:
         raise TooLarge(f"changeset has {len(raw_changes)} changes; the limit is {MAX_CHANGES}")
     feed_scope = scope.check_code(m["scope"], "changeset.scope")
+    version = 1
+    if body2.is_carrier(schema):
+        schema, raw_changes = body2.unwrap(raw_changes, MAX_CHANGES)
+        version = 2
     changes = tuple(_change(c, i) for i, c in enumerate(raw_changes))
     if rec is None:
-        return Changeset(author, feed_scope, seq, prev, schema, changes, change_id(body), bytes(envelope))
+        return Changeset(author, feed_scope, seq, prev, schema, changes, change_id(body), bytes(envelope), body=version)
     item = rd.proves(rec, body, author, feed_scope, seq, prev)
     erased = rec.row_set
     kept = tuple(c for c in changes if c.is_delete or (c.table, c.row) not in erased)
     return Changeset(author, feed_scope, seq, prev, schema, kept, item.id, bytes(envelope), rec,
-                     max((c.hlc for c in changes), default=0))
+                     max((c.hlc for c in changes), default=0), body=version)
 
 
 def redacted_envelope(body: bytes, sig: bytes, record: bytes) -> bytes:

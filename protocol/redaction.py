@@ -25,7 +25,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from protocol import codec, scope
+from protocol import body2, codec, scope
 from protocol.certs import Trust
 from protocol.errors import Malformed, NotAllowed, Revoked, TooLarge
 from protocol.keys import AUTHOR_LEN, SIG_LEN, KeyPair, short_id, verify
@@ -41,6 +41,7 @@ ISSUER_ROLES = ("province", "prefecture", "county", "township")
 _KEYS = ("v", "issuer", "scope", "rows", "items", "at", "reason")
 _SIGNED_KEYS = ("body", "sig")
 _DELETE_FIELD = "*"
+_ANY = 1 << 30  # bodies here were admitted already: their change count was checked then
 
 RowKey = tuple[str, bytes]
 
@@ -92,23 +93,27 @@ def redact_body(body: bytes, rows: frozenset[RowKey] | set[RowKey]) -> bytes | N
     """The body with every non-delete change of `rows` given the value nil, canonical; None when it
     carries no value of those rows (nothing to redact). `body` is one this replica already admitted."""
     m = codec.unpack(body, max_bytes=len(body), what="changeset")
+    v2 = body2.is_carrier(m["schema"])
+    schema, changes = body2.unwrap(m["changes"], _ANY) if v2 else (m["schema"], m["changes"])
     changed = False
     out = []
-    for c in m["changes"]:
+    for c in changes:
         if (c[0], c[1]) in rows and c[2] != _DELETE_FIELD and c[3] is not None:
             c = [c[0], c[1], c[2], None, c[4]]
             changed = True
         out.append(c)
     if not changed:
         return None
-    m["changes"] = out
+    # v2: stored uncompressed, so every replica makes the same bytes whatever its zstd (body2.stored)
+    m["changes"] = body2.stored(out, schema) if v2 else out
     return codec.pack(m)
 
 
 def values_of(body: bytes, rows: frozenset[RowKey] | set[RowKey]) -> list[Any]:
     """The values a body carries for `rows` (to scrub them from free text such as audit details)."""
     m = codec.unpack(body, max_bytes=len(body), what="changeset")
-    return [c[3] for c in m["changes"] if (c[0], c[1]) in rows and c[2] != _DELETE_FIELD and c[3] is not None]
+    changes = body2.unwrap(m["changes"], _ANY)[1] if body2.is_carrier(m["schema"]) else m["changes"]
+    return [c[3] for c in changes if (c[0], c[1]) in rows and c[2] != _DELETE_FIELD and c[3] is not None]
 
 
 def make(issuer: KeyPair, rec_scope: str, rows: list[RowKey], items: list[Item], at: int, reason: str) -> bytes:

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, delete, inspect, select, text, update
 
 from node.engine import tables as t
 from protocol import redaction as rd
-from protocol.changeset import Change, Changeset, envelope_parts, open_envelope, redacted_envelope
+from protocol.changeset import Change, Changeset, body_changes, envelope_parts, open_envelope, redacted_envelope
 from protocol import clock
 from protocol.errors import ConfigError, Malformed, RemoteError
 
@@ -323,8 +323,7 @@ def _drop_open(conn: Connection, rows: set[RowKey] | frozenset[RowKey]) -> None:
 def _all_changes(cs: Changeset) -> list[Any]:
     """Every change of a body as held here, the nil values of rows a record erased included."""
     body, _ = envelope_parts(cs.envelope)
-    m = msgpack.unpackb(body)
-    return [Change(c[0], c[1], c[2], c[3], c[4]) for c in m["changes"]]
+    return [Change(c[0], c[1], c[2], c[3], c[4]) for c in body_changes(body)[1]]
 
 
 def _place(store: Store, conn: Connection, rows: list[RowKey], held: list[Changeset]) -> str:

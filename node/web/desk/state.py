@@ -23,6 +23,7 @@ from node.engine import synclog
 from node.engine.store import Store
 from node.web import messages
 from protocol import codec
+from protocol.changeset import body_changes, envelope_parts
 from protocol.errors import RemoteError
 
 
@@ -128,8 +129,6 @@ def _rows_of(envelope: bytes | None) -> set[tuple[str, bytes]]:
     if envelope is None:
         return set()
     try:
-        outer = codec.unpack(envelope, max_bytes=1 << 24, what="envelope")
-        body = codec.unpack(outer["body"], max_bytes=1 << 24, what="changeset")
-        return {(c[0], c[1]) for c in body["changes"]}
+        return {(c[0], c[1]) for c in body_changes(envelope_parts(envelope)[0])[1]}
     except (RemoteError, KeyError, TypeError, IndexError):
         return set()
