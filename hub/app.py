@@ -2,11 +2,14 @@
 
 Every request body is msgpack with `v` first, read with a size cap and a time limit. A peer's bad,
 forged or stale input is answered 4xx with `{error, reason}`; a 500 means a bug of ours. Writes to
-the store are serialized by one lock (SQLite has one writer); reads run beside them.
+the store are serialized by one lock (SQLite has one writer); reads run beside them. A push's
+envelopes are decoded and signature-checked before that lock, in verify worker processes when the
+hub has any (`hub.verify`), so the writer only places and merges.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -16,7 +19,7 @@ import time
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
@@ -31,6 +34,7 @@ from hub.filings.route import filing_endpoint
 from hub.refusals import RateLimited, Stale, Unauthorized, client_of, status_for  # noqa: F401  (re-exported)
 from hub.snapshot import make_snapshot
 from hub.telemetry import Telemetry
+from hub.verify import Opened, VerifyPool
 from node.engine import synclog
 from node.engine.store import Store
 from protocol import certs as certmod
@@ -70,10 +74,13 @@ class Hub:
     locked: Counter[str] = field(default_factory=Counter)
     enroll_tries: int = ENROLL_TRIES
     upstream: Any = None  # the relay's `Background` loop on a county hub: /v1/health reports on it
+    verify_workers: int = 0  # processes opening pushed envelopes outside the write lock (hub.verify)
     telemetry: Telemetry = field(init=False)
+    verifier: VerifyPool = field(init=False)
 
     def __post_init__(self) -> None:
         self.telemetry = Telemetry(self.store)
+        self.verifier = VerifyPool(self.verify_workers)
 
     def token(self, author: bytes, home: str, now: int, client: str = "") -> bytes:
         """A session token: the key that said hello, its home, an expiry, bound to the client's address."""
@@ -123,11 +130,12 @@ class Hub:
         msg.verify_for(self.store.author)
         return msg
 
-    def push_check(self, body: bytes, client: str = "") -> messages.Push:
-        """Decode a push and check its session, outside the write lock."""
+    def push_check(self, body: bytes, client: str = "") -> CheckedPush:
+        """Decode a push and check its session, then open its envelopes (decode, signature) in the
+        verify workers, all outside the write lock."""
         msg = messages.Push.decode(body)
         self.session(msg.token, self.store.hlc.physical(), client)
-        return msg
+        return CheckedPush(msg, self.verifier.open(msg.envelopes))
 
     def hello(self, body: bytes | messages.Hello, client: str = "") -> bytes:
         msg = body if isinstance(body, messages.Hello) else messages.Hello.decode(body)
@@ -159,8 +167,10 @@ class Hub:
         self.telemetry.contact(msg.home)
         return welcome.encode()
 
-    def push(self, body: bytes | messages.Push, client: str = "") -> bytes:
-        msg = body if isinstance(body, messages.Push) else messages.Push.decode(body)
+    def push(self, body: bytes | messages.Push | CheckedPush, client: str = "") -> bytes:
+        if not isinstance(body, CheckedPush):
+            body = CheckedPush.unopened(body if isinstance(body, messages.Push) else messages.Push.decode(body))
+        msg = body.msg
         author, home = self.session(msg.token, self.store.hlc.physical(), client)
         for why in self.store.learn_certificates(msg.certs, msg.envelopes):
             log.info("push from %s: certificate refused: %s", short_id(author), why)
@@ -169,7 +179,7 @@ class Hub:
                 self.store.add_revocation(raw, self.store.hlc.physical())
             except RemoteError as exc:
                 log.info("push from %s: revocation refused: %s", short_id(author), exc)
-        results = self.store.apply(msg.envelopes, carrier=home)
+        results = self.store.apply(body.opened, carrier=home)
         self.telemetry.pushed(author, home, results)
         return messages.PushResult(results).encode()
 
@@ -257,6 +267,18 @@ class Hub:
 
     def issue_for(self, req: messages.EnrollRequest) -> bytes:
         return enroll.approve(self.store, req)
+
+
+@dataclass(frozen=True)
+class CheckedPush:
+    """A push whose session was checked, with each envelope or the changeset a verify worker opened from it."""
+
+    msg: messages.Push
+    opened: list[Opened]
+
+    @classmethod
+    def unopened(cls, msg: messages.Push) -> CheckedPush:
+        return cls(msg, list(msg.envelopes))
 
 
 async def read_body(request: Request) -> bytes:
@@ -368,5 +390,16 @@ def create_app(hub: Hub) -> Starlette:
 
     routes.append(Mount(PREFIX, app=console_app(hub)))  # the staff console (hub/web), same process and store
     routes.append(Route("/", lambda request: RedirectResponse(PREFIX + "/", status_code=303)))
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lambda app: verify_workers(hub))
+
+
+@contextlib.asynccontextmanager
+async def verify_workers(hub: Hub) -> AsyncIterator[None]:
+    """The hub's verify workers live as long as the served app: spawned (and ready) at startup, joined
+    at shutdown, so neither uvicorn nor a test leaves a worker process behind."""
+    await run_in_threadpool(hub.verifier.start)
+    try:
+        yield
+    finally:
+        await run_in_threadpool(hub.verifier.close)
 

@@ -239,7 +239,8 @@ def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
         logs.event(log, "serve", place=store.home, host=args.host, port=args.port, upstream=args.upstream,
                    database=store.engine.dialect.name)
         tls = (str(args.tls_cert), str(args.tls_key)) if args.tls_cert else None
-        serve(Hub(store, upstream=relay), args.host, args.port, tls=tls, max_connections=args.max_connections)
+        serve(Hub(store, upstream=relay, verify_workers=args.verify_workers), args.host, args.port, tls=tls,
+              max_connections=args.max_connections)
     finally:
         if relay:
             relay.close()
@@ -407,6 +408,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "serve":  # or [tls] cert/key in the config file, LAOWU_HUB_TLS_CERT/KEY
             sp.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
             sp.add_argument("--tls-key", help="the certificate's private key (PEM)")
+            sp.add_argument("--verify-workers", type=int, help="processes verifying pushed signatures beside the "
+                            "writer; default 0 (the serving process verifies); about the cores less one on a busy hub")
     sp = cmd("erase", cmd_erase, "erase a person from every replica (PIPL), or carry out a village's request")
     which = sp.add_mutually_exclusive_group(required=True)
     which.add_argument("--person", help="the card's row id (hex)")

@@ -20,6 +20,7 @@ The file (every key optional except `hub.dir`; docs/operations.md has a commente
     [limits]
     max_ahead_minutes = 10                   # changesets stamped further ahead are quarantined (DESIGN §5)
     max_connections = 2048
+    verify_workers = 1                       # processes verifying pushed signatures beside the writer (hub.verify)
     [log]
     file = "/var/log/laowu/hub.log"          # default DIR/logs/laowu-hub.log
     verbose = false
@@ -27,7 +28,7 @@ The file (every key optional except `hub.dir`; docs/operations.md has a commente
 Every setting also reads an environment variable, which wins over the file: LAOWU_HUB_DIR,
 LAOWU_HUB_DATABASE, LAOWU_HUB_HOST, LAOWU_HUB_PORT, LAOWU_HUB_UPSTREAM_URL, LAOWU_HUB_UPSTREAM_KEY,
 LAOWU_HUB_RELAY_INTERVAL, LAOWU_HUB_TLS_CERT, LAOWU_HUB_TLS_KEY, LAOWU_HUB_MAX_AHEAD_MINUTES,
-LAOWU_HUB_MAX_CONNECTIONS, LAOWU_HUB_LOG_FILE, LAOWU_HUB_VERBOSE. A mistake is reported all at
+LAOWU_HUB_MAX_CONNECTIONS, LAOWU_HUB_VERIFY_WORKERS, LAOWU_HUB_LOG_FILE, LAOWU_HUB_VERBOSE. A mistake is reported all at
 once, each in Chinese and English, naming the key and what it should be.
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.verify import MAX_WORKERS
 from protocol.errors import ConfigError
 
 
@@ -63,6 +65,7 @@ SETTINGS = [
     Setting("tls_key", ("tls", "key"), Path, None, "TLS 私钥文件"),
     Setting("max_ahead_minutes", ("limits", "max_ahead_minutes"), float, 10.0, "时钟超前上限(分钟)"),
     Setting("max_connections", ("limits", "max_connections"), int, 2048, "最大连接数"),
+    Setting("verify_workers", ("limits", "verify_workers"), int, 0, "验签进程数"),
     Setting("log_file", ("log", "file"), Path, None, "日志文件"),
     Setting("verbose", ("log", "verbose"), bool, False, "详细日志"),
 ]
@@ -175,6 +178,9 @@ def _check(out: dict[str, Any], problems: list[str]) -> None:
         v = out.get(name)
         if isinstance(v, (int, float)) and v < lo:
             problems.append(f"{name}: 不能小于 {lo} / must be at least {lo}, got {v}")
+    workers = out.get("verify_workers")
+    if isinstance(workers, int) and not 0 <= workers <= MAX_WORKERS:
+        problems.append(f"limits.verify_workers: 验签进程数应在 0–{MAX_WORKERS} 之间 / must be 0 to {MAX_WORKERS}, got {workers}")
     d = out.get("dir")
     if isinstance(d, Path) and d.exists() and not d.is_dir():
         problems.append(f"hub.dir: {d} 不是目录 / is not a directory")

@@ -19,13 +19,16 @@ from protocol.redaction import check_issuer
 MAX_VALUE_DEPTH = 32
 
 
-def admit(envelope: bytes, trust: Trust, now_ms: int, max_ahead_ms: int = clock.DEFAULT_MAX_AHEAD_MS) -> Changeset:
+def admit(envelope: bytes | Changeset, trust: Trust, now_ms: int,
+          max_ahead_ms: int = clock.DEFAULT_MAX_AHEAD_MS) -> Changeset:
     """Return the verified changeset or raise the RemoteError that says why it is refused.
 
-    ClockAhead is raised last, after every other check passed: the caller quarantines such a
-    changeset (it is genuine, only early) rather than refusing it.
+    `envelope` may be a changeset `open_envelope` already made from the bytes (a hub's verify
+    worker, `hub.verify`): decoded and signature-checked by the same function, so only the checks
+    after it run here. ClockAhead is raised last, after every other check passed: the caller
+    quarantines such a changeset (it is genuine, only early) rather than refusing it.
     """
-    cs = open_envelope(envelope)
+    cs = opened(envelope)
     for i, change in enumerate(cs.changes):
         if isinstance(change.value, (list, dict)) and _too_deep(change.value):
             raise Malformed(f"changeset.changes[{i}]: the value nests deeper than {MAX_VALUE_DEPTH} levels")
@@ -46,6 +49,11 @@ def admit(envelope: bytes, trust: Trust, now_ms: int, max_ahead_ms: int = clock.
             f"{max_ahead_ms // 1000}s ahead of {clock.format_ms(now_ms)}: quarantined"
         )
     return cs
+
+
+def opened(envelope: bytes | Changeset) -> Changeset:
+    """The changeset of an envelope: opened now, or as a verify worker already opened it."""
+    return envelope if isinstance(envelope, Changeset) else open_envelope(envelope)
 
 
 def _too_deep(value: list[Any] | dict[str, Any]) -> bool:

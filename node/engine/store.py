@@ -38,7 +38,7 @@ from node.engine.retract import rebuild, reconcile
 from node.engine.rowview import SqlRowView
 from protocol import certs, clock, codec
 from protocol import scope as scopes
-from protocol.admit import admit
+from protocol.admit import admit, opened
 from protocol.certs import Revocation, Trust, issuing_order
 from protocol.changeset import (
     DELETE_FIELD,
@@ -366,7 +366,7 @@ class Store:
 
     def apply(
         self,
-        envelopes: Sequence[bytes],
+        envelopes: Sequence[bytes | Changeset],
         *,
         release: bool = False,
         carrier: str | None = None,
@@ -377,7 +377,8 @@ class Store:
         `release=True` is the county operator releasing quarantined changesets: the clock bound
         is lifted, every other check stays. `carrier` is the home of the peer that handed them
         over: it may only carry feeds of its own subtree. `also` runs inside the same transaction
-        (a sync cursor saved with the data it covers).
+        (a sync cursor saved with the data it covers). An envelope may come already opened by a
+        hub's verify worker (`hub.verify`): a Changeset, not opened again.
         """
         now = self.hlc.physical()
         bound = clock.MAX_HLC if release else self.hlc.max_ahead_ms
@@ -390,7 +391,7 @@ class Store:
             try:
                 cs = admit(env, self.trust, now, bound)
             except (ClockAhead, PastCutoff) as exc:
-                cs, why = open_envelope(env), exc
+                cs, why = opened(env), exc
             except RemoteError as exc:
                 outcomes[i] = {"id": None, "status": "refused", "code": exc.code, "reason": str(exc)}
                 continue
