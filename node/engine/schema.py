@@ -6,6 +6,7 @@ the merge state itself lives in the engine tables (see `node/engine/tables.py`).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from typing import Any, ClassVar
@@ -42,8 +43,10 @@ def derived_row_id(place: str, *parts: bytes) -> bytes:
     return _placed(place) + h[: 16 - _PLACED]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def row_place(row: bytes) -> str | None:
-    """The place that owns `row`, or None for a 0.1.0 id (see `node.engine.ownership` for its fallback)."""
+    """The place that owns `row`, or None for a 0.1.0 id (see `node.engine.ownership` for its fallback).
+    Cached: admission asks once per change, and a changeset names each row once per field."""
     if len(row) != 16 or row[_PLACE_BYTES:_PLACED] != _TAG:
         return None
     code = f"{int.from_bytes(row[:_PLACE_BYTES], 'big'):012d}"
