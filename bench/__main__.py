@@ -1,13 +1,14 @@
 """`python -m bench [module ...]`: run the benchmark modules (all of `MODULES` by default), print the
-table and the notes, and merge the figures into `bench/results.json`."""
+table, the notes and issue 13's goals (`bench.goals`), and merge the figures into `bench/results.json`."""
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 
-from bench import MODULES, Figure, report, timing
+from bench import MODULES, Figure, goals, report, timing
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     if notes:
         print(f"\nRates: {method}. Notes:")
         print("\n".join(f"  {n}" for n in notes))
+    print(f"\nIssue 13 goals, this run (load average {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} cores):")
+    print(goals.table(figures))
     if share < 0.9:
         print(f"\nwarning: the machine was busy; some best runs had only {share:.0%} of a CPU. Re-run when idle.")
     if not args.no_save:

@@ -2,8 +2,8 @@
 sync, and bootstrapping a new node of a 5,000-person village.
 
 The hub is the county hub of 昭觉县 (513431) on a SQLite store (WAL, synchronous=FULL), served by
-`hub.server.ServerThread` (real uvicorn on loopback) in a process of its own, as in production, so
-the village clients (threads of this process, each with its own village SQLite store and
+`hub.server.ServerThread` (real uvicorn on loopback) in a process of its own, as in production (with
+0 verify workers unless a figure says otherwise: `hub.verify`), so the village clients (threads of this process, each with its own village SQLite store and
 `SyncClient`) do not share its interpreter lock. Villages hold people from `node.domain.generate`, one
 signed changeset per person (`bench.datasets`).
 """
@@ -34,6 +34,7 @@ from node.sync.client import SyncClient, SyncReport
 SEED = 1  # VILLAGE's people, as in bench.store
 PER_VILLAGE = 100  # people each concurrent village pushes
 CLIENTS = (1, 4, 16)
+WORKERS = (1, 2)  # hub.ingest_16 again with this many verify worker processes
 PG_CLIENTS = 4  # the PostgreSQL variant runs this many villages
 # A PostgreSQL server for the variant: LAOWU_BENCH_PG_URL, else the one the hub tests use.
 PG_URL = os.environ.get("LAOWU_BENCH_PG_URL") or os.environ.get("LAOWU_TEST_PG_URL",
@@ -48,7 +49,7 @@ from hub.app import Hub
 from hub.server import ServerThread
 from node.engine.store import Store
 store = Store.open(sys.argv[1], datasets.world().county.key)
-with ServerThread(Hub(store)) as server:
+with ServerThread(Hub(store, verify_workers=int(sys.argv[2]))) as server:
     print(server.url, flush=True)
     sys.stdin.read()  # until the benchmark closes our stdin
 store.close()
@@ -56,10 +57,11 @@ store.close()
 
 
 class HubProcess:
-    """A county hub serving `db` in a child process; stopped (and waited for) on exit."""
+    """A county hub serving `db` in a child process (with `workers` verify workers of its own); stopped
+    (and waited for, workers and all) on exit."""
 
-    def __init__(self, db: Path | str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", _SERVE, str(db)], cwd=ROOT,
+    def __init__(self, db: Path | str, workers: int = 0) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", _SERVE, str(db), str(workers)], cwd=ROOT,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.url = ""
 
@@ -121,15 +123,15 @@ def run(seconds: float) -> list[Figure]:
     return sqlite + ingest_pg(villages, per_village, baseline) + bootstrap()
 
 
-def ingest_round(target: Path | str, codes: Sequence[str], villages: dict[str, Path], *, again: bool = False
-                 ) -> tuple[float, list[SyncReport], SyncReport | None]:
-    """Fresh copies of the villages `codes` syncing at once with a fresh hub on `target`; with `again`,
-    the first village syncs a second time, already in step."""
+def ingest_round(target: Path | str, codes: Sequence[str], villages: dict[str, Path], *, again: bool = False,
+                 workers: int = 0) -> tuple[float, list[SyncReport], SyncReport | None]:
+    """Fresh copies of the villages `codes` syncing at once with a fresh hub on `target` (with `workers`
+    verify workers); with `again`, the first village syncs a second time, already in step."""
     w = datasets.world()
     datasets.hub_store(target).close()
     stores = [Store.open(datasets.copy(villages[c], "village"), w.villages[c].key) for c in codes]
     try:
-        with HubProcess(target) as hub:
+        with HubProcess(target, workers) as hub:
             elapsed, reports = sync_all(stores, hub.url)
             noop = sync_all(stores[:1], hub.url)[1][0] if again else None
     finally:
@@ -142,32 +144,36 @@ def ingest_round(target: Path | str, codes: Sequence[str], villages: dict[str, P
 
 
 def ingest(villages: dict[str, Path], per_village: dict[str, int]) -> list[Figure]:
-    """Figures: hub ingest at 1, 4 and 16 concurrent villages; bytes per change; the no-op sync."""
-    best: dict[int, float] = {}
-    filled: dict[int, Path] = {}
+    """Figures: hub ingest at 1, 4 and 16 concurrent villages, and at 16 with 1 and 2 verify workers;
+    bytes per change; the no-op sync."""
+    runs = [(n, 0) for n in CLIENTS] + [(CLIENTS[-1], w) for w in WORKERS]  # (villages, verify workers)
+    best: dict[tuple[int, int], float] = {}
+    filled: dict[tuple[int, int], Path] = {}
     first: SyncReport | None = None
     noop: SyncReport | None = None
     for _ in range(INGEST_RUNS):
-        for n in CLIENTS:
+        for n, workers in runs:
             codes = HUB_VILLAGES[:n]
-            filled[n] = datasets.fresh_path(f"hub{n}")
-            elapsed, reports, again = ingest_round(filled[n], codes, villages, again=n == 1)
+            filled[n, workers] = datasets.fresh_path(f"hub{n}w{workers}")
+            elapsed, reports, again = ingest_round(filled[n, workers], codes, villages, again=n == 1, workers=workers)
             if n == 1:
                 first, noop = reports[0], again
-            best[n] = max(best.get(n, 0.0), sum(per_village[c] for c in codes) / elapsed)
+            best[n, workers] = max(best.get((n, workers), 0.0), sum(per_village[c] for c in codes) / elapsed)
     assert first is not None and noop is not None
     out = []
-    for n in CLIENTS:
+    for n, workers in runs:
         changes = sum(per_village[c] for c in HUB_VILLAGES[:n])
-        raw = datasets.RawUpsert(filled[n])
+        raw = datasets.RawUpsert(filled[n, workers])
         assert len(raw.rows) == n * PER_VILLAGE, len(raw.rows)
         (raw_rate,) = once_rates([(raw.prepare, changes)])
+        with_workers = f", the hub verifying in {workers} worker process{'es' if workers > 1 else ''}" if workers else ""
         out.append(Figure(
-            f"hub.ingest_{n}", best[n], "field changes/s", raw_rate, "raw sqlite3 upsert",
-            f"{n} village{'s' if n > 1 else ''} syncing at once with a fresh county hub over HTTP, each pushing "
-            f"{PER_VILLAGE} people ({changes} field changes in all): hello, pull (nothing), push; wall time from "
-            f"the common start to the last report, best of {INGEST_RUNS}. Baseline: the hub's {n * PER_VILLAGE} final "
-            "person rows upserted by raw sqlite3 (as store.apply_remote)",
+            f"hub.ingest_{n}" + (f"_w{workers}" if workers else ""), best[n, workers], "field changes/s", raw_rate,
+            "raw sqlite3 upsert",
+            f"{n} village{'s' if n > 1 else ''} syncing at once with a fresh county hub over HTTP{with_workers}, each "
+            f"pushing {PER_VILLAGE} people ({changes} field changes in all): hello, pull (nothing), push; wall time "
+            f"from the common start to the last report, best of {INGEST_RUNS}. Baseline: the hub's {n * PER_VILLAGE} "
+            "final person rows upserted by raw sqlite3 (as store.apply_remote)",
         ))
     changes = per_village[HUB_VILLAGES[0]]
     wire = first.bytes_sent + first.bytes_received
