@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from hub import enroll
 from hub import health as health_answer
 from hub.filings.route import filing_endpoint
-from hub.refusals import RateLimited, Stale, Unauthorized, client_of, status_for  # noqa: F401  (re-exported)
+from hub.refusals import EnrollWaiting, RateLimited, Stale, Unauthorized, client_of, status_for  # noqa: F401  (re-exported)
 from hub.snapshot import make_snapshot
 from hub.telemetry import Telemetry
 from hub.verify import Opened, VerifyPool
@@ -262,7 +262,7 @@ class Hub:
                                "cert": self.store.trust.certs[req.pub].raw})
         if found.state == "refused":
             raise Unauthorized(f"登记申请被县里拒绝 the county refused this enrollment: {found.note}")
-        raise Unauthorized(f"登记申请已提交,请告诉县里工作人员密钥编号 {found.short},批准后再试 the request is waiting for "
+        raise EnrollWaiting(f"登记申请已提交,请告诉县里工作人员密钥编号 {found.short},批准后再试 the request is waiting for "
                            f"a county operator: tell them the key id {found.short}, then try again once approved")
 
     def issue_for(self, req: messages.EnrollRequest) -> bytes:

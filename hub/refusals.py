@@ -24,6 +24,15 @@ class Unauthorized(RemoteError):
     code = "unauthorized"
 
 
+class EnrollWaiting(Unauthorized):
+    """An enrollment request without a code, queued for a county operator: not granted yet, not refused.
+
+    Still a 401, so a node of an older release reports it as it always did; a current node reads the code
+    and tells its operator to wait (exit 4), not that something went wrong."""
+
+    code = "enroll-waiting"
+
+
 class Stale(RemoteError):
     code = "stale"
 

@@ -32,11 +32,11 @@ from node.files import load_chain, load_province, write_atomic
 from node.nodedir import Node, bundle_passphrase, db_key, passphrase  # noqa: F401  (re-exported)
 from node.engine.store import Store
 from node.version import describe
-from node.sync.verdict import EXIT_ERROR, verdict
+from node.sync.verdict import EXIT_ERROR, EXIT_WAITING, verdict
 from node.web.messages import local_time
 from protocol import clock, codec, messages, scope
 from protocol.errors import ConfigError, InvalidValue, LaowuError
-from protocol.keys import KeyPair
+from protocol.keys import KeyPair, short_id
 
 Handler = Callable[[argparse.Namespace, "Node"], Any]
 EXIT_INTERNAL = 1  # a bug of ours (2: bad input or setup, 3: refused, 4: waiting)
@@ -78,7 +78,6 @@ def _resolve_hub_key(node: Node, store: Store) -> None:
     given = str(cfg.get("hub_key", ""))
     if not given.startswith("short:"):
         return
-    from protocol.keys import short_id
 
     found = [s for s in store.trust.certs if short_id(s) == given[6:]]
     if len(found) != 1:
@@ -112,7 +111,7 @@ def cmd_init(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     return {"节点 node": key.short, "地点 place": args.place, "申请文件 request": str(node.dir / "enroll-request.laowu")}
 
 
-def cmd_enroll(args: argparse.Namespace, node: Node) -> dict[str, Any]:
+def cmd_enroll(args: argparse.Namespace, node: Node) -> dict[str, Any] | Unfinished:
     import httpx  # imported here: the network is for enrolling and syncing, not every command
 
     cfg = node.config()
@@ -129,6 +128,10 @@ def cmd_enroll(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     messages.verify_answer(bytes.fromhex(cfg["hub_key"]), resp.headers.get(messages.SIG_HEADER), "/v1/enroll", sent,
                            resp.status_code, resp.content)
     body = codec.unpack(resp.content, max_bytes=1 << 20, what="enroll answer")
+    if resp.status_code == 401 and body.get("error") == "enroll-waiting":
+        # Asked without a one-time code: queued at the county, which is what the operator wanted.
+        return Unfinished({"登记申请 request": "已提交,等待县里批准 sent, waiting for the county's approval",
+                           "密钥编号 key id": short_id(key.public)}, EXIT_WAITING, str(body.get("reason", "")))
     if resp.status_code != 200:
         raise ConfigError(f"enrollment refused: {body.get('error')}: {body.get('reason')}")
     store = node.store()

@@ -58,3 +58,28 @@ def test_a_bundle_import_with_refused_or_pending_changesets_exits_non_zero(world
     out = run(d, "import-bundle", "--file", str(gapped))
     assert out.returncode == EXIT_WAITING, out.stdout + out.stderr
     assert json.loads(out.stdout)["imported"] == {"pending": 1}
+
+
+def test_enrolling_without_a_code_waits_for_the_county_with_exit_4_then_succeeds_once_approved(
+        world: World, tmp_path: Path) -> None:
+    from hub import requests
+    from node.files import ProvinceFile, save_province
+    from protocol.keys import short_id
+
+    d = tmp_path / "newcomer"
+    province = tmp_path / "province.laowu"
+    save_province(province, ProvinceFile(world.box.members["510000000000"].cert))
+    assert run(d, "init", "--place", SIBLING, "--province", str(province), "--hub", world.county_url,
+               "--hub-key", world.county.author.hex()).returncode == EXIT_OK
+
+    asked = run(d, "enroll")
+    assert asked.returncode == EXIT_WAITING, asked.stdout + asked.stderr
+    out = json.loads(asked.stdout)
+    assert "等待县里批准" in out["request"]
+    assert "错误" not in asked.stderr and "Traceback" not in asked.stderr
+    [waiting] = [p for p in requests.listing(world.county) if p.state == "pending"]
+    assert short_id(waiting.pub) == out["key_id"]
+    requests.approve(world.county, waiting.pub, "县劳务办")
+    again = run(d, "enroll")
+    assert again.returncode == EXIT_OK, again.stdout + again.stderr
+    assert "certificate" in json.loads(again.stdout)
