@@ -16,11 +16,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", metavar="module", help=f"any of {', '.join(MODULES)} (default: all)")
     parser.add_argument("--seconds", type=float, default=0.5, help="length of each timed run; a rate is the best of 3")
     parser.add_argument("--no-save", action="store_true", help="print only; leave results.json alone")
+    parser.add_argument("--goals", action="store_true",
+                        help=f"run only the modules issue 13's goals come from ({', '.join(goals.modules())})")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown benchmark module(s) {unknown}; known: {list(MODULES)}")
-    modules = args.modules or list(MODULES)
+    modules = args.modules or (goals.modules() if args.goals else list(MODULES))
 
     figures: list[Figure] = []
     started = time.perf_counter()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench import Figure
+from bench import MODULES, Figure
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,12 @@ GOALS = (
     Goal("hello + pull at a hub holding 1,000,000 persons",
          ("province.hello_pull_1m", "hub.hello_pull_1m"), "value", "ms", "not measured", 20.0, False),
 )
+
+
+def modules() -> list[str]:
+    """The benchmark modules whose figures answer the goals, in `MODULES` order."""
+    named = {name.split(".", 1)[0] for g in GOALS for name in g.figures}
+    return [m for m in MODULES if m in named]
 
 
 def rows(figures: Sequence[Figure]) -> list[tuple[str, str, str, str, str]]:
