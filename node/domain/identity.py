@@ -19,6 +19,11 @@ Every write here is an ordinary signed change, written in the place of the recor
   (`rules.TransferEdit`) on every replica holding it, and the county settles it with `follow`
   (copy the named fields again into the new card) or `keep` (the new card's values stand).
   The digest leaves out the ID number, and is salted with the new card's id: it is never shown.
+
+Each transfer and each resolution is one `ops.action`: the new card, every history copy and the
+closing of the old card (or the fill, the history and the closing of a merge) are one transaction. A
+failure half-way (a full disk, a refusal) leaves nothing of it, never a new card beside an old one
+still open; and the caller seals it into one changeset per place with the rest of the open work.
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from typing import Any
 from conflict.row import row_values
 from node.engine import schema
 from node.domain import rules
-from node.domain.ops import Row, _existing, _scope, _write, find
+from node.domain.ops import Row, _existing, _scope, _write, action, find
 from node.domain.person import DUPLICATE, MERGED, TRANSFERRED, copied_fields, digest
 from node.engine.store import Store
 from protocol import scope as scopes
@@ -80,6 +85,7 @@ def _copy_card(store: Store, values: Mapping[str, Any], to: str) -> bytes:
     return new
 
 
+@action
 def copy_history(store: Store, old: bytes, new: bytes, to: str) -> int:
     """Copy the person's history rows next to the new card; each copy's `origin` names its original.
     A copy of a copy keeps the first original, so filings never count a row twice."""
@@ -110,6 +116,7 @@ def _close(store: Store, card: bytes, cur: Row, reason: str, successor: bytes, o
                                    "successor": successor.hex(), **(extra or {})}, cur["scope"])
 
 
+@action
 def transfer(store: Store, card: bytes, to_place: str, *, on: date | None = None) -> bytes:
     """Move a person to village `to_place`: the new card's id. Needs a key covering both villages."""
     cur = _open_card(store, card)
@@ -127,6 +134,7 @@ def transfer(store: Store, card: bytes, to_place: str, *, on: date | None = None
 # -- the county's resolutions ---------------------------------------------------------------------
 
 
+@action
 def resolve_duplicate(store: Store, keep: bytes, other: bytes, decision: str, *, on: date | None = None) -> None:
     """Settle a duplicate-id conflict between cards `keep` and `other` (see the module docstring);
     for `different-people`, `other` is the card whose ID number is wrong."""
@@ -160,6 +168,7 @@ RESOLUTIONS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+@action
 def settle(store: Store, kind: str, rows: list[bytes], decision: str, keep: bytes | None = None,
            *, on: date | None = None) -> dict[str, Any]:
     """Apply the county's decision on a conflict of `kind` between `rows` (the conflict's cards); what was
@@ -185,6 +194,7 @@ def settle(store: Store, kind: str, rows: list[bytes], decision: str, keep: byte
     return {"card": old.hex(), "copied fields": fields}
 
 
+@action
 def follow(store: Store, old: bytes, fields: Iterable[str] | None = None) -> list[str]:
     """Settle a transfer-edit: copy the old card's current values of `fields` (default: every field
     that differs) into its successor, and record the old card as handed over again."""
@@ -205,6 +215,7 @@ def follow(store: Store, old: bytes, fields: Iterable[str] | None = None) -> lis
     return wanted
 
 
+@action
 def keep_successor(store: Store, old: bytes) -> None:
     """Settle a transfer-edit the other way: the new card's values stand as they are."""
     cur = _existing(store, "person", old, "person")

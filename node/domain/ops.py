@@ -2,7 +2,10 @@
 
 Each function checks what was typed (the domain module's `clean_*`; `InvalidValue` names the
 field), refuses what the workflow or the semantic rules would not allow on this machine, then
-writes through `Store.write` in the right scope:
+writes through `Store.write` in the right scope. Each is an `action`: its checks and all its writes
+are one `Store.batch()`, one transaction with one fsync (a card with its skills, a broker's review
+with the revocation it causes, a transfer with its history copies); a refusal half-way writes nothing,
+and what the checks read cannot change before the writes land:
 
 * a new record goes in the scope given, or the node's home; it must lie inside the home
   (a village writes its own place; a county may write any village of the county);
@@ -15,9 +18,10 @@ create offline are not refused here (neither can see the other): `rules.py` queu
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import select
 
@@ -43,14 +47,26 @@ from protocol.changeset import Value
 from protocol.errors import InvalidValue, Malformed
 
 Row = dict[str, Any]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # -- reading and writing ---------------------------------------------------------------------------
+
+
+def action(fn: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """An operator action: its reads, checks and writes run in one `Store.batch()`, committed once
+    when it returns, rolled back whole if it raises. An action called by another joins its batch."""
+    @functools.wraps(fn)
+    def run(store: Store, /, *args: P.args, **kw: P.kwargs) -> R:
+        with store.batch():
+            return fn(store, *args, **kw)
+    return run
 
 
 def get(store: Store, table: str, row: bytes) -> Row | None:
     """One materialized row as the screen shows it, or None."""
     tbl: Any = schema.TABLES[table].__table__  # type: ignore[attr-defined]
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         found = conn.execute(select(tbl).where(tbl.c.id == row.hex())).first()
     return dict(found._mapping) if found else None
 
@@ -59,7 +75,7 @@ def find(store: Store, table: str, **equals: Value) -> list[Row]:
     """Materialized rows whose columns equal `equals` (the ID number is indexed: duplicates are
     found through it)."""
     tbl: Any = schema.TABLES[table].__table__  # type: ignore[attr-defined]
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         return [dict(r._mapping) for r in conn.execute(select(tbl).where(*(tbl.c[k] == v for k, v in equals.items())))]
 
 
@@ -105,7 +121,7 @@ def _write(store: Store, table: str, row: bytes, values: Mapping[str, Value], sc
 
 def _refuse(store: Store, rule: Rule, table: str, row: bytes, values: Mapping[str, Any], field: str) -> None:
     """Refuse a write the rule would queue as a conflict: on one machine it is simply a mistake."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         found = rule.check(table, row, values, SqlRowView(conn))
     if found:
         raise InvalidValue(field, found[0].detail)
@@ -130,11 +146,13 @@ def _advance(store: Store, wf: Workflow, reasons: Mapping[str, tuple[str, bool]]
     return nxt
 
 
+@action
 def add_tag(store: Store, table: str, row: bytes, field: str, elem: str) -> None:
     cur = _existing(store, table, row, "row")
     _write(store, table, row, {field: add_op(elem.strip())}, cur["scope"])
 
 
+@action
 def remove_tag(store: Store, table: str, row: bytes, field: str, elem: str) -> None:
     """Remove what this machine has seen of `elem`; an add made meanwhile elsewhere survives."""
     cur = _existing(store, table, row, "row")
@@ -148,6 +166,7 @@ def remove_tag(store: Store, table: str, row: bytes, field: str, elem: str) -> N
 # -- people ----------------------------------------------------------------------------------------
 
 
+@action
 def register_person(store: Store, fields: Mapping[str, Any], *, scope: str | None = None,
                     today: date | None = None) -> bytes:
     """A new card in a village, under a fresh placed row id; an ID number an active card here already
@@ -162,6 +181,7 @@ def register_person(store: Store, fields: Mapping[str, Any], *, scope: str | Non
     return row
 
 
+@action
 def edit_person(store: Store, row: bytes, fields: Mapping[str, Any], *, today: date | None = None,
                 removes: Mapping[str, list[str]] | None = None) -> None:
     """Change fields of a card (a corrected ID number keeps the card's row id); `removes` takes
@@ -191,6 +211,7 @@ def remove_skill(store: Store, row: bytes, skill: str) -> None:
 # -- brokers ---------------------------------------------------------------------------------------
 
 
+@action
 def broker_apply(store: Store, fields: Mapping[str, Any], *, scope: str | None = None,
                  today: date | None = None, already_filed: bool = False) -> bytes:
     """An application (or, `already_filed`, a broker filed before 2023-12-31) in a village."""
@@ -203,6 +224,7 @@ def broker_apply(store: Store, fields: Mapping[str, Any], *, scope: str | None =
     return row
 
 
+@action
 def edit_broker(store: Store, row: bytes, fields: Mapping[str, Any]) -> None:
     """Contact details of a broker; identity and stage change only through the filing workflow."""
     cur = _existing(store, "broker", row, "row")
@@ -214,6 +236,7 @@ def edit_broker(store: Store, row: bytes, fields: Mapping[str, Any]) -> None:
     _write(store, "broker", row, f.done(), cur["scope"])
 
 
+@action
 def broker_advance(store: Store, row: bytes, event: str, *, on: date | None = None, reason: str | None = None,
                    certificate_no: str | None = None) -> str:
     """One step of the filing workflow (`broker.FILING`); the new stage."""
@@ -225,13 +248,14 @@ def broker_advance(store: Store, row: bytes, event: str, *, on: date | None = No
     return _advance(store, brk.FILING, brk.REASONS, "broker", row, event, on, reason, extra)
 
 
+@action
 def broker_review(store: Store, row: bytes, year: int, transfers: int, *, on: date | None = None) -> str:
     """Record a year's successful transfers; judge the two-year rule, revoking the filing if it fails."""
     cur = _existing(store, "broker", row, "broker")
     if cur.get("stage") != "filed":
         raise InvalidValue("broker", "只复核已备案的经纪人 / only filed brokers are reviewed")
     count = validate.in_range("transfers", transfers, 0, 100_000)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         view = SqlRowView(conn)
         counts: dict[int, int] = {}
         for _, v in view.find("broker_review", broker=row.hex()):
@@ -253,6 +277,7 @@ def broker_review(store: Store, row: bytes, year: int, transfers: int, *, on: da
 # -- employers and jobs ----------------------------------------------------------------------------
 
 
+@action
 def register_employer(store: Store, fields: Mapping[str, Any], *, scope: str | None = None) -> bytes:
     values = emp.clean_employer(fields)
     where = _scope(store, scope)
@@ -263,6 +288,7 @@ def register_employer(store: Store, fields: Mapping[str, Any], *, scope: str | N
     return row
 
 
+@action
 def post_job(store: Store, fields: Mapping[str, Any], *, scope: str | None = None,
              today: date | None = None) -> bytes:
     """A posting in `scope`: the county's own scope reaches every village of the county."""
@@ -274,6 +300,7 @@ def post_job(store: Store, fields: Mapping[str, Any], *, scope: str | None = Non
     return row
 
 
+@action
 def edit_job(store: Store, row: bytes, fields: Mapping[str, Any], *, today: date | None = None) -> None:
     cur = _existing(store, "job_posting", row, "row")
     values = emp.clean_posting(fields, today=today or date.today(), creating=False, current=cur)
@@ -283,6 +310,7 @@ def edit_job(store: Store, row: bytes, fields: Mapping[str, Any], *, today: date
 # -- placements and follow-up ----------------------------------------------------------------------
 
 
+@action
 def add_placement(store: Store, fields: Mapping[str, Any], *, event: str = "plan", on: date | None = None) -> bytes:
     """A placement of a person on this node, by a filed broker; `event` is plan, sign or start."""
     values = plc.clean_placement(fields)
@@ -302,6 +330,7 @@ def add_placement(store: Store, fields: Mapping[str, Any], *, event: str = "plan
     return row
 
 
+@action
 def placement_advance(store: Store, row: bytes, event: str, *, on: date | None = None,
                       reason: str | None = None) -> str:
     if event == "confirm_stable":
@@ -309,6 +338,7 @@ def placement_advance(store: Store, row: bytes, event: str, *, on: date | None =
     return _advance(store, plc.STAGES, plc.REASONS, "placement", row, event, on, reason)
 
 
+@action
 def add_followup(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
     values, issues = plc.clean_followup(fields, today=today or date.today())
     p = _existing(store, "placement", str(values["placement"]), "placement")
@@ -328,19 +358,23 @@ def _for_person(store: Store, table: str, values: dict[str, Value], sets: Mappin
     return row
 
 
+@action
 def add_training_need(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
     return _for_person(store, "training_need", trn.clean_need(fields, today=today or date.today()))
 
 
+@action
 def add_training(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
     return _for_person(store, "training_record", trn.clean_record(fields, today=today or date.today()))
 
 
+@action
 def add_return(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
     values, needs = ret.clean_return(fields, today=today or date.today())
     return _for_person(store, "return_registration", values, {"needs": needs})
 
 
+@action
 def set_station(store: Store, fields: Mapping[str, Any], *, scope: str | None = None) -> bytes:
     """Create or update the village's station (one per village)."""
     where = _scope(store, scope, "village")
@@ -350,6 +384,7 @@ def set_station(store: Store, fields: Mapping[str, Any], *, scope: str | None = 
     return row
 
 
+@action
 def log_service(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
     values = stn.clean_log(fields, today=today or date.today())
     s = _existing(store, "service_station", str(values["station"]), "station")
@@ -360,6 +395,7 @@ def log_service(store: Store, fields: Mapping[str, Any], *, today: date | None =
     return row
 
 
+@action
 def post_order(store: Store, fields: Mapping[str, Any], *, scope: str, today: date | None = None) -> bytes:
     """A service order for one village (a county-wide drive posts one per village)."""
     day = today or date.today()
@@ -371,6 +407,7 @@ def post_order(store: Store, fields: Mapping[str, Any], *, scope: str, today: da
     return row
 
 
+@action
 def order_advance(store: Store, row: bytes, event: str, *, on: date | None = None, broker: bytes | None = None,
                   completed_items: int | None = None, reason: str | None = None) -> str:
     cur = _existing(store, "service_order", row, "row")
@@ -388,6 +425,7 @@ def order_advance(store: Store, row: bytes, event: str, *, on: date | None = Non
     return _advance(store, odr.STAGES, odr.REASONS, "service_order", row, event, on, reason, extra)
 
 
+@action
 def set_village_profile(store: Store, fields: Mapping[str, Any], *, scope: str | None = None,
                         today: date | None = None) -> bytes:
     where = _scope(store, scope, "village")

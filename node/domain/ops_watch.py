@@ -11,12 +11,13 @@ from node.domain import arrears as arr
 from node.domain import broker_login as blg
 from node.domain import broker_training as btr
 from node.domain import monitoring as mon
-from node.domain.ops import _existing, _scope, _write, get
+from node.domain.ops import _existing, _scope, _write, action, get
 from node.engine.schema import new_row_id
 from node.engine.store import Store
 from protocol.errors import InvalidValue
 
 
+@action
 def add_broker_training(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
     values = btr.clean_training(fields, today=today or date.today())
     broker = _existing(store, "broker", str(values["broker"]), "broker")
@@ -25,6 +26,7 @@ def add_broker_training(store: Store, fields: Mapping[str, Any], *, today: date 
     return row
 
 
+@action
 def record_login(store: Store, broker: str, day: date) -> bytes | None:
     """The broker's login-day, written in the broker's village (once a day: None when already there)."""
     found = _existing(store, "broker", broker, "broker")
@@ -35,6 +37,7 @@ def record_login(store: Store, broker: str, day: date) -> bytes | None:
     return row
 
 
+@action
 def record_check(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
     """The month's status of one 脱贫人口 (one row per person and month: a second check overwrites)."""
     values = mon.clean_check(fields, today=today or date.today())
@@ -47,6 +50,7 @@ def record_check(store: Store, fields: Mapping[str, Any], *, today: date | None 
     return row
 
 
+@action
 def add_arrears_lead(store: Store, fields: Mapping[str, Any], *, scope: str | None = None,
                      today: date | None = None) -> bytes:
     values = arr.clean_lead(fields, today=today or date.today())
@@ -58,6 +62,7 @@ def add_arrears_lead(store: Store, fields: Mapping[str, Any], *, scope: str | No
     return row
 
 
+@action
 def update_arrears_lead(store: Store, row: bytes, fields: Mapping[str, Any], *, today: date | None = None) -> None:
     cur = _existing(store, "wage_arrears", row, "row")
     values = arr.clean_lead({**fields}, today=today or date.today(), creating=False)

@@ -18,11 +18,12 @@ from node.engine import schema
 from node.domain import validate
 from node.domain import identity, rules
 from node.domain.forms import Form
-from node.domain.ops import Row, _existing, _scope, _write, find
+from node.domain.ops import Row, _existing, _scope, _write, action, find
 from node.engine.store import Store
 from protocol import scope as scopes
 from protocol.errors import InvalidValue, Malformed
 
+@action
 def request(store: Store, fields: Mapping[str, Any], *, today: date | None = None) -> bytes:
     """File a request in this village: `person` (a card here, to move out) or `id_number` (someone
     registered elsewhere who moved here), and `to_place`."""
@@ -74,6 +75,7 @@ def _card_of(store: Store, req: Row) -> bytes:
     return bytes.fromhex(cards[0]["id"])
 
 
+@action
 def approve(store: Store, row: bytes, *, on: date | None = None) -> bytes:
     """Approve a request: transfer the person, record the decision; the new card's id."""
     req = _existing(store, "transfer_request", row, "request")
@@ -86,6 +88,7 @@ def approve(store: Store, row: bytes, *, on: date | None = None) -> bytes:
     return new
 
 
+@action
 def refuse(store: Store, row: bytes, reason: str, *, on: date | None = None) -> None:
     req = _existing(store, "transfer_request", row, "request")
     if not reason.strip():

@@ -1,8 +1,10 @@
 """A replica on a database: local writes, sealing, applying remote envelopes (DESIGN §7).
 
 Every public operation is one transaction. A local write stamps an HLC, merges, updates the
-materialized row and appends to the open changeset; `seal()` turns the open changes into signed
-changesets at a commit boundary. `apply()` admits envelopes (signature, chain, scope, revocation,
+materialized row and appends to the open changes; `batch()` makes several writes (one operator
+action: a card and its skills, a transfer) one transaction with one fsync. `seal()` turns all open
+changes into signed changesets when the node syncs or exports a bundle: one per scope, split only
+where a changeset would pass the wire's limits (`seal_parts`). `apply()` admits envelopes (signature, chain, scope, revocation,
 clock), places them on their feed, merges, writes rows, logs the verbatim envelopes and advances
 heads, all at once: a crash leaves either all of it or none, and applying twice changes nothing.
 
@@ -14,8 +16,9 @@ import functools
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -43,6 +46,8 @@ from protocol.certs import Revocation, Trust, issuing_order
 from protocol.changeset import (
     DELETE_FIELD,
     DELETE_VALUE,
+    MAX_CHANGES,
+    MAX_ENVELOPE_BYTES,
     Change,
     Changeset,
     FeedKey,
@@ -50,12 +55,16 @@ from protocol.changeset import (
     open_envelope,
     seal,
 )
-from protocol.errors import ClockAhead, ConfigError, NotAllowed, PastCutoff, RemoteError
+from protocol.errors import ClockAhead, ConfigError, NotAllowed, PastCutoff, RemoteError, TooLarge
 from protocol.feed import Head, Placement, Vector, lacking, place
 from protocol.keys import KeyPair
 
 log = logging.getLogger("laowu.store")
 MAX_HELD_BACK = 1_000  # changesets per feed kept for review past a revocation's cut-off (a thief's are bounded)
+# What one sealed changeset may hold: the wire's limits, less room for the body's other keys and the
+# signature around the changes (a few hundred bytes; `seal` splits again if an encoding ever needs more).
+SEAL_CHANGES = MAX_CHANGES
+SEAL_BYTES = MAX_ENVELOPE_BYTES - 4096
 
 Outcome = dict[str, Any]  # {"id", "status", "code", "reason"}: what /v1/push answers per envelope
 
@@ -104,6 +113,7 @@ class Store:
             raise ConfigError("the key given is not the key this database was created with")
         last, offset = m.get("hlc", [0, 0])
         self.hlc = clock.HLC(wall, last=last, offset_ms=offset)
+        self._units = threading.local()  # the unit of writes open on each thread (`batch`)
         self.trust = Trust(m["root"])
         with engine.connect() as conn:
             certs = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
@@ -174,8 +184,22 @@ class Store:
                      {"key": "hlc", "value": codec.pack([self.hlc.last, self.hlc.offset_ms])})
 
     def transaction(self) -> AbstractContextManager[Connection]:
-        """A write transaction that turns a full disk into StorageFull; nothing partial is kept."""
-        return _tx(self.engine)
+        """A write transaction that turns a full disk into StorageFull; nothing partial is kept.
+        Inside `batch()` it is the batch's own transaction (a second one would wait for the first's
+        write lock forever): what it writes commits, or rolls back, with the batch."""
+        unit = self._open_unit()
+        return _tx(self.engine) if unit is None else nullcontext(unit.conn)
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A connection to read with: inside `batch()` the batch's own, so a check sees the writes
+        the action made so far and runs in the transaction that writes after it (a duplicate ID
+        number checked and the card written at once); else a fresh one."""
+        unit = self._open_unit()
+        return self.engine.connect() if unit is None else nullcontext(unit.conn)
+
+    def _open_unit(self) -> Writes | None:
+        unit: Writes | None = getattr(self._units, "open", None)
+        return unit
 
     # -- trust --------------------------------------------------------------------------------
 
@@ -270,6 +294,31 @@ class Store:
 
     # -- local writes -------------------------------------------------------------------------
 
+    @contextmanager
+    def batch(self) -> Iterator[Writes]:
+        """One unit of local writes: everything written inside it (with `Writes.write`, or with
+        `write`/`delete` on this store from the same thread) commits together with one fsync when
+        the block ends, or nothing of it does if the block raises. An operator's action (a card and
+        its skills, a transfer with its history copies and closed card) is one unit. A `batch()`
+        opened inside another joins it: only the outermost one commits.
+
+        Units are per thread; a store is still not to be shared across threads while a unit is open."""
+        if self.key is None:
+            raise ConfigError("this store was opened read-only (no key)")
+        unit = self._open_unit()
+        if unit is not None:
+            yield unit
+            return
+        with _tx(self.engine) as conn:
+            unit = Writes(self, conn)
+            self._units.open = unit
+            try:
+                yield unit
+                if unit.count:
+                    self._save_clock(conn)
+            finally:
+                self._units.open = None
+
     def write(
         self,
         table: str,
@@ -278,18 +327,18 @@ class Store:
         *,
         scope: str | None = None,
     ) -> None:
-        """Set fields of one row in one transaction. `values` may repeat a field as (field, value)
-        pairs (several set adds at once). Changes are written in the row's own place (`node.engine.ownership`:
-        the place in its id, or a 0.1.0 row's `scope`); a `scope` naming another place is refused. A
-        0.1.0-style id this replica does not hold is placed in `scope` (default: home)."""
-        if self.key is None:
-            raise ConfigError("this store was opened read-only (no key)")
-        items = list(values.items()) if isinstance(values, dict) else list(values)
-        with self.transaction() as conn:
-            self._write(conn, table, row, items, scope)
+        """Set fields of one row in one transaction (or in the open `batch()`). `values` may repeat
+        a field as (field, value) pairs (several set adds at once). Changes are written in the row's
+        own place (`node.engine.ownership`: the place in its id, or a 0.1.0 row's `scope`); a `scope` naming
+        another place is refused. A 0.1.0-style id this replica does not hold is placed in `scope`
+        (default: home)."""
+        with self.batch() as unit:
+            unit.write(table, row, values, scope=scope)
 
-    def _write(self, conn: Connection, table: str, row: bytes, items: list[tuple[str, Value]], scope: str | None) -> None:
-        """`write` inside the caller's transaction (an erasure writes its deletes and record at once)."""
+    def _write(self, conn: Connection, table: str, row: bytes, items: list[tuple[str, Value]], scope: str | None,
+               *, save_clock: bool = True) -> None:
+        """`write` inside the caller's transaction (an erasure writes its deletes and record at once).
+        Every check runs before anything is written, so a refused write adds nothing to the unit."""
         current = self._load_rows(conn, [(table, row)]).get((table, row))
         placed = self._placed_at(table, current)
         owner = ownership.owner_of(table, row, lambda tb, r: placed)
@@ -312,11 +361,13 @@ class Store:
             raise ConfigError(why)
         self._merge(conn, [(c, self.author, feed_scope) for c in changes])
         conn.execute(_OPEN_INSERT, [{"scope": feed_scope, "change": codec.pack(c.as_wire())} for c in changes])
-        self._save_clock(conn)
+        if save_clock:
+            self._save_clock(conn)
 
     def delete(self, table: str, row: bytes, *, scope: str | None = None) -> None:
         """Delete a row everywhere: values purged, a tombstone stays, concurrent edits lose."""
-        self.write(table, row, {DELETE_FIELD: DELETE_VALUE}, scope=scope)
+        with self.batch() as unit:
+            unit.delete(table, row, scope=scope)
 
     def restamp_ahead(self) -> int:
         """Give fresh stamps to open (unsigned) changes stamped beyond our clock plus the drift bound:
@@ -338,29 +389,49 @@ class Store:
         return len(ahead)
 
     def seal(self) -> list[Changeset]:
-        """Sign the open changes, one changeset per scope, in one transaction."""
+        """Sign every open change, in one transaction: one changeset per scope, in the order written,
+        split only where one would pass the wire's limits (`seal_parts`). Called when the node syncs
+        or exports a bundle, so a day's work travels as one changeset per place written, not one per
+        save: one signature, one log row and one head move for the lot (docs/engine.md).
+
+        Combining saves loses nothing a refusal could have spared: every open change passed the
+        ownership and certificate checks of `_write` before it was recorded, so a village's own
+        changeset is all-owned; and a changeset refused anywhere stops its feed from that seq on,
+        whether its saves were sealed apart or together."""
         if self.key is None:
             return []
         with self.transaction() as conn:
             pending = conn.execute(_OPEN).all()
             if not pending:
                 return []
-            by_scope: dict[str, list[Change]] = {}
+            by_scope: dict[str, list[tuple[Change, int]]] = {}
             for r in pending:
                 tb, row, f, v, h = msgpack.unpackb(r.change)
-                by_scope.setdefault(r.scope, []).append(Change(tb, row, f, v, h))
+                by_scope.setdefault(r.scope, []).append((Change(tb, row, f, v, h), len(r.change)))
             out = []
-            for feed_scope, changes in by_scope.items():
-                for part in _chunks(changes, 2_000):
-                    head = self._head(conn, (self.author, feed_scope))
-                    # Stamped with the schema this build writes: an older replica holds it until it upgrades.
-                    cs = seal(self.key, feed_scope, head.seq + 1 if head else 1, head.id if head else None, part,
-                              schema=schema.SCHEMA_VERSION)
-                    self._log(conn, [cs], "applied")
-                    self._set_head(conn, cs)
-                    out.append(cs)
+            for feed_scope, sized in by_scope.items():
+                for part in seal_parts(sized):
+                    out += self._seal_part(conn, feed_scope, part)
             conn.execute(_OPEN_CLEAR, {"upto": pending[-1].n})
             return out
+
+    def _seal_part(self, conn: Connection, feed_scope: str, changes: list[Change]) -> list[Changeset]:
+        """Sign `changes` as the feed's next changeset; halved again if the encoding outgrows the
+        envelope limit after all (a change is at most MAX_VALUE_BYTES, so halving ends)."""
+        head = self._head(conn, (self.author, feed_scope))
+        assert self.key is not None
+        try:
+            # Stamped with the schema this build writes: an older replica holds it until it upgrades.
+            cs = seal(self.key, feed_scope, head.seq + 1 if head else 1, head.id if head else None, changes,
+                      schema=schema.SCHEMA_VERSION)
+        except TooLarge:
+            if len(changes) < 2:
+                raise
+            half = len(changes) // 2
+            return self._seal_part(conn, feed_scope, changes[:half]) + self._seal_part(conn, feed_scope, changes[half:])
+        self._log(conn, [cs], "applied")
+        self._set_head(conn, cs)
+        return [cs]
 
     # -- remote envelopes ---------------------------------------------------------------------
 
@@ -659,7 +730,7 @@ class Store:
 
     def row_state(self, table: str, row: bytes) -> RowState | None:
         """One row's merge state: what a set remove must name (`conflict.orset.remove_op`)."""
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return self._load_rows(conn, [(table, row)]).get((table, row))
 
     def values(self, table: str | None = None) -> dict[tuple[str, bytes], dict[str, Value] | None]:
@@ -692,6 +763,44 @@ class Store:
         with self.transaction() as conn:
             conn.execute(t.audit.insert(), {"at": self.hlc.physical(), "actor": actor, "action": action,
                                             "tbl": table, "row": row, "detail": detail})
+
+
+class Writes:
+    """The open unit of local writes of `Store.batch()`: each write is checked, stamped, merged and
+    recorded in the open changes at once (a later write or read in the unit sees it); the unit
+    commits when the batch ends. `conn` is its transaction, for reads and for records kept beside
+    the writes (an audit line)."""
+
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.count = 0
+
+    def write(self, table: str, row: bytes, values: dict[str, Value] | Sequence[tuple[str, Value]], *,
+              scope: str | None = None) -> None:
+        """`Store.write` inside this unit."""
+        items = list(values.items()) if isinstance(values, dict) else list(values)
+        self.store._write(self.conn, table, row, items, scope, save_clock=False)
+        self.count += 1
+
+    def delete(self, table: str, row: bytes, *, scope: str | None = None) -> None:
+        """`Store.delete` inside this unit."""
+        self.write(table, row, {DELETE_FIELD: DELETE_VALUE}, scope=scope)
+
+
+def seal_parts(sized: list[tuple[Change, int]]) -> Iterator[list[Change]]:
+    """One scope's open changes (each with its packed size) cut into as few changesets as the wire
+    allows, in order: each at most SEAL_CHANGES changes and SEAL_BYTES of packed changes."""
+    part: list[Change] = []
+    used = 0
+    for change, size in sized:
+        if part and (len(part) >= SEAL_CHANGES or used + size > SEAL_BYTES):
+            yield part
+            part, used = [], 0
+        part.append(change)
+        used += size
+    if part:
+        yield part
 
 
 class _Batch:

@@ -13,12 +13,14 @@ import random
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import msgpack
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from conflict.row import RowState, merge_row
 
@@ -237,6 +239,22 @@ def check_whole(store: Store, province: Province, observer: str, replica: Replic
     assert values == replica.values(), "the merge state is not exactly the applied and open changes"
     assert people(store) == expected_people(values), "materialized rows differ from the merge state"
     return replica
+
+
+@contextmanager
+def transactions(store: Store) -> Iterator[list[int]]:
+    """Count the transactions `store` begins inside the block. On SQLite each one, a read's too, is
+    BEGIN IMMEDIATE (`node.engine.db`): it takes the database's write lock, and a write's commit is an fsync."""
+    seen: list[int] = []
+
+    def count(_conn: object) -> None:
+        seen.append(1)
+
+    event.listen(store.engine, "begin", count)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "begin", count)
 
 
 def sqlite_pages(store: Store) -> int:

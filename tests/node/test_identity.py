@@ -7,18 +7,21 @@ need, without losing what the old village wrote offline meanwhile.
 """
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import msgpack
 import pytest
 from domainkit import TODAY, card, filed_broker, sync
 from sqlalchemy import select
-from storekit import SIBLING, VILLAGE
+from storekit import SIBLING, VILLAGE, Province, transactions, dump, sqlite_pages
 
 from node.engine import tables as t
 from node.engine import schema
 from node.domain import identity, ops, register, transfers
+from node.engine.db import StorageFull
 from node.domain.rules import RULES
 from node.engine.store import Store
 from protocol.errors import InvalidValue
@@ -183,3 +186,69 @@ def test_counts_count_a_duplicated_person_once_and_flag_it(village: Store, neigh
     identity.resolve_duplicate(county, a, b, "transfer", on=TODAY)
     with county.engine.connect() as conn:
         assert register.active_people(conn) == 2 and register.duplicate_ids(conn) == set()
+
+
+# -- one transaction each (docs/identity.md "One transaction") -----------------------------------
+
+
+NOTE = "返乡后在家照顾老人,计划节后再外出务工。" * 25  # ~1.5 kB a history row: a transfer spans many pages
+
+
+def with_history(village: Store, returns: int = 8) -> bytes:
+    a = ops.register_person(village, card(1, household_address="四川省凉山州越西县民主村" * 16), today=TODAY)
+    for i in range(returns):
+        ops.add_return(village, {"person": a.hex(), "returned_on": f"2024-0{1 + i % 5}-1{i}", "reason": "家庭原因",
+                                 "note": NOTE}, today=TODAY)
+    return a
+
+
+def test_a_transfer_is_one_transaction(village: Store, county: Store) -> None:
+    a = with_history(village)
+    sync(village, county)
+    with transactions(county) as seen:
+        identity.transfer(county, a, SIBLING, on=TODAY)
+    assert len(seen) == 1
+
+
+def test_a_merge_resolution_is_one_transaction(village: Store, neighbour: Store, county: Store, township: Store) -> None:
+    a, b = twice(village, neighbour, county, township)
+    with transactions(county) as seen:
+        identity.resolve_duplicate(county, a, b, "merge", on=TODAY)
+    assert len(seen) == 1
+
+
+def test_an_approved_transfer_request_is_one_transaction(village: Store, neighbour: Store, county: Store) -> None:
+    ops.register_person(village, card(1), today=TODAY)
+    req = transfers.request(neighbour, {"id_number": card(1)["id_number"], "to_place": SIBLING}, today=TODAY)
+    sync(village, neighbour, county)
+    with transactions(county) as seen:
+        transfers.approve(county, req, on=TODAY)
+    assert len(seen) == 1
+
+
+def test_a_transfer_that_runs_out_of_disk_half_way_leaves_nothing_and_succeeds_later(
+        province: Province, tmp_path: Path, village: Store, county: Store) -> None:
+    a = with_history(village)
+    sync(village, county)
+    county.close()  # the WAL is checkpointed into the file
+    path = tmp_path / "county.db"
+    shutil.copy(path, tmp_path / "trial.db")
+    trial = province.open("county", tmp_path / "trial.db", rules=RULES)
+    size = sqlite_pages(trial)
+    identity.transfer(trial, a, SIBLING, on=TODAY)
+    needed = sqlite_pages(trial) - size
+    trial.close()
+    assert needed >= 8  # the new card fits in half of it: done write by write, half of it would land
+    full = province.open("county", path, rules=RULES, engine_kw={"max_page_count": size + needed // 2})
+    before = dump(full)
+    with pytest.raises(StorageFull):
+        identity.transfer(full, a, SIBLING, on=TODAY)
+    assert dump(full) == before  # no new card, no copy, the old card still open, nothing to seal
+    full.close()
+    roomy = province.open("county", path, rules=RULES)
+    try:
+        new = identity.transfer(roomy, a, SIBLING, on=TODAY)
+        assert person(roomy, a)["successor"] == new.hex()
+        assert len(ops.find(roomy, "return_registration", person=new.hex())) == 8
+    finally:
+        roomy.close()
