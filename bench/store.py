@@ -157,8 +157,8 @@ def saving(big: Path) -> list[Figure]:
     where = f"on a copy of the {BIG}-person village (WAL, synchronous=FULL), {SAMPLES} saves"
     out = []
     for name, samples, what in (
-        ("register_person", register, "ops.register_person of one new card: form checks, duplicate and rule "
-         "reads, then one Store.write for the values and one per skill, each its own fsync'd commit"),
+        ("register_person", register, "ops.register_person of one new card: form checks, the duplicate read "
+         "and the write of the values and skill adds in one Store.batch, one fsync'd transaction"),
         ("write_card", write, "Store.write of one whole card (values and skill adds) in one fsync'd transaction"),
         ("seal", seal, f"Store.seal after each of the {2 * SAMPLES} saves above: one changeset of one card "
          "signed, logged and the open changes cleared, one fsync'd transaction"),

@@ -7,22 +7,20 @@ changeset would pass the wire's limits, and a county takes every part.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 
 import pytest
 from domainkit import TODAY, card
 from sqlalchemy import func, select
-from storekit import SIBLING, VILLAGE, transactions, dump, person
+from storekit import SIBLING, VILLAGE, dump, person, transactions
 
-from node.engine import tables as t
+from node.domain import ops
 from node.engine import schema
 from node.engine import store as store_module
-from node.domain import ops
+from node.engine import tables as t
 from node.engine.store import Store
 from protocol.changeset import MAX_ENVELOPE_BYTES, MAX_VALUE_BYTES
 from protocol.errors import ConfigError, InvalidValue
 
-MakeStore = Callable[..., Store]
 BIG = "x" * (MAX_VALUE_BYTES - 1024)  # one change near the largest value the wire takes
 
 

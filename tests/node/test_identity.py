@@ -16,7 +16,7 @@ import msgpack
 import pytest
 from domainkit import TODAY, card, filed_broker, sync
 from sqlalchemy import select
-from storekit import SIBLING, VILLAGE, Province, transactions, dump, sqlite_pages
+from storekit import SIBLING, VILLAGE, Province, dump, sqlite_pages, transactions
 
 from node.engine import tables as t
 from node.engine import schema
