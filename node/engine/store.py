@@ -39,7 +39,7 @@ from node.engine.db import StorageFull, begin_write, is_full, make_engine, upser
 from node.engine.redact import after_apply, erased_rows, forget
 from node.engine.retract import rebuild, reconcile
 from node.engine.rowview import SqlRowView
-from protocol import certs, clock, codec
+from protocol import body2, certs, clock, codec
 from protocol import scope as scopes
 from protocol.admit import admit, opened
 from protocol.certs import Revocation, Trust, issuing_order
@@ -61,10 +61,11 @@ from protocol.keys import KeyPair
 
 log = logging.getLogger("laowu.store")
 MAX_HELD_BACK = 1_000  # changesets per feed kept for review past a revocation's cut-off (a thief's are bounded)
-# What one sealed changeset may hold: the wire's limits, less room for the body's other keys and the
-# signature around the changes (a few hundred bytes; `seal` splits again if an encoding ever needs more).
+# What one sealed changeset may hold: the wire's limits (the envelope, and a v2 body's payload before
+# compression), less room for the body's other keys and the signature (a few hundred bytes; `seal`
+# splits again if an encoding ever needs more).
 SEAL_CHANGES = MAX_CHANGES
-SEAL_BYTES = MAX_ENVELOPE_BYTES - 4096
+SEAL_BYTES = min(MAX_ENVELOPE_BYTES, body2.MAX_PAYLOAD_BYTES) - 4096
 
 Outcome = dict[str, Any]  # {"id", "status", "code", "reason"}: what /v1/push answers per envelope
 
