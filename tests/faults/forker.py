@@ -49,7 +49,7 @@ def serve() -> None:
                     os.dup2(fd, 2)
                 if cli == "hub":
                     os.environ.pop("LAOWU_PASSPHRASE", None)
-                code = (hub.cli.main if cli == "hub" else node.cli.main)(argv)
+                code = (hub.cli.main if cli == "hub" else node.cli.main.main)(argv)
                 sys.stdout.flush()
             except BaseException as exc:  # report, never fall back into the server loop
                 sys.stdout.write(f"ERROR {exc!r}\n")
