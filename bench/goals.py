@@ -23,6 +23,7 @@ class Goal:
     before: str
     goal: float
     higher_is_better: bool
+    size: str | None = None  # a figure saying at what size this one was measured, where that may vary
 
     def answer(self, figures: Sequence[Figure]) -> Figure | None:
         found = [f for f in figures if f.name in self.figures and self.number(f) is not None]
@@ -53,11 +54,11 @@ GOALS = (
     Goal("bootstrap of a 5,000-person village from its county", ("hub.bootstrap_5000",), "value", "s", "5.1 s",
          1.5, False),
     Goal("100,000-person county on PostgreSQL: ingest cost per changeset at 100k vs at 10k",
-         ("province.pg_ingest_100k_vs_10k", "hub.pg_ingest_100k_vs_10k"), "value", "×", "3×", 1.2, False),
+         ("scale.pg_ingest_cost_ratio",), "value", "×", "3×", 1.2, False, "scale.people"),
     Goal("register one person (form + save) p99", ("store.register_person_p99",), "value", "ms", "8.7 ms", 5.0,
          False),
-    Goal("hello + pull at a hub holding 1,000,000 persons",
-         ("province.hello_pull_1m", "hub.hello_pull_1m"), "value", "ms", "not measured", 20.0, False),
+    Goal("hello + pull at a hub holding 1,000,000 persons", ("scale.hello_pull",), "value", "ms", "not measured",
+         20.0, False, "scale.people"),
 )
 
 
@@ -77,7 +78,10 @@ def rows(figures: Sequence[Figure]) -> list[tuple[str, str, str, str, str]]:
         if f is None or number is None:
             out.append((g.label, g.before, "not measured in this run", target, f"({' or '.join(g.figures)})"))
         else:
-            out.append((g.label, g.before, g.show(number), target, f"{'met' if g.met(number) else 'missed'} ({f.name})"))
+            size = next((s for s in figures if s.name == g.size), None)
+            at = f" at {size.value:,.0f} {size.unit}" if size is not None else ""
+            out.append((g.label, g.before, g.show(number), target,
+                        f"{'met' if g.met(number) else 'missed'} ({f.name}{at})"))
     return out
 
 

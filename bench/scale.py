@@ -1,0 +1,134 @@
+"""A county hub at scale on PostgreSQL: what one changeset costs to ingest as the hub grows, and what
+a village's hello + pull costs once the hub is big.
+
+`SIZE` people (`LAOWU_BENCH_COUNTY_PEOPLE`, default 100,000; issue 13's figure is at 100,000 and a
+tenth of it) from the 16 villages of `bench.datasets.HUB_VILLAGES`, one signed changeset each, go into
+a county hub store on PostgreSQL (a fresh database, dropped afterwards; the server's autovacuum as it
+is configured, which on this machine is off) through `Store.apply`, the hub's writer, in batches of
+`BATCH` taken from each village in turn. The `PROBE` changesets applied right after the hub holds a
+tenth of `SIZE`, and the last `PROBE` before it holds `SIZE`, are timed: their cost per changeset at
+both sizes, and the ratio (a hub that keeps its statistics and indexes right does not slow down).
+
+Then a village that last synced while the hub was empty syncs again over HTTP (the hub in a process
+of its own, as in `bench.hub`): a hello and a pull that must find, among everything that arrived
+since, that nothing is for it. That sync is timed once (its cursor is far behind), then again while
+in step (median of `RUNS`). The province-sized figure of issue 13 (1,000,000 people) is this with
+`LAOWU_BENCH_COUNTY_PEOPLE=1000000`: hours of building on the project's machine, so `make bench`
+measures it at `SIZE` and says so.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
+from bench import Figure, datasets
+from bench.datasets import HUB_VILLAGES, VILLAGE
+from bench.hub import HubProcess, pg_database
+from node.engine.store import Store
+from node.sync.client import SyncClient
+from protocol import clock
+from protocol.changeset import seal
+
+SIZE = int(os.environ.get("LAOWU_BENCH_COUNTY_PEOPLE", "100000"))
+BATCH = 500  # changesets per Store.apply, as a push of a village's backlog
+PROBE = 2_000  # changesets timed at each size
+RUNS = 5  # in-step syncs timed after the first
+SEED = 300
+
+
+def run(seconds: float) -> list[Figure]:
+    with pg_database() as url:
+        if url is None:
+            return []
+        return measure(url)
+
+
+def feeds(size: int) -> list[list[bytes]]:
+    """Each village's signed changesets, `size` people in all (generated and sealed here: no village store)."""
+    w = datasets.world()
+    started = time.perf_counter()
+    per = -(-size // len(HUB_VILLAGES))
+    out = []
+    for i, code in enumerate(HUB_VILLAGES):
+        m, hlc, prev, envs = w.villages[code], clock.HLC(), None, []
+        for seq, p in enumerate(datasets.people(code, min(per, size - i * per), SEED + i), 1):
+            cs = seal(m.key, code, seq, prev, datasets.card_changes(code, p, hlc))
+            envs.append(cs.envelope)
+            prev = cs.id
+        out.append(envs)
+    print(f"  sealed {size} people's changesets in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return out
+
+
+def batches(per_village: list[list[bytes]]) -> list[list[bytes]]:
+    """`BATCH`-sized runs of one village's feed, the villages taken in turn (feed order kept)."""
+    runs = [[envs[i : i + BATCH] for i in range(0, len(envs), BATCH)] for envs in per_village]
+    return [r[k] for k in range(max(len(r) for r in runs)) for r in runs if k < len(r)]
+
+
+def sync_listener(store: Store, url: str) -> float:
+    client = SyncClient(store, url, datasets.world().county.key.public)
+    try:
+        start = time.perf_counter()
+        report = client.sync()
+        elapsed = time.perf_counter() - start
+    finally:
+        client.close()
+    assert report.pushed == 0 and not report.refused, report
+    return elapsed
+
+
+def measure(url: str) -> list[Figure]:
+    w = datasets.world()
+    store = datasets.hub_store(url)
+    for code in HUB_VILLAGES:  # as a county holds its villages' certificates before they sync
+        store.add_certificate(w.villages[code].cert)
+    store.close()
+    listener = datasets.node_store(VILLAGE, datasets.fresh_path("listener"))
+    try:
+        with HubProcess(url) as hub:
+            sync_listener(listener, hub.url)  # in step with an empty hub
+        work = batches(feeds(SIZE))
+        lo_at, hi_at = SIZE // 10, SIZE - PROBE
+        windows = {lo_at: [0.0, 0], hi_at: [0.0, 0]}  # seconds applying, changesets, from that size on
+        started, held = time.perf_counter(), 0
+        store = Store.open(url, w.county.key)
+        try:
+            for batch in work:
+                t0 = time.perf_counter()
+                outcomes = store.apply(batch)
+                took = time.perf_counter() - t0
+                if any(o["status"] != "accepted" for o in outcomes):
+                    raise AssertionError(f"the hub refused a village's changesets: {outcomes[0]}")
+                for at, acc in windows.items():
+                    if at <= held < at + PROBE:
+                        acc[0] += took
+                        acc[1] += len(batch)
+                held += len(batch)
+        finally:
+            store.close()
+        print(f"  filled the county hub with {held} people in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        with HubProcess(url) as hub:
+            behind = sync_listener(listener, hub.url)
+            in_step = statistics.median(sync_listener(listener, hub.url) for _ in range(RUNS))
+    finally:
+        listener.close()
+    cost = {at: seconds / n for at, (seconds, n) in windows.items()}
+    lo, hi = cost[lo_at], cost[hi_at]
+    return [
+        Figure("scale.people", held, "people", note="people (one changeset each) the county hub of the two figures below held"),
+        Figure(
+            "scale.pg_ingest_cost_ratio", hi / lo, "×",
+            note=f"Store.apply on a PostgreSQL county hub, {BATCH} changesets a call (one person each): cost per "
+            f"changeset of the {PROBE} applied once the hub held {hi_at:,} people ({hi * 1000:.2f} ms) over the "
+            f"{PROBE} once it held {lo_at:,} ({lo * 1000:.2f} ms); goal <= 1.2 (LAOWU_BENCH_COUNTY_PEOPLE={SIZE})",
+        ),
+        Figure(
+            "scale.hello_pull", behind * 1000, "ms",
+            note=f"a village's sync with that hub holding {held:,} people over HTTP (hello + a pull finding nothing "
+            f"for it): once after the {held:,} arrived since its last sync; in step again: {in_step * 1000:.1f} ms "
+            f"(median of {RUNS}). Issue 13's goal is <= 20 ms at 1,000,000 people; measured here at {held:,}",
+        ),
+    ]
