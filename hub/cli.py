@@ -40,6 +40,7 @@ from hub.app import Hub
 from node import logs
 from node.domain.rules import RULES
 from node.files import ProvinceFile, load_chain, load_province, save_chain, save_province, write_atomic
+from node.engine.db import HUB_CACHE_MB
 from node.engine.store import Store
 from node.version import describe
 from node.sync.client import Background, SyncClient
@@ -66,7 +67,7 @@ def _key(args: argparse.Namespace) -> KeyPair:
 
 
 def _open(args: argparse.Namespace) -> Store:
-    return Store.open(_db(args), _key(args), rules=RULES)
+    return Store.open(_db(args), _key(args), rules=RULES, engine_kw={"cache_mb": HUB_CACHE_MB})
 
 
 def cmd_init_province(args: argparse.Namespace) -> dict[str, object]:

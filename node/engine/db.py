@@ -28,6 +28,10 @@ class StorageFull(LocalError):
     code = "storage-full"
 
 
+HUB_CACHE_MB = 64  # per connection; a hub's pool holds up to 15, and the mapped file is shared by all
+MMAP_PER_CACHE = 16  # so a hub maps the first GiB of its file
+
+
 def url_for(target: str | Path) -> str:
     text = str(target)
     return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
@@ -91,9 +95,13 @@ def encrypt_in_place(path: Path, db_key: bytes) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def make_engine(target: str | Path, *, max_page_count: int | None = None, db_key: bytes | None = None) -> Engine:
+def make_engine(target: str | Path, *, max_page_count: int | None = None, db_key: bytes | None = None,
+                cache_mb: int | None = None) -> Engine:
     """An engine for a path or URL. SQLite gets WAL and synchronous=FULL: an acknowledged write survives a
-    power cut; with `db_key` the file is SQLCipher-encrypted under it (a wrong key: BadPassphrase)."""
+    power cut; with `db_key` the file is SQLCipher-encrypted under it (a wrong key: BadPassphrase).
+    `cache_mb` sizes SQLite's page cache per connection and maps up to `MMAP_PER_CACHE` times as much
+    of the file (hubs: `HUB_CACHE_MB`; docs/operations.md "Page cache"): reads of the log's indexes
+    then come from memory shared with the OS page cache instead of SQLite's default 2 MB per connection."""
     url = url_for(target)
     if url.startswith("sqlite"):
         if "://" not in str(target) and str(target) != ":memory:":
@@ -124,6 +132,9 @@ def make_engine(target: str | Path, *, max_page_count: int | None = None, db_key
             cur.execute("PRAGMA secure_delete=ON")
             if max_page_count:
                 cur.execute(f"PRAGMA max_page_count={int(max_page_count)}")
+            if cache_mb:
+                cur.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")  # negative: KiB
+                cur.execute(f"PRAGMA mmap_size={int(cache_mb) * MMAP_PER_CACHE << 20}")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import msgpack
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text, update
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
@@ -39,6 +39,7 @@ from node.engine.db import StorageFull, begin_write, is_full, make_engine, upser
 from node.engine.redact import after_apply, erased_rows, forget
 from node.engine.retract import rebuild, reconcile
 from node.engine.rowview import SqlRowView
+from node.engine.stats import Statistics
 from protocol import body2, certs, clock, codec
 from protocol import scope as scopes
 from protocol.admit import admit, opened
@@ -116,6 +117,7 @@ class Store:
         self.hlc = clock.HLC(wall, last=last, offset_ms=offset)
         self._units = threading.local()  # the unit of writes open on each thread (`batch`)
         self.trust = Trust(m["root"])
+        self.statistics = Statistics(engine, int(m.get("pos", 0)))
         with engine.connect() as conn:
             certs = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
             revs = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]
@@ -505,6 +507,8 @@ class Store:
                 also(conn)
         if redacted:
             forget(self)  # the rewritten pages leave the WAL (SQLite) or are vacuumed (PostgreSQL)
+        self.statistics.wrote(sum(1 for o in outcomes if o.get("status") == "accepted") + sum(
+            o.get("released", 0) for o in outcomes))
         return outcomes
 
     def release_held(self) -> list[Outcome]:
@@ -1018,8 +1022,8 @@ _HELD = select(t.log.c.id, t.log.c.envelope).where(
 _PENDING_AT = select(t.log.c.envelope).where(
     t.log.c.author == bindparam("feed_author"), t.log.c.scope == bindparam("feed_scope"),
     t.log.c.seq == bindparam("at_seq"), t.log.c.status == "pending")
-_WAITING = select(t.log.c.seq).where(
-    t.log.c.author == bindparam("feed_author"), t.log.c.scope == bindparam("feed_scope"), t.log.c.status != "applied")
+_WAITING = select(t.log.c.seq).where(  # the condition literally, as the partial index lw_log_waiting has it
+    t.log.c.author == bindparam("feed_author"), t.log.c.scope == bindparam("feed_scope"), text(t.WAITING))
 _POS = select(t.meta.c.value).where(t.meta.c.key == "pos").with_for_update()
 _LOG_INSERT = t.log.insert()
 _OPEN = select(t.open_changes).order_by(t.open_changes.c.n)

@@ -16,12 +16,15 @@ from protocol import scope as scopes
 
 def visible(col: Any, home: str) -> Any:
     """SQL: feed scope `col` lies in `home`'s subtree or is one of its ancestors."""
-    return or_(col.like(scopes.prefix(home) + "%"), col.in_(scopes.ancestors(home)))
+    return or_(within(col, home), col.in_(scopes.ancestors(home)))
 
 
 def within(col: Any, home: str) -> Any:
-    """SQL: feed scope `col` lies in `home`'s subtree (what a replica sends up)."""
-    return col.like(scopes.prefix(home) + "%")
+    """SQL: feed scope `col` lies in `home`'s subtree (what a replica sends up). A range of 12-digit
+    codes rather than LIKE 'prefix%': an index on the scope serves a range on either backend, in
+    any collation, where LIKE needs SQLite's case_sensitive_like or PostgreSQL's C collation."""
+    p = scopes.prefix(home)
+    return col.between(p.ljust(12, "0"), p.ljust(12, "9"))
 
 
 def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes | None = None

@@ -24,10 +24,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlmodel import SQLModel
 
 metadata = SQLModel.metadata
+WAITING = "status != 'applied'"  # the log rows a feed holds unapplied: pending, held or revoked
 
 meta = Table(
     "lw_meta",
@@ -61,6 +63,12 @@ log = Table(
     Index("lw_log_feed", "author", "scope", "seq", unique=True),
     Index("lw_log_status", "status"),
     Index("lw_log_pos", "pos"),
+    # Serve hello and pull (node.engine.synclog): a subscriber's visible scopes, then positions past its
+    # cursor, without walking every other place's changesets in the log.
+    Index("lw_log_scope_pos", "scope", "pos"),
+    # The pending lookup on every push (what a feed holds unapplied): partial, so it holds only the few
+    # waiting changesets and a long feed is not walked. Queries must spell the condition literally.
+    Index("lw_log_waiting", "author", "scope", "seq", sqlite_where=text(WAITING), postgresql_where=text(WAITING)),
 )
 
 heads = Table(

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, inspect, text
 
 from node import logs
+from node.engine import stats
 from node.engine.db import begin_write
 from protocol.errors import ConfigError
 
@@ -122,7 +123,6 @@ def upgrade(engine: Engine) -> tuple[str, ...] | None:
                     "install that release or a newer one to open it")
             command.upgrade(config(conn), "heads")
             logs.event(log, "database.upgraded", was=",".join(was), now=",".join(heads()))
-            return was
     except ConfigError:
         raise
     except Exception as exc:  # any failure of a migration: the transaction rolled back, nothing changed
@@ -130,3 +130,5 @@ def upgrade(engine: Engine) -> tuple[str, ...] | None:
             f"数据库升级失败,数据库未被改动;请先备份数据库文件,再联系县里的技术人员 / upgrading the database failed "
             f"and it was left unchanged ({type(exc).__name__}: {exc}); back up the database file and report this "
             "to the county's support staff") from exc
+    stats.refresh(engine)  # a migration may rewrite whole tables: plans from before it would mislead
+    return was

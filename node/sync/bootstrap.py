@@ -117,5 +117,6 @@ def adopt(store: Store, parts: SnapshotParts, url: str, cursor: int) -> tuple[in
         synclog.save_cursor(conn, url, pull=cursor, push=int(top), when=store.hlc.physical())
 
     outcomes = store.apply(parts.envelopes, also=cursors)
+    store.statistics.settle()  # a bulk load: the planner's statistics follow it at once
     applied = sum(1 for o in outcomes if o.get("status") in ("accepted", "pending"))
     return applied, sum(1 for o in outcomes if o.get("status") == "refused")
