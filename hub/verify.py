@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
+import types
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -61,11 +63,20 @@ class VerifyPool:
 
     def start(self) -> None:
         """Spawn every worker now and wait until each answers, so the first push pays no start-up.
-        Spawned, not forked: the hub process has threads (uvicorn's, the relay's)."""
+
+        Spawned, not forked: the hub process has threads (uvicorn's, the relay's). A spawned process
+        runs the starting program's main module again unless it sees none: the whole hub CLI (seconds
+        per worker on a busy machine), or, from a script without a `__main__` guard, workers starting
+        workers. So they are spawned while `__main__` is an empty module; they import only this one."""
         if self.workers == 0 or self._pool is not None:
             return
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-        list(self._pool.map(_ready, range(self.workers)))
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            list(self._pool.map(_ready, range(self.workers)))  # every worker spawned here, none later
+        finally:
+            sys.modules["__main__"] = main
 
     def close(self) -> None:
         pool, self._pool = self._pool, None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from protocol.changeset import Changeset, open_envelope
 from tests.hub.hubkit import COUNTY, PROVINCE, VILLAGE, feed, push, session, snapshot
 
 WORKERS = 2
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def county(box: Sandbox, path: Path, workers: int) -> tuple[Store, Hub]:
@@ -103,6 +106,22 @@ def test_a_killed_verify_worker_costs_no_push(sandbox: Sandbox, tmp_path: Path) 
             assert hub.verifier.running
     finally:
         store.close()
+
+
+def test_verify_workers_start_from_a_script_without_a_main_guard(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Workers never run the starting program again (an unguarded script would start workers forever)."""
+    script = tmp_path / "unguarded.py"
+    script.write_text("import sys\n"
+                      "from hub.verify import VerifyPool\n"
+                      "print('main module ran', flush=True)\n"
+                      "pool = VerifyPool(1)\npool.start()\n"
+                      "print(type(pool.open([bytes.fromhex(sys.argv[1])])[0]).__name__, flush=True)\n"
+                      "pool.close()\n")
+    env = feed(sandbox.members[VILLAGE].key, VILLAGE, 1)[0].envelope
+    out = subprocess.run([sys.executable, str(script), env.hex()], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.splitlines() == ["main module ran", "Changeset"]
 
 
 @pytest.mark.parametrize(("raw", "ok"), [("3", True), ("0", True), ("-1", False), ("65", False), ("two", False)])
