@@ -316,7 +316,8 @@ def endpoint(hub: Hub, handler: Callable[[Any, str], bytes], *, write: bool,
 
         def answer(out: bytes, status: int = 200) -> Response:
             return Response(out, status_code=status, media_type=messages.CONTENT_TYPE,
-                            headers={messages.SIG_HEADER: hub.sign_answer(path, body, status, out)})
+                            headers={messages.SIG_HEADER: hub.sign_answer(path, body, status, out),
+                                     messages.BODIES_HEADER: messages.bodies_header()})
 
         try:
             body = await read_body(request)

@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from protocol import codec, scope
+from protocol import changeset, codec, scope
 from protocol.errors import BadSignature, Malformed, TooLarge
 from protocol.keys import AUTHOR_LEN, SIG_LEN, KeyPair, verify
 
@@ -283,6 +283,21 @@ class EnrollRequest:
 # welcome once moved a node's clock to 2090 and blocked its feed; a rewritten pull cursor or push
 # result could make a node skip data or believe the hub holds what it never received.
 SIG_HEADER = "x-laowu-sig"
+# The changeset body formats a hub or node reads, on every answer and request (docs/wire-format.md
+# "Rollout"). A header, not a message field: earlier releases decode messages with exact keys, and
+# ignore headers. Unsigned: a forged one can only make a node seal the other format, which every
+# replica still holds or applies.
+BODIES_HEADER = "laowu-bodies"
+
+
+def bodies_header() -> str:
+    return ",".join(str(b) for b in changeset.BODIES)
+
+
+def parse_bodies(value: str | None) -> tuple[int, ...]:
+    """The formats a peer says it reads; (1,) when it says nothing (an earlier release) or nonsense."""
+    got = {int(p) for p in (value or "")[:32].split(",") if p.strip().isdigit() and len(p.strip()) <= 3}
+    return tuple(sorted(got | {1}))
 ANSWER_CONTEXT = b"laowu/answer/v1\x00"
 
 

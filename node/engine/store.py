@@ -45,6 +45,7 @@ from protocol import scope as scopes
 from protocol.admit import admit, opened
 from protocol.certs import Revocation, Trust, issuing_order
 from protocol.changeset import (
+    BODIES,
     DELETE_FIELD,
     DELETE_VALUE,
     MAX_CHANGES,
@@ -118,6 +119,9 @@ class Store:
         self._units = threading.local()  # the unit of writes open on each thread (`batch`)
         self.trust = Trust(m["root"])
         self.statistics = Statistics(engine, int(m.get("pos", 0)))
+        # The body format sealed here: v2 once the hub this replica syncs with said it reads v2
+        # (docs/wire-format.md "Rollout"); v1 until then, so that hub never has to hold what we write.
+        self.body: int = _body_for(m.get("bodies", [1]))
         with engine.connect() as conn:
             certs = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
             revs = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]
@@ -181,6 +185,16 @@ class Store:
                 return {r.key: msgpack.unpackb(r.value) for r in conn.execute(select(t.meta))}
         except OperationalError as exc:
             raise ConfigError(f"cannot read the database: {exc.orig}") from exc
+
+    def learn_bodies(self, bodies: Sequence[int]) -> None:
+        """Remember the body formats the hub we sync with reads (its hello answer says)."""
+        body = _body_for(bodies)
+        if body != self.body:
+            with self.transaction() as conn:
+                conn.execute(_upsert(conn.dialect.name, t.meta, ("key",)),
+                             {"key": "bodies", "value": codec.pack(sorted(set(bodies)))})
+            logs.event(log, "wire.body", body=body)
+            self.body = body
 
     def _save_clock(self, conn: Connection) -> None:
         conn.execute(_upsert(conn.dialect.name, t.meta, ("key",)),
@@ -426,7 +440,7 @@ class Store:
         try:
             # Stamped with the schema this build writes: an older replica holds it until it upgrades.
             cs = seal(self.key, feed_scope, head.seq + 1 if head else 1, head.id if head else None, changes,
-                      schema=schema.SCHEMA_VERSION)
+                      schema=schema.SCHEMA_VERSION, body=self.body)
         except TooLarge:
             if len(changes) < 2:
                 raise
@@ -1123,3 +1137,8 @@ def _refused(cs: Changeset, code: str, reason: str) -> Outcome:
 def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:
     for i in range(0, len(items), n):
         yield items[i : i + n]
+
+
+def _body_for(bodies: Sequence[int]) -> int:
+    """The newest body format both this build and a peer that reads `bodies` know."""
+    return max((b for b in BODIES if b in bodies), default=1)

@@ -105,12 +105,16 @@ class SyncClient:
         self.hub = hub
         self.budget = budget
         self.http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=tls_context(ca_file),
-                                 headers={"content-type": messages.CONTENT_TYPE})
+                                 headers={"content-type": messages.CONTENT_TYPE,
+                                          messages.BODIES_HEADER: messages.bodies_header()})
 
     def close(self) -> None:
         self.http.close()
 
     def _post(self, path: str, body: bytes, report: SyncReport) -> bytes:
+        return self._exchange(path, body, report).content
+
+    def _exchange(self, path: str, body: bytes, report: SyncReport) -> httpx.Response:
         report.round_trips += 1
         report.bytes_sent += len(body)
         try:
@@ -128,7 +132,7 @@ class SyncClient:
                 why = resp.text[:200]
             raise SyncFailed(f"{self.url}{path} answered {resp.status_code} ({why})", resp.status_code, error)
         self.check_answer(path, body, resp)
-        return resp.content
+        return resp
 
     def check_answer(self, path: str, body: bytes, resp: httpx.Response, extra: bytes = b"") -> None:
         """Adopt nothing the hub did not sign (DESIGN §3): every answer carries the hub's signature
@@ -148,8 +152,10 @@ class SyncClient:
         sent_at = time.monotonic()
         hello = messages.Hello.make(store.key, self.hub, store.home, store.trust.chains({store.author}), cursor,
                                     store.hlc.physical(), os.urandom(messages.NONCE_LEN))
-        welcome = messages.Welcome.decode(self._post("/v1/hello", hello.encode(), report))
+        answer = self._exchange("/v1/hello", hello.encode(), report)
+        welcome = messages.Welcome.decode(answer.content)
         store.hlc.correct(welcome.time, int((time.monotonic() - sent_at) * 1000))
+        store.learn_bodies(messages.parse_bodies(answer.headers.get(messages.BODIES_HEADER)))
         return welcome
 
     def _learn_time(self, report: SyncReport) -> None:
