@@ -26,8 +26,10 @@ constraints:
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers, one test file each at a time (module set-ups stay in one process): the suite is mostly real
+# servers and subprocesses, so it keeps both cores busy. `LAOWU_TEST_WORKERS=0` runs it in one process.
 test: $(STAMP) typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $${LAOWU_TEST_WORKERS:-2} --dist loadfile
 
 demo: $(STAMP)
 	$(BIN)/python -m hub.demo
