@@ -18,7 +18,7 @@ from node.engine.store import Store
 from node.sandbox import Sandbox
 from protocol import codec
 from protocol.changeset import Changeset, open_envelope
-from tests.hub.hubkit import COUNTY, PROVINCE, VILLAGE, feed, push, session, snapshot
+from hubkit import COUNTY, PROVINCE, VILLAGE, feed, push, session, snapshot
 
 WORKERS = 2
 ROOT = Path(__file__).resolve().parents[2]
