@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from conflict.orset import add_op, remove_op
 from conflict.semantic import Rule
@@ -65,18 +65,24 @@ def action(fn: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store
 
 def get(store: Store, table: str, row: bytes) -> Row | None:
     """One materialized row as the screen shows it, or None."""
-    tbl: Any = schema.TABLES[table].__table__  # type: ignore[attr-defined]
     with store.reading() as conn:
-        found = conn.execute(select(tbl).where(tbl.c.id == row.hex())).first()
+        found = conn.execute(_matching(table, ("id",)), {"id": row.hex()}).first()
     return dict(found._mapping) if found else None
 
 
 def find(store: Store, table: str, **equals: Value) -> list[Row]:
     """Materialized rows whose columns equal `equals` (the ID number is indexed: duplicates are
     found through it)."""
-    tbl: Any = schema.TABLES[table].__table__  # type: ignore[attr-defined]
     with store.reading() as conn:
-        return [dict(r._mapping) for r in conn.execute(select(tbl).where(*(tbl.c[k] == v for k, v in equals.items())))]
+        return [dict(r._mapping) for r in conn.execute(_matching(table, tuple(sorted(equals))), equals)]
+
+
+@functools.lru_cache(maxsize=None)
+def _matching(table: str, columns: tuple[str, ...]) -> Any:
+    """SELECT of `table`'s rows whose `columns` equal bound values, built once: building and keying a
+    fresh statement per save costs more than SQLite takes to run it."""
+    tbl: Any = schema.TABLES[table].__table__  # type: ignore[attr-defined]
+    return select(tbl).where(*(tbl.c[c] == bindparam(c) for c in columns))
 
 
 def _existing(store: Store, table: str, row: bytes | str, field: str) -> Row:
