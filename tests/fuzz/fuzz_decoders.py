@@ -50,7 +50,7 @@ with instrumented:
     from node import domain  # noqa: F401  (registers the replicated tables' policies, as node/engine/store.py does)
     from node.engine import schema
     from node.sandbox import Sandbox
-    from protocol import bundle, certs, changeset, messages, sealed
+    from protocol import body2, bundle, certs, changeset, messages, sealed
     from protocol.admit import admit
     from protocol.errors import BadPassphrase, RemoteError
 
@@ -108,6 +108,19 @@ def _messages(data: bytes) -> None:
             pass
 
 
+def _v2_payload(data: bytes) -> None:
+    """A body v2 payload as decompressed bytes: wrapped in a stored zstd frame and signed, so mutations
+    reach the payload checks (canonical form, codebook numbers, hlc deltas) instead of zstd's."""
+    frame = body2.stored_frame(data[:body2.MAX_PAYLOAD_BYTES])
+    carriers = [[body2.CARRIER_TABLE, body2.CARRIER_ROW, body2.CARRIER_FIELD, frame[i:i + body2.CHUNK], V2_HLC]
+                for i in range(0, len(frame), body2.CHUNK)]
+    body = msgpack.packb({"v": 1, "author": VILLAGE_KEY.public, "scope": VILLAGE, "seq": 1, "prev": None,
+                          "schema": body2.CARRIER_SCHEMA, "changes": carriers}, use_bin_type=True)
+    _admit(signed(VILLAGE_KEY, body))
+
+
+V2_HLC = NOW_MS << 16  # the carrier hlc of the v2 seeds: their highest change is stamped at NOW_MS
+
 TARGETS: dict[str, Callable[[bytes], object]] = {
     "envelope": lambda data: changeset.open_envelope(data),
     "admit": _admit,
@@ -117,6 +130,7 @@ TARGETS: dict[str, Callable[[bytes], object]] = {
     "bundle": lambda data: bundle.decode(data),
     "messages": _messages,
     "sealed": lambda data: _sealed(data),
+    "changeset-v2": _v2_payload,
 }
 
 

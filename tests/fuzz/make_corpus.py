@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fuzz_decoders import (  # noqa: E402
     BOX, CORPUS, COUNTY, CRASHERS, NOW_MS, SEALED_PASSPHRASE, SIBLING, TARGETS, VILLAGE)
 
-from protocol import bundle, certs, clock, messages, sealed  # noqa: E402
+from protocol import body2, bundle, certs, clock, messages, sealed  # noqa: E402
 from protocol.changeset import Change, seal  # noqa: E402
 
 ROW = bytes.fromhex("00112233445566778899aabbccddeeff")
@@ -46,8 +46,13 @@ def corpus() -> dict[str, dict[str, bytes]]:
         Change("person", ROW, "skills", ["-", "焊工", [[h, village.public]]], h + 1),
         Change("job_posting", JOB, "title", "采茶工", h + 1), Change("job_posting", JOB, "*", "delete", h + 2)])
     by_county = seal(county, COUNTY, 1, None, [Change("job_posting", JOB, "pay", 3.5, h), Change("x", JOB, "y", None, h)])
+    v2 = seal(village, VILLAGE, 1, None, [
+        Change("person", ROW, "scope", VILLAGE, h - 2), Change("person", ROW, "name", "王秀英", h - 1),
+        Change("person", ROW, "skills", ["+", "焊工"], h), Change("notes", JOB, "text", b"\x00", h - 3),
+        Change("person", JOB, "*", "delete", h - 4)], schema=2, body=2)
     envelopes = {"seq1": first.envelope, "seq2": second.envelope, "county": by_county.envelope,
-                 "sibling-scope": seal(village, SIBLING, 1, None, [Change("t", ROW, "f", b"\x00", h)]).envelope}
+                 "sibling-scope": seal(village, SIBLING, 1, None, [Change("t", ROW, "f", b"\x00", h)]).envelope,
+                 "v2": v2.envelope}
     bodies = {name: msgpack.unpackb(env)["body"] for name, env in envelopes.items()}
 
     root_cert = BOX.members["510000000000"].cert
@@ -90,7 +95,14 @@ def corpus() -> dict[str, dict[str, bytes]]:
         "bundle": {"full": full, "empty": empty},
         "messages": msgs,
         "sealed": {"bundle": sealed_fixed(empty, 15), "cheap": sealed_fixed(empty, 1), "header-only": sealed_fixed(b"", 1)[:40]},
+        "changeset-v2": {"card": v2_payload(v2.envelope), "empty": msgpack.packb([2, []])},
     }
+
+
+def v2_payload(envelope: bytes) -> bytes:
+    """The decompressed payload of a v2 envelope (the changeset-v2 target wraps it again)."""
+    body = msgpack.unpackb(msgpack.unpackb(envelope)["body"])
+    return body2._decompress(b"".join(c[3] for c in body["changes"]))
 
 
 def sealed_fixed(plaintext: bytes, log2n: int) -> bytes:

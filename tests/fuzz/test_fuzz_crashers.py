@@ -39,3 +39,5 @@ def test_the_seeds_reach_past_the_signature() -> None:
     assert certs.decode_certificate((CORPUS / "cert" / "village").read_bytes()).role == "village"
     assert len(bundle.decode((CORPUS / "bundle" / "full").read_bytes()).envelopes) == 2
     assert messages.Hello.decode((CORPUS / "messages" / "hello").read_bytes()).cursor == 3
+    assert admit((CORPUS / "admit" / "v2").read_bytes(), TRUST, NOW_MS).body == 2
+    TARGETS["changeset-v2"]((CORPUS / "changeset-v2" / "card").read_bytes())  # admitted: no refusal raised

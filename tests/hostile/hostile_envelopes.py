@@ -16,6 +16,9 @@ hub must judge the envelope itself. The verdict per category (status, code):
     env-structure, env-nan, env-deep refused  malformed | unknown-version (signed by the genuine key)
     env-bad-set-op, env-bad-delete   refused  malformed          (the genuine next link, bad ops)
     env-oversized                    refused  too-large
+    env-v2                           refused  malformed | too-large | truncated (body v2 signed by the
+                                              genuine key: zip bombs, damaged or extra zstd frames,
+                                              payloads off their one form, numbers nobody gave)
     env-future                       quarantined clock-ahead     (lw_quarantine grows by one each)
     env-fork, env-broken             fork     fork               (lw_fork grows by one each)
     env-gap                          pending                     (a genuine link after a gap: held,
@@ -35,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgpack
+import zstandard
 
 from hostilekit import (
     COUNTY,
@@ -47,7 +51,7 @@ from hostilekit import (
     Envelope,
     HostileWorld,
 )
-from protocol import clock
+from protocol import body2, clock
 from protocol.changeset import MAX_CHANGES, MAX_VALUE_BYTES
 from protocol.keys import KeyPair
 
@@ -341,6 +345,42 @@ class EnvelopeGen:
             changes = [["job_posting", self.rng.randbytes(16), "t", 0, hlc] for _ in range(MAX_CHANGES + 1)]
         env = self.seal(self.k.village, self.body(self.k.village, changes=changes))
         return self.refused("env-oversized", env, frozenset({"too-large"}))
+
+    def env_v2(self) -> Envelope:
+        """A body v2 (docs/wire-format.md) the genuine key signed, whose compressed payload is hostile."""
+        hlc = self.hlc()
+        row = self.rng.randbytes(16)
+        good = [2, [[body2.CODEBOOK.table_code("job_posting", 2), [[row, [3, "hostile", hlc]]]]]]
+        zst = zstandard.ZstdCompressor(level=self.rng.choice([1, 3, 19]))
+        how = self.rng.choice(["bomb", "flip", "random", "frames", "no-size", "spelt", "number", "chunk", "top", "cut"])
+        top, frame = hlc, zst.compress(pack(good))
+        if how == "bomb":
+            frame = zst.compress(self.rng.choice([b"\x90", b"\x00", b"\xc0"]) * self.rng.choice([(2 << 20), (64 << 20)]))
+        elif how == "flip":  # the declared size, lying (a bit flipped anywhere could spell another valid value)
+            lied = bytearray(body2.stored_frame(pack(good)))
+            lied[self.rng.randint(5, 8)] ^= 1 << self.rng.randint(0, 7)
+            frame = bytes(lied)
+        elif how == "random":
+            frame = self.rng.choice([b"", b"\x28\xb5\x2f\xfd"]) + self.rng.randbytes(self.rng.randint(1, 200))
+        elif how == "frames":
+            frame = self.rng.choice([frame + frame, frame + self.rng.randbytes(3),
+                                     (0x184D2A50).to_bytes(4, "little") + (1).to_bytes(4, "little") + b"x" + frame])
+        elif how == "no-size":
+            frame = zstandard.ZstdCompressor(write_content_size=False).compress(pack(good))
+        elif how == "spelt":
+            frame = zst.compress(pack([2, [["job_posting", [[row, ["title", "hostile", hlc]]]]]]))
+        elif how == "number":
+            frame = zst.compress(pack([2, [[self.rng.randint(100, 10**6), [[row, [1, "x", hlc]]]]]]))
+        elif how == "top":
+            top = hlc - self.rng.randint(1, 1 << 30)
+        elif how == "cut":
+            frame = body2.stored_frame(pack(good)[: self.rng.randint(1, 20)])
+        pieces = [frame[i:i + body2.CHUNK] for i in range(0, len(frame), body2.CHUNK)] or [b""]
+        if how == "chunk" and len(frame) > 2:
+            pieces = [frame[:1], frame[1:]]
+        changes = [[body2.CARRIER_TABLE, body2.CARRIER_ROW, body2.CARRIER_FIELD, p, top] for p in pieces]
+        body = self.body(self.k.village, schema=body2.CARRIER_SCHEMA, changes=changes)
+        return self.refused("env-v2", self.seal(self.k.village, body), frozenset({"malformed", "too-large", "truncated"}))
 
     # -- genuine, and answered without being applied -----------------------------------------------------
 
