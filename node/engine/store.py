@@ -122,10 +122,12 @@ class Store:
         # The body format sealed here: v2 once the hub this replica syncs with said it reads v2
         # (docs/wire-format.md "Rollout"); v1 until then, so that hub never has to hold what we write.
         self.body: int = _body_for(m.get("bodies", [1]))
+        self._trust_mark = m.get("trust")  # bumped with every certificate or revocation written (reload_trust)
         with engine.connect() as conn:
-            certs = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
+            stored = {r.subject: r.raw for r in conn.execute(select(t.cert_store))}
             revs = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]
-        self._load_trust(certs, revs)
+        self._stored_certs = stored  # subject → the certificate lw_cert holds
+        self._load_trust(list(stored.values()), revs)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -227,9 +229,13 @@ class Store:
         cert = self.trust.add_certificate(raw, now_ms, endorsed=endorsed)
         if cert.raw != raw:
             return
+        if self._stored_certs.get(cert.subject) == raw and self.trust.revocations == before:
+            return  # held and in force already (every hello carries its chain): nothing to write
         with self.transaction() as conn:
             conn.execute(_upsert(conn.dialect.name, t.cert_store, ("subject",)), {"subject": cert.subject, "raw": cert.raw})
             self._reconcile(conn, before)
+            self._mark_trust(conn)
+        self._stored_certs[cert.subject] = raw
 
     def learn_certificates(self, raws: Sequence[bytes], envelopes: Sequence[bytes] = (), *,
                            endorsed: tuple[bytes, str] | None = None) -> list[RemoteError]:
@@ -265,6 +271,7 @@ class Store:
                          {"digest": hashlib.sha256(raw).digest(), "subject": certs.decode_revocation(raw).subject,
                           "raw": raw})
             self._reconcile(conn, before)
+            self._mark_trust(conn)
 
     def _reconcile(self, conn: Connection, before: dict[bytes, Revocation]) -> None:
         after = self.trust.revocations
@@ -273,18 +280,29 @@ class Store:
             if (old and (old.cutoffs, old.kept)) != (new and (new.cutoffs, new.kept)):
                 reconcile(self, conn, subject, new)
 
+    def _mark_trust(self, conn: Connection) -> None:
+        """Bump the trust mark in lw_meta with a certificate or revocation written, in its transaction."""
+        r = conn.execute(_TRUST_MARK).first()
+        prev = msgpack.unpackb(r.value) if r else None
+        mark = (prev or 0) + 1
+        conn.execute(_upsert(conn.dialect.name, t.meta, ("key",)), {"key": "trust", "value": codec.pack(mark)})
+        if prev == self._trust_mark:  # else another process wrote since we loaded: the next reload takes it in
+            self._trust_mark = mark
+
     def reload_trust(self) -> bool:
         """Take in certificates and revocations another process (the CLI) wrote to our database:
-        a revocation made while a hub serves takes effect at once. Cheap when nothing changed."""
+        a revocation made while a hub serves takes effect at once. Every request of a hub asks, so
+        it costs one lookup of the trust mark when nothing changed (counting lw_cert and
+        lw_revocation, as before, read a province's tens of thousands of certificates each time)."""
         with self.engine.connect() as conn:
-            n_revs = int(conn.execute(select(func.count()).select_from(t.revocation_store)).scalar_one())
-            n_certs = int(conn.execute(select(func.count()).select_from(t.cert_store)).scalar_one())
-            if (n_revs, n_certs) == getattr(self, "_trust_counts", None):
+            r = conn.execute(_TRUST_MARK).first()
+            mark = msgpack.unpackb(r.value) if r else None
+            if mark == self._trust_mark:
                 return False
-            certs_raw = [r.raw for r in conn.execute(select(t.cert_store.c.raw))]
+            stored = {r.subject: r.raw for r in conn.execute(select(t.cert_store))}
             revs_raw = [r.raw for r in conn.execute(select(t.revocation_store.c.raw))]
-        self._load_trust(certs_raw, revs_raw)
-        self._trust_counts = (n_revs, n_certs)
+        self._load_trust(list(stored.values()), revs_raw)
+        self._stored_certs, self._trust_mark = stored, mark
         return True
 
     def _load_trust(self, certs_raw: list[bytes], revs_raw: list[bytes]) -> None:
@@ -1039,6 +1057,7 @@ _PENDING_AT = select(t.log.c.envelope).where(
 _WAITING = select(t.log.c.seq).where(  # the condition literally, as the partial index lw_log_waiting has it
     t.log.c.author == bindparam("feed_author"), t.log.c.scope == bindparam("feed_scope"), text(t.WAITING))
 _POS = select(t.meta.c.value).where(t.meta.c.key == "pos").with_for_update()
+_TRUST_MARK = select(t.meta.c.value).where(t.meta.c.key == "trust")
 _LOG_INSERT = t.log.insert()
 _OPEN = select(t.open_changes).order_by(t.open_changes.c.n)
 _OPEN_INSERT = t.open_changes.insert()
