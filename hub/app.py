@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import os
 import tempfile
@@ -31,14 +29,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from hub import enroll
 from hub import health as health_answer
 from hub.filings.route import filing_endpoint
-from hub.refusals import EnrollWaiting, RateLimited, Stale, Unauthorized, client_of, status_for  # noqa: F401  (re-exported)
+from hub.refusals import Caller, EnrollWaiting, RateLimited, Stale, Unauthorized, client_of, status_for  # noqa: F401  (re-exported)
 from hub.snapshot import make_snapshot
 from hub.telemetry import Telemetry
 from hub.verify import Opened, VerifyPool
 from node.engine import synclog
 from node.engine.store import Store
 from protocol import certs as certmod
-from protocol import clock, codec, messages, scope
+from protocol import clock, codec, messages, scope, session
 from protocol.errors import (
     LaowuError,
     NotAllowed,
@@ -82,28 +80,23 @@ class Hub:
         self.telemetry = Telemetry(self.store)
         self.verifier = VerifyPool(self.verify_workers)
 
-    def token(self, author: bytes, home: str, now: int, client: str = "") -> bytes:
-        """A session token: the key that said hello, its home, an expiry, bound to the client's address."""
-        expiry = (now + TOKEN_TTL_MS).to_bytes(8, "big")
-        payload = author + home.encode() + expiry
-        return payload + self._mac(payload, client)
+    def token(self, author: bytes, home: str, now: int, client: str = "", *, key_bound: bool = False) -> bytes:
+        """A session token for the key that said hello (`protocol.session`): bound to that key, every
+        request proving it, or — for a client that cannot prove (0.1.0) — to the client's address."""
+        return session.mint(self.secret, author, home, now + TOKEN_TTL_MS, key_bound=key_bound, address=str(client))
 
-    def _mac(self, payload: bytes, client: str) -> bytes:
-        return hmac.new(self.secret, payload + b"\x00" + client.encode(), hashlib.sha256).digest()
-
-    def session(self, token: bytes, now: int, client: str = "") -> tuple[bytes, str]:
-        if len(token) != 32 + 12 + 8 + 32:
-            raise Unauthorized("session token malformed: say hello again")
-        payload, mac = token[:-32], token[-32:]
-        if not hmac.compare_digest(mac, self._mac(payload, client)):
-            raise Unauthorized("session token not issued by this hub to this client (or the hub restarted): "
-                               "say hello again")
-        if int.from_bytes(payload[-8:], "big") < now:
-            raise Unauthorized("session token expired: say hello again")
-        author, home = payload[:32], payload[32:44].decode()
-        self._check_key(author)
-        self.telemetry.contact(home)
-        return author, home
+    def session(self, token: bytes, now: int, client: str = "", body: bytes | None = b"") -> tuple[bytes, str]:
+        """Who this request speaks for: its token, checked with the request's key proof (`client` is a
+        `Caller`: its path and proof header) or, for an address-bound token, the client's address.
+        `body=None`: the proof over this request's body was checked already (`push_check`, same Caller)."""
+        proven = body is None and getattr(client, "proven", None) == token
+        got = session.open_token(self.secret, token, now, address=str(client), path=getattr(client, "path", ""),
+                                 body=body or b"", proof=getattr(client, "proof", ""), proven=proven)
+        if isinstance(client, Caller):
+            client.proven = token
+        self._check_key(got.author)
+        self.telemetry.contact(got.home)
+        return got.author, got.home
 
     def _check_key(self, author: bytes) -> certmod.Certificate:
         self.store.reload_trust()  # a revocation written by `laowu-hub revoke` while we serve
@@ -134,7 +127,7 @@ class Hub:
         """Decode a push and check its session, then open its envelopes (decode, signature) in the
         verify workers, all outside the write lock."""
         msg = messages.Push.decode(body)
-        self.session(msg.token, self.store.hlc.physical(), client)
+        self.session(msg.token, self.store.hlc.physical(), client, body)
         return CheckedPush(msg, self.verifier.open(msg.envelopes))
 
     def hello(self, body: bytes | messages.Hello, client: str = "") -> bytes:
@@ -159,7 +152,8 @@ class Hub:
             hub=self.store.author,
             home=self.store.home,
             time=now,
-            token=self.token(msg.author, msg.home, now, client),
+            token=self.token(msg.author, msg.home, now, client,
+                             key_bound=getattr(client, "proof", "") == session.WILL_PROVE),
             heads=synclog.heads_of(self.store, msg.author),
             more=synclog.has_after(self.store, msg.cursor, msg.home, msg.author),
             revocations=self.store.revocations(),
@@ -168,10 +162,11 @@ class Hub:
         return welcome.encode()
 
     def push(self, body: bytes | messages.Push | CheckedPush, client: str = "") -> bytes:
+        raw = body if isinstance(body, bytes) else None  # None: push_check proved this request's key already
         if not isinstance(body, CheckedPush):
             body = CheckedPush.unopened(body if isinstance(body, messages.Push) else messages.Push.decode(body))
         msg = body.msg
-        author, home = self.session(msg.token, self.store.hlc.physical(), client)
+        author, home = self.session(msg.token, self.store.hlc.physical(), client, raw)
         for why in self.store.learn_certificates(msg.certs, msg.envelopes):
             log.info("push from %s: certificate refused: %s", short_id(author), why)
         for raw in msg.revocations:
@@ -185,7 +180,7 @@ class Hub:
 
     def pull(self, body: bytes, client: str = "") -> bytes:
         msg = messages.Pull.decode(body)
-        author, home = self.session(msg.token, self.store.hlc.physical(), client)
+        author, home = self.session(msg.token, self.store.hlc.physical(), client, body)
         budget = min(max(msg.budget, 1), MAX_PULL_BUDGET)
         envs, authors, cursor, more = synclog.after(self.store, msg.cursor, home, budget, None if msg.own else author)
         return messages.Batch(envs, self.store.trust.chains(set(authors)), cursor, more).encode()
@@ -193,7 +188,7 @@ class Hub:
     def snapshot(self, body: bytes, client: str = "") -> tuple[bytes, int]:
         """A SQLite replica of what the session may see, and the log position it covers."""
         msg = messages.SnapshotRequest.decode(body)
-        author, home = self.session(msg.token, self.store.hlc.physical(), client)
+        author, home = self.session(msg.token, self.store.hlc.physical(), client, body)
         with tempfile.TemporaryDirectory(prefix="laowu-snap-") as d:
             path = Path(d) / "snapshot.sqlite"
             cursor, _ = make_snapshot(self.store, home, author, path)

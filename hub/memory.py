@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from hub.app import Hub, status_for
+from hub.refusals import Caller
 from protocol import codec, messages
+from protocol.session import PROOF_HEADER
 from protocol.errors import LaowuError, RemoteError
 
 Handler = Callable[[bytes], bytes]
@@ -51,6 +53,7 @@ class Network:
     sent: dict[str, int] = field(default_factory=dict)  # request bytes per link
     requests: dict[str, int] = field(default_factory=dict)  # requests per link
     held: list[tuple[str, str, bytes]] = field(default_factory=list)  # delayed copies: (host, path, body)
+    proofs: dict[tuple[str, str, bytes], str] = field(default_factory=dict)  # their key proof headers
     failures: list[str] = field(default_factory=list)  # hub answers that were not a RemoteError: bugs
 
     def quiet(self) -> None:
@@ -86,11 +89,13 @@ class MemoryTransport(httpx.BaseTransport):
         self._deliver_held(host)
         if drop:
             raise httpx.ConnectError("request lost on the way to the hub", request=request)
+        caller = Caller("", path, request.headers.get(PROOF_HEADER, ""))  # the key proof travels with each copy
         if delay and request.method == "POST":
             net.held.append((host, path, body))
-        status, content, headers = self.answer(hub, request.method, path, body)
+            net.proofs[(host, path, body)] = caller.proof
+        status, content, headers = self.answer(hub, request.method, path, body, caller)
         if dup:
-            self.answer(hub, request.method, path, body)  # the copy's answer goes nowhere
+            self.answer(hub, request.method, path, body, Caller("", path, caller.proof))  # the copy's answer goes nowhere
         if lose:
             raise httpx.ReadError("answer lost on the way back", request=request)
         return httpx.Response(status, content=content, headers=headers)
@@ -101,7 +106,7 @@ class MemoryTransport(httpx.BaseTransport):
         keep = []
         for item in net.held:
             if item[0] == host and net.rng.random() < 0.5:
-                self.answer(self.hubs[host], "POST", item[1], item[2])
+                self.answer(self.hubs[host], "POST", item[1], item[2], Caller("", item[1], net.proofs.pop(item, "")))
             else:
                 keep.append(item)
         net.held[:] = keep
@@ -110,28 +115,31 @@ class MemoryTransport(httpx.BaseTransport):
         """Deliver every delayed copy now."""
         held, self.network.held[:] = list(self.network.held), []
         for host, path, body in held:
+            proof = self.network.proofs.pop((host, path, body), "")
             if host in self.hubs:
-                self.answer(self.hubs[host], "POST", path, body)
+                self.answer(self.hubs[host], "POST", path, body, Caller("", path, proof))
 
-    def answer(self, hub: Hub, method: str, path: str, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+    def answer(self, hub: Hub, method: str, path: str, body: bytes,
+               caller: Caller | None = None) -> tuple[int, bytes, dict[str, str]]:
         """What the hub's HTTP endpoint answers: (status, body, headers)."""
+        who = caller if caller is not None else Caller("", path)
         ct = {"content-type": messages.CONTENT_TYPE}
 
         def signed(status: int, out: bytes) -> tuple[int, bytes, dict[str, str]]:
             return status, out, {**ct, messages.SIG_HEADER: hub.sign_answer(path, body, status, out)}
 
         handlers: dict[tuple[str, str], Handler] = {
-            ("POST", "/v1/hello"): hub.hello,
-            ("POST", "/v1/push"): hub.push,
-            ("POST", "/v1/pull"): hub.pull,
-            ("POST", "/v1/enroll"): hub.enroll,
-            ("POST", "/v1/time"): hub.time,
+            ("POST", "/v1/hello"): lambda b: hub.hello(b, who),
+            ("POST", "/v1/push"): lambda b: hub.push(b, who),
+            ("POST", "/v1/pull"): lambda b: hub.pull(b, who),
+            ("POST", "/v1/enroll"): lambda b: hub.enroll(b, who),
+            ("POST", "/v1/time"): lambda b: hub.time(b, who),
             ("GET", "/v1/health"): lambda _: codec.pack(
                 {"v": 1, "home": hub.store.home, "time": hub.store.hlc.physical()}),
         }
         try:
             if (method, path) == ("POST", "/v1/snapshot"):  # the file itself, as `snapshot_endpoint` answers
-                data, cursor = hub.snapshot(body)
+                data, cursor = hub.snapshot(body, who)
                 return 200, data, {"content-type": messages.SNAPSHOT_TYPE, messages.SNAPSHOT_CURSOR_HEADER: str(cursor),
                                    messages.SIG_HEADER: hub.sign_answer(path, body, 200, data, str(cursor).encode())}
             handler = handlers.get((method, path))

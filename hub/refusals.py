@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from protocol.session import PROOF_HEADER
+
 from protocol.errors import (
     BadSignature,
     CertificateError,
@@ -17,11 +19,8 @@ from protocol.errors import (
     RemoteError,
     Revoked,
     TooLarge,
+    Unauthorized,
 )
-
-
-class Unauthorized(RemoteError):
-    code = "unauthorized"
 
 
 class EnrollWaiting(Unauthorized):
@@ -64,7 +63,23 @@ def status_for(exc: RemoteError) -> int:
 
 
 
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else ""
+class Caller(str):
+    """Who made a request: its address (what rate limits count by; a legacy token is bound to it),
+    and what `protocol.session` checks a key-bound token against: the path and the key proof."""
+
+    path: str
+    proof: str
+    proven: bytes | None  # the token whose proof over this request's body was checked (push_check, then push)
+
+    def __new__(cls, address: str, path: str = "", proof: str = "") -> Caller:
+        self = super().__new__(cls, address)
+        self.path, self.proof, self.proven = path, proof, None
+        return self
+
+
+def client_of(request: Request) -> Caller:
+    query = request.url.query
+    return Caller(request.client.host if request.client else "", request.url.path + (f"?{query}" if query else ""),
+                  request.headers.get(PROOF_HEADER, ""))
 
 

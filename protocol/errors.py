@@ -114,6 +114,11 @@ class OutOfScope(RemoteError):
     code = "out-of-scope"
 
 
+class Unauthorized(RemoteError):
+    """No valid session for this request: no token, a foreign or expired one, or no proof of its key."""
+    code = "unauthorized"
+
+
 class Revoked(RemoteError):
     code = "revoked"
 

@@ -56,8 +56,10 @@ def bootstrap(client: SyncClient, db_path: Path) -> BootstrapReport:
         raise ConfigError("bootstrap only starts an empty node; this one already holds data: use `sync`")
     report = SyncReport(client.url)
     welcome = client._hello(0, report)
+    request = messages.SnapshotRequest(welcome.token).encode()
     try:
-        resp = client.http.post("/v1/snapshot", content=messages.SnapshotRequest(welcome.token).encode(), timeout=300)
+        resp = client.http.post("/v1/snapshot", content=request, timeout=300,
+                                headers=client.proof("/v1/snapshot", welcome.token, request))
     except httpx.HTTPError as exc:
         raise SyncFailed(f"{client.url}/v1/snapshot: {exc}") from exc
     if resp.status_code != 200:
@@ -66,7 +68,7 @@ def bootstrap(client: SyncClient, db_path: Path) -> BootstrapReport:
         cursor = int(resp.headers.get(messages.SNAPSHOT_CURSOR_HEADER, "0"))
     except ValueError as exc:
         raise SyncFailed(f"{client.url}/v1/snapshot: cursor header is not a number") from exc
-    client.check_answer("/v1/snapshot", messages.SnapshotRequest(welcome.token).encode(), resp, str(cursor).encode())
+    client.check_answer("/v1/snapshot", request, resp, str(cursor).encode())
     tmp = db_path.with_name(db_path.name + ".snapshot")
     tmp.write_bytes(resp.content)
     try:

@@ -24,7 +24,7 @@ from node import logs
 
 from node.engine import synclog
 from node.engine.store import Store
-from protocol import certs, codec, messages
+from protocol import certs, codec, messages, session
 from protocol.errors import ConfigError, LocalError, RemoteError
 
 log = logging.getLogger("laowu.sync")
@@ -111,14 +111,15 @@ class SyncClient:
     def close(self) -> None:
         self.http.close()
 
-    def _post(self, path: str, body: bytes, report: SyncReport) -> bytes:
-        return self._exchange(path, body, report).content
+    def _post(self, path: str, body: bytes, report: SyncReport, token: bytes | None = None) -> bytes:
+        return self._exchange(path, body, report, token).content
 
-    def _exchange(self, path: str, body: bytes, report: SyncReport) -> httpx.Response:
+    def _exchange(self, path: str, body: bytes, report: SyncReport, token: bytes | None = None) -> httpx.Response:
+        """POST `body`; with `token`, the request carries our key's proof over it (`protocol.session`)."""
         report.round_trips += 1
         report.bytes_sent += len(body)
         try:
-            resp = self.http.post(path, content=body)
+            resp = self.http.post(path, content=body, headers=self.proof(path, token, body))
         except httpx.HTTPError as exc:
             raise SyncFailed(_unreachable(self.url, exc)) from exc
         report.bytes_received += len(resp.content)
@@ -133,6 +134,15 @@ class SyncClient:
             raise SyncFailed(f"{self.url}{path} answered {resp.status_code} ({why})", resp.status_code, error)
         self.check_answer(path, body, resp)
         return resp
+
+    def proof(self, path: str, token: bytes | None, body: bytes) -> dict[str, str]:
+        """The header proving a request made with `token` comes from the key that earned it; on a
+        hello, the promise to prove (so the hub binds the token to our key, not to our address)."""
+        if self.store.key is None:
+            return {}
+        if path == "/v1/hello":
+            return {session.PROOF_HEADER: session.WILL_PROVE}
+        return {session.PROOF_HEADER: session.prove(self.store.key, path, token, body)} if token else {}
 
     def check_answer(self, path: str, body: bytes, resp: httpx.Response, extra: bytes = b"") -> None:
         """Adopt nothing the hub did not sign (DESIGN §3): every answer carries the hub's signature
@@ -209,7 +219,8 @@ class SyncClient:
         more = welcome.more or report.restored_feeds > 0
         while more:
             batch = messages.Batch.decode(self._post(
-                "/v1/pull", messages.Pull(welcome.token, pull_cursor, self.budget, report.restored_feeds > 0).encode(), report))
+                "/v1/pull", messages.Pull(welcome.token, pull_cursor, self.budget, report.restored_feeds > 0).encode(), report,
+                welcome.token))
             store.learn_certificates(batch.certs, batch.envelopes)  # a refused one: its envelopes say why
             # A revocation of a key we had no certificate for is placed now, before that key's
             # envelopes in this batch are applied: its cut-off applies to them.
@@ -243,11 +254,11 @@ class SyncClient:
                     self._save(push=last)
                 if revoked:
                     self._post("/v1/push", messages.Push(welcome.token, [], store.trust.chains(revoked),
-                                                         revocations).encode(), report)
+                                                         revocations).encode(), report, welcome.token)
                 break
             push = messages.Push(welcome.token, envs, store.trust.chains(authors | revoked), revocations)
             revoked = set()
-            result = messages.PushResult.decode(self._post("/v1/push", push.encode(), report))
+            result = messages.PushResult.decode(self._post("/v1/push", push.encode(), report, welcome.token))
             statuses = [r.get("status") for r in result.results]
             report.pushed += statuses.count("accepted")
             report.refused += [r for r in result.results if r.get("status") == "refused"]

@@ -16,7 +16,8 @@ run names the seed that replays its schedule. The actions:
     dup_second    deliver it twice and return the second answer (a retransmission the hub saw twice)
     dup_late      return the answer, then replay the request a moment later in the background
 
-`rewrite(path, answer)`, when given, is a network attacker: it returns the answer the client gets.
+`rewrite(path, answer)`, when given, is a network attacker: it returns the answer the client gets;
+`tamper(path, request)` likewise returns the request the hub gets (or just reads it: a wiretap).
 
 `counts` says how often each action was drawn, `by_path` the same per endpoint, `statuses` the
 HTTP status of every answer the hub gave (a 5xx is a bug of ours, DESIGN §8).
@@ -88,7 +89,8 @@ class FaultProxy:
     `hold` is how long a stalled or late message waits: longer than the clients' timeout."""
 
     def __init__(self, upstream_port: int, *, seed: int, rates: Mapping[str, float], hold: float,
-                 rewrite: Callable[[str, Message], Message] | None = None) -> None:
+                 rewrite: Callable[[str, Message], Message] | None = None,
+                 tamper: Callable[[str, Message], Message] | None = None) -> None:
         unknown = set(rates) - set(FAULTS)
         if unknown or sum(rates.values()) > 1:
             raise ValueError(f"rates must be fault actions summing to at most 1: {dict(rates)}")
@@ -97,6 +99,7 @@ class FaultProxy:
         self.rates = dict(rates)
         self.hold = hold
         self.rewrite = rewrite  # a network attacker: (path, answer) → the answer the client gets
+        self.tamper = tamper  # (path, request) → the request the hub gets
         self.counts: Counter[str] = Counter()
         self.by_path: Counter[tuple[str, str]] = Counter()
         self.statuses: Counter[int] = Counter()
@@ -171,6 +174,8 @@ class FaultProxy:
                 path = req.start[1] if len(req.start) > 1 else "?"
                 self.counts[action] += 1
                 self.by_path[(action, path)] += 1
+                if self.tamper is not None:
+                    req = self.tamper(path, req)
                 if action == "cut_request":
                     await self._deliver(req.cut(), wait=False)
                     return

@@ -4,7 +4,9 @@
   2090 and blocked its feed; the signed time a far-off node asks for; a pull's cursor; a push's
   results): every answer is signed by the hub's key over the request it answers, the node refuses the
   rewritten one and adopts nothing from it;
-* a session token replayed from another client is refused;
+* a session token read off the wire is refused without the key that earned it (each request carries
+  the key's proof), from any address; the key holder's requests work from a changed address; an old
+  node's token is bound to its address;
 * `laowu-hub serve` serves TLS with a certificate made here, trusted by the node through a CA file;
 * many idle sockets do not stop a hub: a real client is still served, and the idle ones are closed.
 """
@@ -31,6 +33,8 @@ from node.engine import synclog
 from node.engine.store import Store
 from node.sync.client import SyncClient, SyncFailed
 from protocol import codec, messages
+from protocol import session as protocol_session
+from protocol.keys import KeyPair
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "faults"))
 from proxy import FaultProxy, Message  # noqa: E402
@@ -122,15 +126,87 @@ def test_a_rewritten_pull_or_push_answer_changes_nothing_at_the_node(
             client.close()
 
 
-def test_a_session_token_replayed_from_another_client_is_refused(world: World) -> None:
+def test_an_address_bound_token_of_an_old_node_replayed_from_another_client_is_refused(world: World) -> None:
+    """A hello without the promise to prove (a 0.1.0 node) gets a token bound to the client's address."""
     village = world.member(VILLAGE)
     token = session(world.county_url, world.county.author, village.key, VILLAGE, world.chain(VILLAGE))
+    assert not protocol_session.is_key_bound(token)
     body = messages.Push(token, [cs.envelope for cs in feed(village.key, VILLAGE, 1)], [], []).encode()
     with httpx.Client(base_url=world.county_url, transport=httpx.HTTPTransport(local_address="127.0.0.2")) as thief:
         resp = thief.post("/v1/push", content=body, headers=CT)
     assert resp.status_code == 401 and codec.unpack(resp.content, max_bytes=1 << 16, what="e")["error"] == "unauthorized"
     assert table_rows(world.county, t.log) == []
     assert push(world.county_url, token, messages.Push.decode(body).envelopes)[0]["status"] == "accepted"
+
+
+def _wiretap(world: World, village: Store) -> tuple[bytes, list[Message]]:
+    """Sync `village` through a proxy that copies every request and the welcome: the token and the
+    requests a network attacker (no TLS) reads off the wire."""
+    requests: list[Message] = []
+    tokens: list[bytes] = []
+
+    def tap(path: str, req: Message) -> Message:
+        requests.append(req)
+        return req
+
+    def read(path: str, resp: Message) -> Message:
+        if path == "/v1/hello":
+            tokens.append(messages.Welcome.decode(resp.body).token)
+        return resp
+
+    with FaultProxy(_port(world.county_url), seed=5, rates={}, hold=1.0, rewrite=read, tamper=tap) as proxy:
+        client = SyncClient(village, proxy.url, world.county.author)
+        try:
+            assert client.sync().counts == {"accepted": 1}
+        finally:
+            client.close()
+    return tokens[0], requests
+
+
+def _from(address: str, url: str, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    with httpx.Client(base_url=url, transport=httpx.HTTPTransport(local_address=address)) as http:
+        return http.post(path, content=body, headers={**CT, **headers})
+
+
+def test_a_stolen_session_token_is_refused_without_the_key_that_earned_it(world: World) -> None:
+    village = world.node(VILLAGE)
+    village.write("job_posting", os.urandom(16), {"title": "工资 6000"})
+    token, seen = _wiretap(world, village)
+    assert protocol_session.is_key_bound(token)
+    captured = next(m for m in seen if m.start[1] == "/v1/push")
+    proof = next(ln.split(b":", 1)[1].strip().decode() for ln in captured.head.split(b"\r\n")
+                 if ln.lower().startswith(protocol_session.PROOF_HEADER.encode()))
+    thief = KeyPair.generate()
+    pull = messages.Pull(token, 0, 1 << 20, True).encode()
+    forged = messages.Push(token, [cs.envelope for cs in feed(thief, VILLAGE, 1)], [], []).encode()
+    attempts = [
+        ("/v1/pull", pull, {}),  # the token alone
+        ("/v1/pull", pull, {protocol_session.PROOF_HEADER: protocol_session.prove(thief, "/v1/pull", token, pull)}),
+        ("/v1/pull", pull, {protocol_session.PROOF_HEADER: proof}),  # the captured proof, on another request
+        ("/v1/push", forged, {protocol_session.PROOF_HEADER: protocol_session.prove(thief, "/v1/push", token, forged)}),
+        ("/v1/push", forged, {protocol_session.PROOF_HEADER: proof}),
+    ]
+    before = table_rows(world.county, t.log)
+    for address in ("127.0.0.1", "127.0.0.2"):  # from the village's own address (same NAT) or another
+        for path, body, headers in attempts:
+            resp = _from(address, world.county_url, path, body, headers)
+            assert resp.status_code == 401, (address, path, resp.content)
+            assert codec.unpack(resp.content, max_bytes=1 << 16, what="e")["error"] == "unauthorized"
+    assert table_rows(world.county, t.log) == before
+
+
+def test_a_key_bound_session_keeps_working_from_a_changed_address(world: World) -> None:
+    village = world.node(VILLAGE)
+    village.write("job_posting", os.urandom(16), {"title": "before the move"})
+    token, _ = _wiretap(world, village)  # hello from 127.0.0.1
+    village.write("job_posting", os.urandom(16), {"title": "after the move"})
+    [cs] = village.seal()
+    body = messages.Push(token, [cs.envelope], [], []).encode()
+    assert village.key is not None
+    resp = _from("127.0.0.2", world.county_url, "/v1/push", body,  # the laptop moved to another network
+                 {protocol_session.PROOF_HEADER: protocol_session.prove(village.key, "/v1/push", token, body)})
+    assert resp.status_code == 200, resp.content
+    assert messages.PushResult.decode(resp.content).results[0]["status"] == "accepted"
 
 
 def _self_signed(d: Path) -> tuple[Path, Path]:
