@@ -68,6 +68,11 @@ releases: .releases/0.1.0/.venv/.installed
 .releases/0.1.0/.venv/.installed:
 	test -d .releases/0.1.0 || git worktree add --detach .releases/0.1.0 8c854a9
 	$(MAKE) -C .releases/0.1.0 .venv/.installed
+# 0.2.0: the last release that writes only changeset body v1 (tests/hub/test_wire_rollout.py).
+releases: .releases/0.2.0/.venv/.installed
+.releases/0.2.0/.venv/.installed:
+	test -d .releases/0.2.0 || git worktree add --detach .releases/0.2.0 5bcff9c
+	$(MAKE) -C .releases/0.2.0 .venv/.installed
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .hypothesis

@@ -2,8 +2,8 @@
 says it reads v2; v1 and v2 envelopes cross hubs byte for byte and apply everywhere this build runs.
 
 The tests with release 0.2.0 (the last build that writes only v1) run its own code as real processes
-from an install of its commit: LAOWU_RELEASE_0_2_0 names its bin folder, or .releases/0.2.0/venv/bin;
-without one they are skipped, saying so.
+from an install of its commit (5bcff9c): `make releases` makes .releases/0.2.0, or LAOWU_RELEASE_0_2_0
+names its bin folder; without one they are skipped, saying so.
 """
 from __future__ import annotations
 
@@ -39,14 +39,15 @@ NEW = Path(sys.executable).parent
 
 
 def _old_bin() -> Path | None:
-    for candidate in (os.environ.get("LAOWU_RELEASE_0_2_0"), ROOT / ".releases" / "0.2.0" / "venv" / "bin"):
+    for candidate in (os.environ.get("LAOWU_RELEASE_0_2_0"), ROOT / ".releases" / "0.2.0" / ".venv" / "bin",
+                      ROOT / ".releases" / "0.2.0" / "venv" / "bin"):
         if candidate and (Path(candidate) / "laowu-node").exists():
             return Path(candidate)
     return None
 
 
 OLD = _old_bin()
-needs_old = pytest.mark.skipif(OLD is None, reason="no release 0.2.0 install (LAOWU_RELEASE_0_2_0 or .releases/0.2.0)")
+needs_old = pytest.mark.skipif(OLD is None, reason="no release 0.2.0 install: `make releases` (or set LAOWU_RELEASE_0_2_0)")
 
 ID_NUMBER = "513225199001011237"
 
