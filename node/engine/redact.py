@@ -35,7 +35,7 @@ from sqlalchemy import Connection, delete, inspect, select, text, update
 from node.engine import tables as t
 from protocol import redaction as rd
 from protocol.changeset import Change, Changeset, body_changes, envelope_parts, open_envelope, redacted_envelope
-from protocol import clock
+from protocol import body2, clock, codec
 from protocol.errors import ConfigError, Malformed, RemoteError
 
 if TYPE_CHECKING:
@@ -288,18 +288,28 @@ def verify_feeds(store: Store) -> int:
 
 
 def _holding(conn: Connection, rows: list[RowKey]) -> list[Changeset]:
-    """Every changeset held here (log, quarantine, forks) whose body names one of `rows`."""
+    """Every changeset held here (log, quarantine, forks) whose body names one of `rows`.
+
+    A v1 body holds each row id as it is, found by a byte search in SQL; a v2 body is compressed
+    (docs/wire-format.md), so every v2 body held is a candidate, decoded and kept if it names a row.
+    That is a pass over the v2 bodies per erasure: an index of rows by changeset would spare it."""
     found: dict[bytes, Changeset] = {}
+    wanted = {row for _, row in rows}
     sources = [(t.log, t.log.c.envelope), (t.quarantine, t.quarantine.c.envelope),
                (t.forks, t.forks.c.held), (t.forks, t.forks.c.incoming)]
-    for _, row in rows:
+    for needle in [*sorted(wanted), _V2_MARK]:
         for tbl, col in sources:
-            for r in conn.execute(select(col).where(col.is_not(None), _contains(conn, col, row))):
+            for r in conn.execute(select(col).where(col.is_not(None), _contains(conn, col, needle))):
                 raw = r[0]
                 if raw:
                     cs = open_envelope(raw)
-                    found.setdefault(cs.id, cs)
+                    if cs.id in found or (needle == _V2_MARK and not wanted & {c.row for c in _all_changes(cs)}):
+                        continue
+                    found[cs.id] = cs
     return sorted(found.values(), key=lambda cs: (cs.author, cs.scope, cs.seq))
+
+
+_V2_MARK = codec.pack("schema") + codec.pack(body2.CARRIER_SCHEMA)  # in every v2 body, in no v1 one
 
 
 def _contains(conn: Connection, col: Any, needle: bytes) -> Any:
