@@ -415,5 +415,6 @@ def test_two_revocations_of_one_key_keep_the_stricter_cutoff_after_reopening(
 
 
 def test_importing_the_store_registers_the_domain_tables() -> None:
-    code = "import node.store, node.schema; assert node.schema.registry().policy('person', 'skills').name == 'set'"
+    code = ("import node.engine.store, node.engine.schema; "
+            "assert node.engine.schema.registry().policy('person', 'skills').name == 'set'")
     subprocess.run([sys.executable, "-c", code], check=True)
