@@ -67,7 +67,9 @@ def check_values(changes: Iterable[Change], registry: Registry) -> None:
     """
     for change in changes:
         if not change.is_delete:
-            registry.policy(change.table, change.field).merge(None, Incoming(change.value, change.hlc, b""))
+            policy = registry.policy(change.table, change.field)
+            if policy.name == "set":  # lww and lattice registers take any value
+                policy.merge(None, Incoming(change.value, change.hlc, b""))
 
 
 def row_values(row: RowState, table: str, registry: Registry) -> dict[str, Value]:

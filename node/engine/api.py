@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 from conflict.registry import Registry
 from conflict.row import RowState
 from protocol.certs import Trust
-from protocol.changeset import Changeset, Value
+from protocol.changeset import Change, Changeset, Value
 from protocol.clock import HLC
 from protocol.keys import KeyPair
 
@@ -36,9 +36,8 @@ class StoreCore(Protocol):
     def _write(self, conn: Connection, table: str, row: bytes, items: list[tuple[str, Value]],
                scope: str | None) -> None: ...
 
-    def _materialize(self, conn: Connection, table: str, items: list[tuple[bytes, RowState]],
-                     feed_scope: dict[RowKey, str]) -> None: ...
+    def _merge(self, conn: Connection, changes: list[tuple[Change, bytes, str]]) -> None: ...
+
+    def _materialize(self, conn: Connection, table: str, rows: list[bytes]) -> None: ...
 
     def _load_rows(self, conn: Connection, keys: list[RowKey]) -> dict[RowKey, RowState]: ...
-
-    def _encode_state(self, table: str, st: RowState) -> bytes: ...

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import msgpack
 from sqlalchemy import Connection, delete, select, update
 
-from conflict.row import RowState, merge_row
+from node.engine import rowstate
 from node.engine import tables as t
 from protocol.certs import Revocation
 from protocol.changeset import Change, open_envelope
@@ -90,33 +90,21 @@ def retract(store: Store, conn: Connection, rev: Revocation) -> int:
 
 def rebuild(store: Store, conn: Connection, keys: set[RowKey]) -> None:
     """Merge `keys` again from every applied changeset and our open changes; materialize them."""
-    changes: dict[RowKey, list[tuple[Change, bytes]]] = {}
-    feed_scope: dict[RowKey, str] = {}
+    changes: list[tuple[Change, bytes, str]] = []
     applied = select(t.log.c.envelope).where(t.log.c.status == "applied").order_by(t.log.c.pos)
     for r in conn.execute(applied):
         if r.envelope is None:
             continue
         cs = open_envelope(r.envelope)
-        for c in cs.changes:
-            if (c.table, c.row) in keys:
-                changes.setdefault((c.table, c.row), []).append((c, cs.author))
-                feed_scope.setdefault((c.table, c.row), cs.scope)
+        changes += [(c, cs.author, cs.scope) for c in cs.changes if (c.table, c.row) in keys]
     for r in conn.execute(select(t.open_changes.c.scope, t.open_changes.c.change).order_by(t.open_changes.c.n)):
         tb, row, f, v, h = msgpack.unpackb(r.change)
         if (tb, row) in keys:
-            changes.setdefault((tb, row), []).append((Change(tb, row, f, v, h), store.author))
-            feed_scope.setdefault((tb, row), r.scope)
-    by_table: dict[str, list[tuple[bytes, RowState]]] = {}
+            changes.append((Change(tb, row, f, v, h), store.author, r.scope))
+    rowstate.purge(conn, keys)
+    store._merge(conn, changes)
+    by_table: dict[str, list[bytes]] = {}
     for table, row in sorted(keys):
-        conn.execute(delete(t.rows).where(t.rows.c.tbl == table, t.rows.c.row == row))
-        state, _ = merge_row(RowState(), table, changes.get((table, row), []), store.registry)
-        if (table, row) in changes:
-            conn.execute(t.rows.insert(), {
-                "tbl": table, "row": row, "state": store._encode_state(table, state),
-                "tomb_hlc": state.tombstone[0] if state.tombstone else None,
-                "tomb_author": state.tombstone[1] if state.tombstone else None})
-        else:
-            state = RowState(tombstone=(0, b""))  # nothing left of it: gone from the tables
-        by_table.setdefault(table, []).append((row, state))
-    for table, items in by_table.items():
-        store._materialize(conn, table, items, feed_scope)
+        by_table.setdefault(table, []).append(row)
+    for table, rows in by_table.items():
+        store._materialize(conn, table, rows)  # those with nothing left leave the tables

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,17 +23,16 @@ from typing import Any, Callable
 
 import msgpack
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text, update
-from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from conflict.registry import Registry
-from conflict.row import RowState, check_values, merge_row, row_values
+from conflict.row import RowState, check_values, row_values
 from conflict.semantic import Rule
 from node import domain  # noqa: F401  (registers the replicated tables before any registry is built)
 from node.engine import tables as t
 from node import logs, migrations
-from node.engine import ownership, schema
+from node.engine import ownership, rowstate, schema
 from node.engine.db import StorageFull, begin_write, is_full, make_engine, upsert
 from node.engine.redact import after_apply, erased_rows, forget
 from node.engine.retract import rebuild, reconcile
@@ -599,74 +597,37 @@ class Store:
     # -- merging (shared by local and remote paths) --------------------------------------------
 
     def _merge(self, conn: Connection, changes: list[tuple[Change, bytes, str]]) -> None:
-        by_row: dict[tuple[str, bytes], list[tuple[Change, bytes]]] = {}
-        feed_scope: dict[tuple[str, bytes], str] = {}
-        for change, author, sc in changes:
-            key = (change.table, change.row)
-            by_row.setdefault(key, []).append((change, author))
-            feed_scope.setdefault(key, sc)
-        states = self._load_rows(conn, list(by_row))
-        row_out: list[dict[str, Any]] = []
-        touched: dict[str, list[tuple[bytes, RowState]]] = {}
-        for key, batch in by_row.items():
-            before = states.get(key, RowState())
-            after, changed = merge_row(before, key[0], batch, self.registry)
-            if after == before:
-                continue
-            row_out.append({
-                "tbl": key[0], "row": key[1], "state": self._encode_state(key[0], after),
-                "tomb_hlc": after.tombstone[0] if after.tombstone else None,
-                "tomb_author": after.tombstone[1] if after.tombstone else None,
-            })
-            if changed:
-                touched.setdefault(key[0], []).append((key[1], after))
-        if row_out:
-            conn.execute(_upsert(conn.dialect.name, t.rows, ("tbl", "row")), row_out)
-        for table, items in touched.items():
-            self._materialize(conn, table, items, feed_scope)
+        """Merge `(change, author, feed scope)` triples and materialize the rows they touch, in SQL
+        (`node.rowstate`: a few set-based statements per table, whatever the batch's size)."""
+        for table, rows in rowstate.merge(conn, self.registry, changes).items():
+            self._materialize(conn, table, rows)
 
-    def _materialize(self, conn: Connection, table: str, items: list[tuple[bytes, RowState]],
-                     feed_scope: dict[tuple[str, bytes], str]) -> None:
+    def _materialize(self, conn: Connection, table: str, rows: list[bytes]) -> None:
+        """Write `rows` of `table` from their merge state, then run the semantic rules on them."""
         cls = schema.TABLES.get(table)
         if cls is None:
             return  # a table from a newer schema: its merge state is kept, nothing to show yet
+        rowstate.materialize(conn, table, rows)
+        rules = [rule for rule in self.rules if table in rule.tables]
+        if not rules:
+            return
         tbl = cls.__table__  # type: ignore[attr-defined]
-        required = [c.name for c in tbl.columns if not c.nullable and c.name != "id"]
-        gone = [row.hex() for row, st in items if st.deleted]
         live = []
-        for row, st in items:
-            if st.deleted:
-                continue
-            values = row_values(st, table, self.registry)
-            values.setdefault("scope", feed_scope[(table, row)])
-            for col in tbl.columns:
-                if not fits(col, values.get(col.name)):
-                    # A signed value of the wrong type (a newer or buggy writer): kept in the merge
-                    # state like an unknown field, shown empty, instead of failing the whole batch.
-                    values[col.name] = None
-            if any(values.get(name) is None for name in required):
-                # An edit that arrived before the row's creation (another feed): it waits in the merge
-                # state until the required fields arrive, instead of failing the whole batch.
-                gone.append(row.hex())
-                continue
-            live.append(schema.materialize(cls, row.hex(), values))
-        if gone:
-            conn.execute(delete(tbl).where(tbl.c.id.in_(gone)))
-        if live:
-            conn.execute(_upsert(conn.dialect.name, tbl, ("id",)), live)
-        if self.rules and live:
-            view = SqlRowView(conn)
-            found = []
-            for rule in self.rules:
-                if table in rule.tables:
-                    for rec in live:
-                        found += rule.check(table, bytes.fromhex(rec["id"]), rec, view)
-            if found:
-                conn.execute(_insert_ignore(conn, t.conflicts, ["key"]),
-                             [{"key": c.key, "kind": c.kind, "tbl": c.table, "rows": codec.pack(list(c.rows)),
-                               "detail": c.detail, "detected": self.hlc.physical(), "resolved": None,
-                               "resolution": None} for c in found])
-            self._settle(conn, table, {bytes.fromhex(rec["id"]) for rec in live}, {c.key for c in found})
+        for part in _chunks([r.hex() for r in rows], 500):
+            live += [dict(r._mapping) for r in conn.execute(select(tbl).where(tbl.c.id.in_(part)))]
+        if not live:
+            return
+        view = SqlRowView(conn)
+        found = []
+        for rule in rules:
+            for rec in live:
+                found += rule.check(table, bytes.fromhex(rec["id"]), rec, view)
+        if found:
+            conn.execute(_insert_ignore(conn, t.conflicts, ["key"]),
+                         [{"key": c.key, "kind": c.kind, "tbl": c.table, "rows": codec.pack(list(c.rows)),
+                           "detail": c.detail, "detected": self.hlc.physical(), "resolved": None,
+                           "resolution": None} for c in found])
+        self._settle(conn, table, {bytes.fromhex(rec["id"]) for rec in live}, {c.key for c in found})
 
     def _settle(self, conn: Connection, table: str, checked: set[bytes], still: set[bytes]) -> None:
         """Mark resolved the open conflicts of `checked` rows that their rules no longer find: rules
@@ -698,21 +659,7 @@ class Store:
         return ownership.refusal(cs.scope, cs.changes, held)
 
     def _load_rows(self, conn: Connection, keys: list[tuple[str, bytes]]) -> dict[tuple[str, bytes], RowState]:
-        out: dict[tuple[str, bytes], RowState] = {}
-        by_table: dict[str, list[bytes]] = {}
-        for tb, row in keys:
-            by_table.setdefault(tb, []).append(row)
-        for tb, rows in by_table.items():
-            for part in _chunks(rows, 500):
-                for r in conn.execute(_ROWS, {"tbl_name": tb, "row_ids": part}):
-                    out[(tb, r.row)] = self._decode_state(tb, r)
-        return out
-
-    def _encode_state(self, table: str, st: RowState) -> bytes:
-        return codec.pack({f: self.registry.policy(table, f).encode(s) for f, s in st.fields.items()})
-
-    def _decode_state(self, table: str, r: Any) -> RowState:
-        return decode_state(self.registry, table, r)
+        return rowstate.load(conn, self.registry, keys)
 
     # -- feeds and log ------------------------------------------------------------------------
 
@@ -773,14 +720,8 @@ class Store:
     def values(self, table: str | None = None) -> dict[tuple[str, bytes], dict[str, Value] | None]:
         """Every row's merged values (None for a tombstone), for comparing replicas."""
         with self.engine.connect() as conn:
-            q = select(t.rows).order_by(t.rows.c.tbl, t.rows.c.row)
-            if table:
-                q = q.where(t.rows.c.tbl == table)
-            out: dict[tuple[str, bytes], dict[str, Value] | None] = {}
-            for r in conn.execute(q):
-                st = self._decode_state(r.tbl, r)
-                out[(r.tbl, r.row)] = None if st.deleted else row_values(st, r.tbl, self.registry)
-            return out
+            return {key: None if st.deleted else row_values(st, key[0], self.registry)
+                    for key, st in rowstate.load_all(conn, self.registry, table or None).items()}
 
     def status(self) -> Status:
         with self.engine.connect() as conn:
@@ -1062,7 +1003,6 @@ _LOG_INSERT = t.log.insert()
 _OPEN = select(t.open_changes).order_by(t.open_changes.c.n)
 _OPEN_INSERT = t.open_changes.insert()
 _OPEN_CLEAR = delete(t.open_changes).where(t.open_changes.c.n <= bindparam("upto"))
-_ROWS = select(t.rows).where(t.rows.c.tbl == bindparam("tbl_name"), t.rows.c.row.in_(bindparam("row_ids", expanding=True)))
 
 
 @functools.lru_cache(maxsize=None)
@@ -1083,38 +1023,6 @@ def _tx(engine: Engine) -> Iterator[Connection]:
             raise StorageFull("the disk is full: this change was rolled back, nothing committed was lost; "
                               "free space and try again") from exc
         raise
-
-
-def decode_state(registry: Registry, table: str, r: Any) -> RowState:
-    """One lw_row row (state, tomb_hlc, tomb_author) → its merge state."""
-    fields = {f: registry.policy(table, f).decode(raw) for f, raw in msgpack.unpackb(r.state).items()}
-    tomb = (r.tomb_hlc, r.tomb_author) if r.tomb_hlc is not None else None
-    return RowState(fields, tomb)
-
-
-def fits(col: Any, value: Any) -> bool:
-    """Whether a merged value can be stored in a materialized column as it is."""
-    kind = col.type.impl if isinstance(col.type, sqltypes.TypeDecorator) else col.type  # sqlmodel's AutoString
-    if value is None:
-        return True
-    if isinstance(kind, sqltypes.JSON):
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            return False
-        return True
-    if isinstance(kind, sqltypes.Boolean):
-        return isinstance(value, int) and value in (0, 1)
-    if isinstance(kind, sqltypes.String):
-        # PostgreSQL enforces VARCHAR(n) and refuses NUL in text; SQLite does neither. Judged alike
-        # on both, so a SQLite node and a PostgreSQL hub show the same rows and neither fails a batch.
-        return isinstance(value, str) and "\x00" not in value and (kind.length is None or len(value) <= kind.length)
-    if isinstance(kind, sqltypes.Integer):
-        bits = 63 if isinstance(kind, sqltypes.BigInteger) else 15 if isinstance(kind, sqltypes.SmallInteger) else 31
-        return isinstance(value, int) and not isinstance(value, bool) and -(1 << bits) <= value < (1 << bits)
-    if isinstance(kind, (sqltypes.Float, sqltypes.Numeric)):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, (str, bytes)) or (isinstance(value, int) and -(1 << 63) <= value < (1 << 63))
 
 
 def _insert_ignore(conn: Connection, table: Any, keys: list[str]) -> Any:

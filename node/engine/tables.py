@@ -1,7 +1,9 @@
 """The engine's own tables, beside the materialized domain tables (DESIGN §7).
 
     lw_meta      key → msgpack value: home scope, our key's author id, clock state, pinned root
-    lw_row       merge state per replicated row: msgpack {field: policy state}, tombstone
+    lw_row       per replicated row: the feed scope that first wrote it, the delete tombstone
+    lw_field     per (row, lww or lattice field): its clock, value and materialized text (node.rowstate)
+    lw_set       per (row, set field, element, tag): whether a remove named it
     lw_log       every changeset held, verbatim: applied, pending (a gap before it) or held (newer schema)
     lw_peer      per peer: sync cursors both ways, last contact
     lw_head      per feed: the highest contiguous seq applied and its id
@@ -43,9 +45,37 @@ rows = Table(
     metadata,
     Column("tbl", String(64), primary_key=True),
     Column("row", LargeBinary(16), primary_key=True),
-    Column("state", LargeBinary, nullable=False),
+    # The scope of the feed that first wrote the row: shown as its place if it never carried a `scope`.
+    Column("feed_scope", String(12)),
     Column("tomb_hlc", BigInteger),  # set once deleted; values are purged, this small stub stays
     Column("tomb_author", LargeBinary(32)),
+)
+
+fields = Table(
+    "lw_field",
+    metadata,
+    # One field's merge state (`node.rowstate`): the greatest (rank, hlc, author, val) wins.
+    Column("tbl", String(64), primary_key=True),
+    Column("row", LargeBinary(16), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("rank", Integer, nullable=False),  # a lattice stage's rank; 0 for lww and set fields
+    Column("hlc", BigInteger, nullable=False),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("val", LargeBinary),  # the value's canonical msgpack bytes; NULL for a set field
+    Column("mat", Text),  # the value as its column takes it; NULL if none or it does not fit
+)
+
+set_tags = Table(
+    "lw_set",
+    metadata,
+    # An OR-set's (element, tag) pairs: added, or named by a remove (`removed` = 1, for good).
+    Column("tbl", String(64), primary_key=True),
+    Column("row", LargeBinary(16), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("elem", LargeBinary, primary_key=True),  # the element's canonical msgpack bytes
+    Column("hlc", BigInteger, primary_key=True),
+    Column("author", LargeBinary, primary_key=True),
+    Column("removed", Integer, nullable=False),
 )
 
 log = Table(

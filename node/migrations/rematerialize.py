@@ -1,11 +1,12 @@
 """Re-materialize a domain table from the merge state, for migrations that add columns or tables.
 
-The merge state (lw_row) keeps every field a replica was sent, known or not (DESIGN §4: fields it
-does not know are kept). A migration that adds a column, or a table, makes room for values a newer
-writer may already have sent; calling `rematerialize(op.get_bind(), "person")` at the end of its
-`upgrade()` writes them into the materialized rows, so they show up at once instead of after the
-row's next edit. Only columns the database has at that revision are written, so an old migration
-keeps working when later ones change the same table.
+The merge state keeps every field a replica was sent, known or not (DESIGN §4: fields it does not
+know are kept). A migration that adds a column, or a table, makes room for values a newer writer may
+already have sent; calling `rematerialize(op.get_bind(), "person")` at the end of its `upgrade()`
+writes them into the materialized rows, so they show up at once instead of after the row's next
+edit. Only columns the database has at that revision are written, so an old migration keeps working
+when later ones change the same table. Before revision 0007 the state is the msgpack map of
+`lw_row.state` (`legacy_state`); from 0007 on, the per-field rows of `node.engine.rowstate`.
 """
 from __future__ import annotations
 
@@ -15,25 +16,35 @@ from sqlalchemy import Column, Connection, MetaData, Table, inspect, select
 
 from conflict.row import row_values
 from node.engine import tables as t
-from node.engine import schema
+from node.engine import rowstate, schema
 from node.engine.db import upsert
-from node.engine.store import decode_state, fits
+from node.migrations import legacy_state
 
 
 def rematerialize(conn: Connection, table: str) -> int:
-    """Rewrite every live row of `table` from its merge state; the number of rows written."""
+    """Rewrite every live row of `table` from its merge state; the number of live rows it holds."""
     cls = schema.TABLES[table]
     registry = schema.registry()
     present = {c["name"] for c in inspect(conn).get_columns(table)}
-    model = cls.__table__  # type: ignore[attr-defined]
+    if "state" in {c["name"] for c in inspect(conn).get_columns("lw_row")}:
+        return _legacy(conn, table, cls.__table__, present)  # type: ignore[attr-defined]
+    rowstate.rerender(conn, registry, table)
+    rows = [r.row for r in conn.execute(select(t.rows.c.row).where(t.rows.c.tbl == table))]
+    rowstate.materialize(conn, table, rows, tuple(sorted(present)))
+    return len(conn.execute(select(cls.__table__.c.id)).all())  # type: ignore[attr-defined]
+
+
+def _legacy(conn: Connection, table: str, model: Any, present: set[str]) -> int:
+    registry = schema.registry()
     cols = [c for c in model.columns if c.name in present]
     required = [c.name for c in cols if not c.nullable and c.name != "id"]
     target = Table(table, MetaData(), *[Column(c.name, c.type, primary_key=c.primary_key) for c in cols])
     out: list[dict[str, Any]] = []
-    q = select(t.rows).where(t.rows.c.tbl == table, t.rows.c.tomb_hlc.is_(None))
+    legacy = Table("lw_row", MetaData(), autoload_with=conn)
+    q = select(legacy).where(legacy.c.tbl == table, legacy.c.tomb_hlc.is_(None))
     for r in conn.execute(q):
-        values = row_values(decode_state(registry, table, r), table, registry)
-        rec = {c.name: values.get(c.name) if fits(c, values.get(c.name)) else None for c in cols}
+        values = row_values(legacy_state.decode(registry, table, r), table, registry)
+        rec = {c.name: values.get(c.name) if rowstate.fits(c, values.get(c.name)) else None for c in cols}
         rec["id"] = r.row.hex()
         if all(rec.get(name) is not None for name in required):
             out.append(rec)

@@ -22,8 +22,10 @@ from hub.app import Hub
 from hub.server import ServerThread
 from node.engine import tables as t
 from node import migrations
+from node.engine import rowstate, schema
 from node.engine.db import make_engine
 from node.domain.rules import RULES
+from node.migrations import legacy_state
 from node.migrations.rematerialize import rematerialize
 from node.engine.store import Store
 from protocol.errors import ConfigError
@@ -55,11 +57,22 @@ def engine_state(engine: Engine) -> dict[str, Any]:
         return {
             "log": sorted((r.id, r.status, r.pos, r.envelope) for r in conn.execute(select(t.log))),
             "heads": sorted(tuple(r) for r in conn.execute(select(t.heads))),
-            "rows": sorted(tuple(r) for r in conn.execute(select(t.rows))),
+            "rows": sorted(tuple(r) for r in conn.execute(text("SELECT tbl, row, tomb_hlc, tomb_author FROM lw_row"))),
+            "merge": merge_states(conn),
             # Columns later releases add are empty on an upgraded 0.1.0 card: its values, not its width.
             "person": sorted(tuple(sorted((k, v) for k, v in r._mapping.items() if v is not None))
                              for r in conn.execute(text("SELECT * FROM person"))),
         }
+
+
+def merge_states(conn: Any) -> dict[tuple[str, bytes], Any]:
+    """Every row's merge state as conflict/ objects, from the msgpack column of releases before
+    revision 0007 or from the per-field rows after it: an upgrade keeps what they mean."""
+    registry = schema.registry()
+    if "state" in {c["name"] for c in inspect(conn).get_columns("lw_row")}:
+        return {(r.tbl, r.row): legacy_state.decode(registry, r.tbl, r)
+                for r in conn.execute(text("SELECT tbl, row, state, tomb_hlc, tomb_author FROM lw_row"))}
+    return rowstate.load_all(conn, registry)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

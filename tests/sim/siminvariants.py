@@ -229,13 +229,14 @@ def erased_values(node: Node, erased: set[tuple[str, bytes]]) -> list[str]:
         bodies = [(f"log {r.status}", r.envelope) for r in conn.execute(select(t.log.c.status, t.log.c.envelope))]
         bodies += [("quarantine", r.envelope) for r in conn.execute(select(t.quarantine.c.envelope))]
         bodies += [("fork", env) for r in conn.execute(select(t.forks.c.held, t.forks.c.incoming)) for env in r]
-        states = [(r.tbl, r.row, r.state) for r in conn.execute(select(t.rows.c.tbl, t.rows.c.row, t.rows.c.state))]
+        states = [(r.tbl, r.row) for q in (select(t.fields.c.tbl, t.fields.c.row), select(t.set_tags.c.tbl, t.set_tags.c.row))
+                  for r in conn.execute(q)]
     for where, env in bodies:
         if env and redact_body(envelope_parts(env)[0], erased) is not None:
             cs = open_envelope(env)
             out.append(f"{node.name}: {where} {cs.author.hex()[:8]}/{cs.scope}#{cs.seq} keeps an erased value")
-    for tbl, row, state in states:
-        if (tbl, row) in erased and msgpack.unpackb(state):
+    for tbl, row in sorted(set(states)):
+        if (tbl, row) in erased:
             out.append(f"{node.name}: merge state of erased {tbl}/{row.hex()[:8]} keeps fields")
     for c in open_changes(node.store):
         if (c[0], c[1]) in erased and c[2] != "*":

@@ -1,0 +1,505 @@
+"""Row merge state in the database, merged and materialized by set-based SQL (docs/engine.md).
+
+The conflict/ policies are the specification; this module computes the same states with a few
+statements per table per batch instead of a Python merge per field:
+
+    lw_row    one per replicated row: the feed scope that first wrote it, the delete tombstone
+    lw_field  one per (row, field) of an `lww` or `lattice` field: its clock `(rank, hlc, author)`,
+              the value's canonical bytes `val` (msgpack, the exact value and the last tie-break)
+              and `mat`, the value as its materialized column takes it (text; NULL when it does not
+              fit the column or the table has no such column). A `set` field has a row here too,
+              whose `mat` is the set's JSON list
+    lw_set    one per (row, field, element, tag) of a `set` field: `removed` once a remove named it
+
+LWW and lattice: `INSERT ... ON CONFLICT DO UPDATE ... WHERE (rank, hlc, author, val) >` the stored
+clock; `rank` is 0 for lww and the stage's rank for a lattice, so one statement serves both and the
+order is exactly the policies' `(rank, hlc, author)` then the value's bytes. OR-set: tags are rows;
+a remove upserts `removed = 1`, an add inserts `removed = 0` unless the row exists (a tag removed
+before its add arrived stays removed). Row delete: the tombstone is the greater `(hlc, author)`, the
+row's lw_field and lw_set rows are deleted, and edits to a tombstoned row are dropped before they
+reach the statements. Materializing: one INSERT ... SELECT ... GROUP BY row ... ON CONFLICT (id) DO
+UPDATE pivots `mat` into the domain table, and one DELETE removes rows that are deleted or lack a
+required value.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable
+
+import msgpack
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    select,
+    tuple_,
+)
+from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects import postgresql, sqlite
+
+from conflict.lattice import Lattice, LatticeState
+from conflict.lww import LwwState
+from conflict.orset import SetState
+from conflict.registry import Registry
+from conflict.row import RowState
+from conflict.types import Incoming
+from node.engine import tables as t
+from node.engine import schema
+from protocol import codec
+from protocol.changeset import Change
+
+RowKey = tuple[str, bytes]
+Render = Callable[[Any], "str | None"]
+_TAG_LIMIT = 1 << 63  # a set remove may name a tag no change can carry (hlc >= 2^63): it can match no add
+_CHUNK = 500
+
+
+# -- values as their columns take them ------------------------------------------------------------
+
+
+def fits(col: Any, value: Any) -> bool:
+    """Whether a merged value can be stored in a materialized column as it is."""
+    kind = col.type.impl if isinstance(col.type, sqltypes.TypeDecorator) else col.type  # sqlmodel's AutoString
+    if value is None:
+        return True
+    if isinstance(kind, sqltypes.JSON):
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            return False
+        return True
+    if isinstance(kind, sqltypes.Boolean):
+        return isinstance(value, int) and value in (0, 1)
+    if isinstance(kind, sqltypes.String):
+        # PostgreSQL enforces VARCHAR(n) and refuses NUL in text; SQLite does neither. Judged alike
+        # on both, so a SQLite node and a PostgreSQL hub show the same rows and neither fails a batch.
+        return isinstance(value, str) and "\x00" not in value and (kind.length is None or len(value) <= kind.length)
+    if isinstance(kind, sqltypes.Integer):
+        bits = 63 if isinstance(kind, sqltypes.BigInteger) else 15 if isinstance(kind, sqltypes.SmallInteger) else 31
+        return isinstance(value, int) and not isinstance(value, bool) and -(1 << bits) <= value < (1 << bits)
+    if isinstance(kind, (sqltypes.Float, sqltypes.Numeric)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (str, bytes)) or (isinstance(value, int) and -(1 << 63) <= value < (1 << 63))
+
+
+def _text(col: Any) -> Callable[[Any], str]:
+    """How a value that fits `col` is written into `mat` (text on both backends; cast back in SQL)."""
+    kind = col.type.impl if isinstance(col.type, sqltypes.TypeDecorator) else col.type
+    if isinstance(kind, sqltypes.JSON):
+        return json.dumps  # what SQLAlchemy's JSON type writes
+    if isinstance(kind, sqltypes.Boolean):
+        return lambda v: "1" if v else "0"
+    if isinstance(kind, sqltypes.String):
+        return str
+    if isinstance(kind, (sqltypes.Integer, sqltypes.Float, sqltypes.Numeric)):
+        return repr
+    return lambda v: v.hex() if isinstance(v, bytes) else str(v)
+
+
+def renderer(col: Any) -> Render:
+    """value → `mat` for `col`: its text when it fits, else None (kept in `val`, shown empty)."""
+    text = _text(col)
+
+    def render(value: Any) -> str | None:
+        return None if value is None or not fits(col, value) else text(value)
+
+    return render
+
+
+def _nothing(value: Any) -> None:
+    return None
+
+
+def _renderers(table: str) -> dict[str, Render]:
+    cls = schema.TABLES.get(table)
+    return {} if cls is None else _column_renderers(cls)
+
+
+@functools.lru_cache(maxsize=None)
+def _column_renderers(cls: Any) -> dict[str, Render]:
+    return {c.name: renderer(c) for c in cls.__table__.columns if c.name != "id"}
+
+
+def render(table: str, field: str, value: Any) -> str | None:
+    """The `mat` text of a value of `table.field` (None: no such column, or it does not fit)."""
+    return _renderers(table).get(field, _nothing)(value)
+
+
+# -- statements, built once per dialect -----------------------------------------------------------
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+@functools.lru_cache(maxsize=None)
+def _field_upsert(dialect: str) -> Any:
+    ins = _insert(dialect, t.fields)
+    f, x = t.fields.c, ins.excluded
+    return ins.on_conflict_do_update(
+        index_elements=["tbl", "row", "field"],
+        set_={"rank": x.rank, "hlc": x.hlc, "author": x.author, "val": x.val, "mat": x.mat},
+        where=tuple_(x.rank, x.hlc, x.author, x.val) > tuple_(f.rank, f.hlc, f.author, f.val))
+
+
+@functools.lru_cache(maxsize=None)
+def _set_mat(dialect: str) -> Any:
+    ins = _insert(dialect, t.fields)
+    return ins.on_conflict_do_update(index_elements=["tbl", "row", "field"], set_={"mat": ins.excluded.mat})
+
+
+@functools.lru_cache(maxsize=None)
+def _tag_upsert(dialect: str) -> Any:
+    ins = _insert(dialect, t.set_tags)
+    return ins.on_conflict_do_update(
+        index_elements=["tbl", "row", "field", "elem", "hlc", "author"], set_={"removed": ins.excluded.removed},
+        where=ins.excluded.removed > t.set_tags.c.removed)
+
+
+@functools.lru_cache(maxsize=None)
+def _row_insert(dialect: str) -> Any:
+    return _insert(dialect, t.rows).on_conflict_do_nothing(index_elements=["tbl", "row"])
+
+
+@functools.lru_cache(maxsize=None)
+def _tomb_upsert(dialect: str) -> Any:
+    ins = _insert(dialect, t.rows)
+    r, x = t.rows.c, ins.excluded
+    return ins.on_conflict_do_update(
+        index_elements=["tbl", "row"], set_={"tomb_hlc": x.tomb_hlc, "tomb_author": x.tomb_author},
+        where=r.tomb_hlc.is_(None) | (tuple_(x.tomb_hlc, x.tomb_author) > tuple_(r.tomb_hlc, r.tomb_author)))
+
+
+def _many(conn: Connection, build: Callable[[str], Any], params: list[dict[str, Any]]) -> None:
+    """executemany of a statement `build(dialect)` on the driver itself: SQLAlchemy's per-row
+    parameter processing costs more than SQLite takes to run the upsert. Values are plain ints,
+    str and bytes, which both drivers bind as they are."""
+    sql, names = _compiled(conn.dialect, build)
+    if names is None:
+        conn.exec_driver_sql(sql, params)
+    else:
+        conn.exec_driver_sql(sql, [tuple([p[n] for n in names]) for p in params])
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(dialect: Any, build: Callable[[str], Any]) -> tuple[str, tuple[str, ...] | None]:
+    c = build(dialect.name).compile(dialect=dialect)
+    return c.string, (tuple(c.positiontup) if c.positional else None)
+
+
+_ROWS_IN: Any = bindparam("rows", expanding=True)
+_TOMBSTONED = select(t.rows.c.row).where(
+    t.rows.c.tbl == bindparam("tbl"), t.rows.c.row.in_(_ROWS_IN), t.rows.c.tomb_hlc.is_not(None))
+_PURGE_FIELDS = delete(t.fields).where(t.fields.c.tbl == bindparam("tbl"), t.fields.c.row.in_(_ROWS_IN))
+_PURGE_TAGS = delete(t.set_tags).where(t.set_tags.c.tbl == bindparam("tbl"), t.set_tags.c.row.in_(_ROWS_IN))
+_PURGE_ROWS = delete(t.rows).where(t.rows.c.tbl == bindparam("tbl"), t.rows.c.row.in_(_ROWS_IN))
+_LIVE_TAGS = (select(t.set_tags.c.row, t.set_tags.c.field, t.set_tags.c.elem)
+              .where(t.set_tags.c.tbl == bindparam("tbl"), t.set_tags.c.row.in_(_ROWS_IN), t.set_tags.c.removed == 0))
+_LOAD_ROWS = select(t.rows).where(t.rows.c.tbl == bindparam("tbl"), t.rows.c.row.in_(_ROWS_IN))
+_LOAD_FIELDS = select(t.fields.c.row, t.fields.c.field, t.fields.c.rank, t.fields.c.hlc, t.fields.c.author,
+                      t.fields.c.val).where(t.fields.c.tbl == bindparam("tbl"), t.fields.c.row.in_(_ROWS_IN))
+_LOAD_TAGS = select(t.set_tags).where(t.set_tags.c.tbl == bindparam("tbl"), t.set_tags.c.row.in_(_ROWS_IN))
+
+
+def _hex(dialect: str, col: Any) -> Any:
+    """A row id as the materialized tables hold it: 32 lowercase hex characters."""
+    return func.encode(col, "hex") if dialect == "postgresql" else func.lower(func.hex(col))
+
+
+def _pivot(dialect: str, table: str, cols: Sequence[Any]) -> Any:
+    """SELECT id and `cols` of the live rows `:rows` of `table`, pivoted from lw_field: those whose
+    required columns all have a value."""
+    r, f = t.rows.c, t.fields.c
+    has_scope = func.max(case((f.field == "scope", 1), else_=0)) == 1
+    exprs: dict[str, Any] = {}
+    for col in cols:
+        value: Any = func.max(case((f.field == col.name, f.mat)))
+        if col.name == "scope":  # a row that never carried a scope shows the feed that wrote it
+            value = case((has_scope, value), else_=func.max(r.feed_scope))
+        exprs[col.name] = _cast(dialect, value, col)
+    required = [exprs[c.name] for c in cols if not c.nullable]
+    q = (select(_hex(dialect, r.row).label("id"), *[e.label(n) for n, e in exprs.items()])
+         .select_from(t.rows.join(t.fields, and_(f.tbl == r.tbl, f.row == r.row)))
+         .where(r.tbl == table, r.row.in_(_ROWS_IN), r.tomb_hlc.is_(None))
+         .group_by(r.row))
+    return q.having(and_(*[e.is_not(None) for e in required])) if required else q
+
+
+def _cast(dialect: str, value: Any, col: Any) -> Any:
+    kind = col.type.impl if isinstance(col.type, sqltypes.TypeDecorator) else col.type
+    if isinstance(kind, sqltypes.String):
+        return value
+    if isinstance(kind, sqltypes.JSON):
+        return cast(value, postgresql.JSON) if dialect == "postgresql" else value
+    if isinstance(kind, sqltypes.Boolean):
+        return cast(value, sqltypes.Boolean() if dialect == "postgresql" else sqltypes.Integer())
+    if isinstance(kind, (sqltypes.Integer, sqltypes.Float, sqltypes.Numeric)):
+        return cast(value, kind)
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def _materializers(dialect: str, table: str, names: tuple[str, ...] | None = None) -> tuple[Any, Any]:
+    """(upsert of the rows that qualify, delete of the others) for `table`, over the columns `names`
+    (default: every column of today's model; a migration passes the ones its database has)."""
+    model: Any = schema.TABLES[table].__table__  # type: ignore[attr-defined]
+    cols = [c for c in model.columns if c.name != "id" and (names is None or c.name in names)]
+    target = model if names is None else Table(
+        table, MetaData(), *[Column(c.name, c.type, primary_key=c.primary_key)
+                             for c in model.columns if c.name == "id" or c in cols])
+    ins = _insert(dialect, target)
+    upsert = ins.from_select(["id", *[c.name for c in cols]], _pivot(dialect, table, cols))
+    upsert = upsert.on_conflict_do_update(index_elements=["id"], set_={c.name: ins.excluded[c.name] for c in cols})
+    keep = _pivot(dialect, table, [c for c in cols if not c.nullable]).with_only_columns(
+        _hex(dialect, t.rows.c.row))
+    stale = delete(target).where(target.c.id.in_(bindparam("ids", expanding=True)), target.c.id.not_in(keep))
+    return upsert, stale
+
+
+# -- merging --------------------------------------------------------------------------------------
+
+
+def merge(conn: Connection, registry: Registry, changes: Iterable[tuple[Change, bytes, str]]) -> dict[str, list[bytes]]:
+    """Merge `(change, author, feed scope)` triples into the state tables; the rows touched, per table.
+
+    Equal to folding the changes through `conflict.row.merge_row` in any order (docs/engine.md;
+    tests/conflict/test_sql_merge.py): each statement is a join of a semilattice, so batching,
+    order and duplicates do not matter."""
+    by_table: dict[str, dict[bytes, str]] = {}
+    edits: dict[str, list[tuple[Change, bytes]]] = {}
+    deletes: dict[str, dict[bytes, tuple[int, bytes]]] = {}
+    for change, author, feed_scope in changes:
+        table = change.table
+        rows = by_table.get(table)
+        if rows is None:
+            rows = by_table[table] = {}
+            edits[table] = []
+            deletes[table] = {}
+        if change.row not in rows:
+            rows[change.row] = feed_scope
+        if change.is_delete:
+            tag = (change.hlc, author)
+            old = deletes[table].get(change.row)
+            if old is None or tag > old:
+                deletes[table][change.row] = tag
+        else:
+            edits[table].append((change, author))
+    dialect = conn.dialect.name
+    for table, rows in by_table.items():
+        _merge_table(conn, dialect, registry, table, rows, edits[table], deletes[table])
+    return {table: list(rows) for table, rows in by_table.items()}
+
+
+def _merge_table(conn: Connection, dialect: str, registry: Registry, table: str, rows: dict[bytes, str],
+                 edits: list[tuple[Change, bytes]], deletes: dict[bytes, tuple[int, bytes]]) -> None:
+    _many(conn, _row_insert, [{"tbl": table, "row": row, "feed_scope": sc, "tomb_hlc": None,
+                                         "tomb_author": None} for row, sc in rows.items()])
+    if edits:
+        dead = set(deletes)
+        for part in _chunks(list(rows), _CHUNK):
+            dead.update(r.row for r in conn.execute(_TOMBSTONED, {"tbl": table, "rows": part}))
+        fields: dict[tuple[bytes, str], dict[str, Any]] = {}
+        tags: dict[tuple[bytes, str, bytes, int, bytes], int] = {}
+        sets: set[tuple[bytes, str]] = set()
+        renders = _renderers(table)
+        kinds: dict[str, Any] = {}
+        for change, author in edits:
+            row = change.row
+            if row in dead:
+                continue  # a deleted row takes no edits: delete wins
+            name = change.field
+            policy = kinds.get(name)
+            if policy is None:
+                policy = kinds[name] = registry.policy(table, name)
+            if policy.name == "set":
+                sets.add((row, name))
+                for (elem, h, a), removed in _set_rows(policy, change, author):
+                    key = (row, name, elem, h, a)
+                    tags[key] = max(tags.get(key, 0), removed)  # a removed tag stays removed
+                continue
+            value = change.value
+            p = {"tbl": table, "row": row, "field": name,
+                 "rank": policy.rank(value) if isinstance(policy, Lattice) else 0,
+                 "hlc": change.hlc, "author": author, "val": codec.pack(value),
+                 "mat": renders.get(name, _nothing)(value)}
+            old = fields.get((row, name))
+            # Within one batch only the greatest clock for a field can win: PostgreSQL refuses one
+            # statement that updates a row twice, and it spares the database the losing writes.
+            if old is None or (p["rank"], p["hlc"], p["author"], p["val"]) > (
+                    old["rank"], old["hlc"], old["author"], old["val"]):
+                fields[(row, name)] = p
+        if fields:
+            _many(conn, _field_upsert, list(fields.values()))
+        if tags:
+            _many(conn, _tag_upsert, [
+                {"tbl": table, "row": row, "field": name, "elem": elem, "hlc": hlc, "author": author, "removed": removed}
+                for (row, name, elem, hlc, author), removed in tags.items()])
+        if sets:
+            set_json(conn, table, sets)
+    if deletes:
+        _many(conn, _tomb_upsert, [
+            {"tbl": table, "row": row, "feed_scope": rows[row], "tomb_hlc": h, "tomb_author": a}
+            for row, (h, a) in deletes.items()])
+        for part in _chunks(list(deletes), _CHUNK):
+            conn.execute(_PURGE_FIELDS, {"tbl": table, "rows": part})
+            conn.execute(_PURGE_TAGS, {"tbl": table, "rows": part})
+
+
+def _set_rows(policy: Any, change: Change, author: bytes) -> list[tuple[tuple[bytes, int, bytes], int]]:
+    """An OR-set change as lw_set rows `((elem, hlc, author), removed)`: the policy's own merge into
+    the empty set says what it adds and what it removes (and refuses a malformed one)."""
+    delta = policy.merge(None, Incoming(change.value, change.hlc, author))
+    return ([((codec.pack(e), h, a), 0) for e, (h, a) in delta.adds]
+            + [((codec.pack(e), h, a), 1) for e, (h, a) in delta.removed if h < _TAG_LIMIT])
+
+
+def set_json(conn: Connection, table: str, keys: set[tuple[bytes, str]]) -> None:
+    """Write the JSON list of each set field `keys` names into its lw_field row's `mat`: the set's
+    live elements, once each, ints before strings (`SetState.elements`)."""
+    elems: dict[tuple[bytes, str], set[Any]] = {k: set() for k in keys}
+    rows = sorted({row for row, _ in keys})
+    for part in _chunks(rows, _CHUNK):
+        for r in conn.execute(_LIVE_TAGS, {"tbl": table, "rows": part}):
+            got = elems.get((r.row, r.field))
+            if got is not None:
+                got.add(msgpack.unpackb(r.elem))
+    render = _renderers(table)
+    _many(conn, _set_mat, [
+        {"tbl": table, "row": row, "field": name, "rank": 0, "hlc": 0, "author": b"", "val": None,
+         "mat": render.get(name, _nothing)(sorted(found, key=lambda e: (isinstance(e, str), e)))}
+        for (row, name), found in elems.items()])
+
+
+# -- materializing --------------------------------------------------------------------------------
+
+
+def materialize(conn: Connection, table: str, rows: Sequence[bytes], names: tuple[str, ...] | None = None) -> None:
+    """Write `rows` of `table` from their state: upserted when live with every required value,
+    taken out of the table otherwise. A table this build does not know keeps only its state."""
+    if table not in schema.TABLES:
+        return
+    upsert, stale = _materializers(conn.dialect.name, table, names)
+    for part in _chunks(list(rows), _CHUNK):
+        conn.execute(stale, {"rows": part, "ids": [r.hex() for r in part]})
+        conn.execute(upsert, {"rows": part})
+
+
+# -- reading and replacing state (rare paths: local writes, retract, redact, screens) -------------
+
+
+def load(conn: Connection, registry: Registry, keys: Iterable[RowKey]) -> dict[RowKey, RowState]:
+    """The merge states of `keys` (those that have one) as conflict/ objects."""
+    by_table: dict[str, list[bytes]] = {}
+    for tb, row in keys:
+        by_table.setdefault(tb, []).append(row)
+    out: dict[RowKey, RowState] = {}
+    for tb, rows in by_table.items():
+        for part in _chunks(list(dict.fromkeys(rows)), _CHUNK):
+            args = {"tbl": tb, "rows": part}
+            states = {r.row: RowState({}, (r.tomb_hlc, r.tomb_author) if r.tomb_hlc is not None else None)
+                      for r in conn.execute(_LOAD_ROWS, args)}
+            _fill(conn, registry, tb, states, args)
+            out.update({(tb, row): st for row, st in states.items()})
+    return out
+
+
+def _fill(conn: Connection, registry: Registry, tb: str, states: dict[bytes, RowState], args: dict[str, Any]) -> None:
+    adds: dict[tuple[bytes, str], set[Any]] = {}
+    gone: dict[tuple[bytes, str], set[Any]] = {}
+    for r in conn.execute(_LOAD_TAGS, args):
+        pair = (msgpack.unpackb(r.elem), (r.hlc, r.author))
+        (gone if r.removed else adds).setdefault((r.row, r.field), set()).add(pair)
+    for r in conn.execute(_LOAD_FIELDS, args):
+        st = states.get(r.row)
+        if st is None:
+            continue
+        policy = registry.policy(tb, r.field)
+        if policy.name == "set":
+            key = (r.row, r.field)
+            st.fields[r.field] = SetState(frozenset(adds.get(key, ())), frozenset(gone.get(key, ())))
+        elif isinstance(policy, Lattice):
+            value = msgpack.unpackb(r.val)
+            st.fields[r.field] = LatticeState(value, policy.rank(value), r.hlc, r.author)
+        else:
+            st.fields[r.field] = LwwState(msgpack.unpackb(r.val), r.hlc, r.author)
+
+
+def load_all(conn: Connection, registry: Registry, table: str | None = None) -> dict[RowKey, RowState]:
+    """Every row's merge state (of `table`), for comparing replicas and re-materializing."""
+    q = select(t.rows.c.tbl, t.rows.c.row).order_by(t.rows.c.tbl, t.rows.c.row)
+    if table is not None:
+        q = q.where(t.rows.c.tbl == table)
+    keys = [(r.tbl, r.row) for r in conn.execute(q)]
+    got = load(conn, registry, keys)
+    return {k: got[k] for k in keys}
+
+
+def save(conn: Connection, registry: Registry, states: dict[RowKey, RowState],
+         feed_scopes: dict[RowKey, str | None]) -> None:
+    """Write whole merge states of rows that have none here (a migration converting the msgpack
+    states of earlier releases), materialized text included."""
+    rows, fields, tags = [], [], []
+    sets: dict[str, set[tuple[bytes, str]]] = {}
+    for (tb, row), st in states.items():
+        tomb = st.tombstone or (None, None)
+        rows.append({"tbl": tb, "row": row, "feed_scope": feed_scopes.get((tb, row)), "tomb_hlc": tomb[0],
+                     "tomb_author": tomb[1]})
+        for name, fs in st.fields.items():
+            if isinstance(fs, SetState):
+                sets.setdefault(tb, set()).add((row, name))
+                tags += [{"tbl": tb, "row": row, "field": name, "elem": codec.pack(e), "hlc": h, "author": a,
+                          "removed": removed} for pairs, removed in ((fs.adds, 0), (fs.removed, 1))
+                         for e, (h, a) in pairs if h < _TAG_LIMIT]
+                continue
+            policy = registry.policy(tb, name)
+            fields.append({"tbl": tb, "row": row, "field": name, "hlc": fs.hlc, "author": fs.author,
+                           "rank": policy.rank(fs.value) if isinstance(policy, Lattice) else 0,
+                           "val": codec.pack(fs.value), "mat": render(tb, name, fs.value)})
+    for stmt, params in ((t.rows.insert(), rows), (t.fields.insert(), fields), (t.set_tags.insert(), tags)):
+        for part in _chunks(params, _CHUNK):
+            conn.execute(stmt, part)
+    for tb, keys in sets.items():
+        set_json(conn, tb, keys)
+
+
+def rerender(conn: Connection, registry: Registry, table: str) -> None:
+    """Compute `mat` again for every field of `table` with today's columns (a migration added one:
+    a value a newer writer sent for it before this replica knew the column now fits)."""
+    q = select(t.fields.c.row, t.fields.c.field, t.fields.c.val).where(t.fields.c.tbl == table)
+    plain, sets = [], set()
+    for r in conn.execute(q):
+        if r.val is None:
+            sets.add((r.row, r.field))
+        else:
+            plain.append({"r": r.row, "f": r.field, "mat": render(table, r.field, msgpack.unpackb(r.val))})
+    stmt = t.fields.update().where(t.fields.c.tbl == table, t.fields.c.row == bindparam("r"),
+                                   t.fields.c.field == bindparam("f")).values(mat=bindparam("mat"))
+    for part in _chunks(plain, _CHUNK):
+        conn.execute(stmt, part)
+    if sets:
+        set_json(conn, table, sets)
+
+
+def purge(conn: Connection, keys: Iterable[RowKey]) -> None:
+    """Forget the merge state of `keys` entirely (before merging them again from the log)."""
+    by_table: dict[str, list[bytes]] = {}
+    for tb, row in keys:
+        by_table.setdefault(tb, []).append(row)
+    for tb, rows in by_table.items():
+        for part in _chunks(rows, _CHUNK):
+            for stmt in (_PURGE_FIELDS, _PURGE_TAGS, _PURGE_ROWS):
+                conn.execute(stmt, {"tbl": tb, "rows": part})
+
+
+def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
