@@ -46,7 +46,7 @@ log = logging.getLogger("laowu.redact")
 RowKey = tuple[str, bytes]
 ERASED = "（已删除 erased）"
 SCRUBBED = "＊"
-_VACUUM = ("lw_log", "lw_row", "lw_open", "lw_quarantine", "lw_fork", "lw_conflict", "lw_audit")
+_VACUUM = ("lw_log", "lw_row", "lw_field", "lw_set", "lw_open", "lw_quarantine", "lw_fork", "lw_conflict", "lw_audit")
 
 
 @dataclass(frozen=True)

@@ -598,7 +598,7 @@ class Store:
 
     def _merge(self, conn: Connection, changes: list[tuple[Change, bytes, str]]) -> None:
         """Merge `(change, author, feed scope)` triples and materialize the rows they touch, in SQL
-        (`node.rowstate`: a few set-based statements per table, whatever the batch's size)."""
+        (`node.engine.rowstate`: a few set-based statements per table, whatever the batch's size)."""
         for table, rows in rowstate.merge(conn, self.registry, changes).items():
             self._materialize(conn, table, rows)
 

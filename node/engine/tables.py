@@ -2,7 +2,7 @@
 
     lw_meta      key → msgpack value: home scope, our key's author id, clock state, pinned root
     lw_row       per replicated row: the feed scope that first wrote it, the delete tombstone
-    lw_field     per (row, lww or lattice field): its clock, value and materialized text (node.rowstate)
+    lw_field     per (row, lww or lattice field): its clock, value and materialized text (node.engine.rowstate)
     lw_set       per (row, set field, element, tag): whether a remove named it
     lw_log       every changeset held, verbatim: applied, pending (a gap before it) or held (newer schema)
     lw_peer      per peer: sync cursors both ways, last contact
@@ -54,7 +54,7 @@ rows = Table(
 fields = Table(
     "lw_field",
     metadata,
-    # One field's merge state (`node.rowstate`): the greatest (rank, hlc, author, val) wins.
+    # One field's merge state (`node.engine.rowstate`): the greatest (rank, hlc, author, val) wins.
     Column("tbl", String(64), primary_key=True),
     Column("row", LargeBinary(16), primary_key=True),
     Column("field", String(64), primary_key=True),

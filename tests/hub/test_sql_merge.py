@@ -1,4 +1,4 @@
-"""The SQL merge (`node.rowstate`) against its specification, the conflict/ pure functions.
+"""The SQL merge (`node.engine.rowstate`) against its specification, the conflict/ pure functions.
 
 Random histories of one village's rows — lww fields with values of every type (some that do not fit
 their column), OR-set adds and removes naming observed and unobserved tags, lattice stages known
