@@ -10,6 +10,12 @@ from protocol import codec
 from protocol.changeset import Change, Value
 
 
+# A field no query sees: 16 random bytes a write of a person's record carries beside its values, so
+# that a redacted body keeps nothing an erased value could be confirmed against (node.redact.salted).
+# It merges like any field (last writer wins) and is erased with the row; `row_values` leaves it out.
+SALT = "salt"
+
+
 @dataclass
 class RowState:
     """One row's merge state: a policy state per field, or a tombstone once deleted."""
@@ -73,5 +79,5 @@ def check_values(changes: Iterable[Change], registry: Registry) -> None:
 
 
 def row_values(row: RowState, table: str, registry: Registry) -> dict[str, Value]:
-    """The row as a query sees it: field → current value."""
-    return {f: registry.policy(table, f).value(s) for f, s in sorted(row.fields.items())}
+    """The row as a query sees it: field → current value (never the salt)."""
+    return {f: registry.policy(table, f).value(s) for f, s in sorted(row.fields.items()) if f != SALT}

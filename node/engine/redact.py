@@ -21,8 +21,10 @@ a PostgreSQL hub runs VACUUM on the tables that held the values.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import os
 import time
 from dataclasses import dataclass
 from collections.abc import Sequence
@@ -32,9 +34,12 @@ from weakref import WeakKeyDictionary
 import msgpack
 from sqlalchemy import Connection, delete, inspect, select, text, update
 
+from conflict.row import SALT
+from node.engine import schema
 from node.engine import tables as t
 from protocol import redaction as rd
-from protocol.changeset import Change, Changeset, body_changes, envelope_parts, open_envelope, redacted_envelope
+from protocol.changeset import (DELETE_FIELD, Change, Changeset, Value, body_changes, envelope_parts, open_envelope,
+                                redacted_envelope)
 from protocol import body2, clock, codec
 from protocol.errors import ConfigError, Malformed, RemoteError
 
@@ -47,6 +52,28 @@ RowKey = tuple[str, bytes]
 ERASED = "（已删除 erased）"
 SCRUBBED = "＊"
 _VACUUM = ("lw_log", "lw_row", "lw_field", "lw_set", "lw_open", "lw_quarantine", "lw_fork", "lw_conflict", "lw_audit")
+
+
+@functools.cache
+def erasable_tables() -> frozenset[str]:
+    """Tables whose rows an erasure may name: the card, and every table with a `person` column."""
+    return frozenset(name for name, cls in schema.TABLES.items()
+                     if name == "person" or "person" in cls.__table__.c)  # type: ignore[attr-defined]
+
+
+def salted(table: str, items: list[tuple[str, Value]]) -> list[tuple[str, Value]]:
+    """A local write's changes, with a fresh random salt when they carry a value of an erasable row.
+
+    A redaction gives every value of an erased row in a body the value nil — this salt too. What a
+    redacted changeset keeps of its original is its id (sha-256 of the original body: the feed's next
+    changeset names it, so it cannot go) and its author's signature. Both confirm a guess of *every*
+    erased value of the body at once; without the salt, a body whose only erased value is an ID number
+    (a correction) gives the number back from ~10^7 guesses in its county. With 128 random bits that
+    left no replica after the redaction, the id and the signature are hiding: no guess can be checked
+    against them (docs/erasure.md "What the original id still reveals")."""
+    if table not in erasable_tables() or all(f in (DELETE_FIELD, SALT, "scope") for f, _ in items):
+        return items
+    return [(f, v) for f, v in items if f != SALT] + [(SALT, os.urandom(16))]
 
 
 @dataclass(frozen=True)

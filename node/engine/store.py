@@ -34,7 +34,7 @@ from node.engine import tables as t
 from node import logs, migrations
 from node.engine import ownership, rowstate, schema
 from node.engine.db import StorageFull, begin_write, is_full, make_engine, upsert
-from node.engine.redact import after_apply, erased_rows, forget
+from node.engine.redact import after_apply, erased_rows, forget, salted
 from node.engine.retract import rebuild, reconcile
 from node.engine.rowview import SqlRowView
 from node.engine.stats import Statistics
@@ -372,6 +372,7 @@ class Store:
                *, save_clock: bool = True) -> None:
         """`write` inside the caller's transaction (an erasure writes its deletes and record at once).
         Every check runs before anything is written, so a refused write adds nothing to the unit."""
+        items = salted(table, items)  # nothing of an erased value survives a redaction (node.engine.redact)
         current = self._load_rows(conn, [(table, row)]).get((table, row))
         placed = self._placed_at(table, current)
         owner = ownership.owner_of(table, row, lambda tb, r: placed)
@@ -768,17 +769,24 @@ class Writes:
 
 def seal_parts(sized: list[tuple[Change, int]]) -> Iterator[list[Change]]:
     """One scope's open changes (each with its packed size) cut into as few changesets as the wire
-    allows, in order: each at most SEAL_CHANGES changes and SEAL_BYTES of packed changes."""
-    part: list[Change] = []
+    allows, in order: each at most SEAL_CHANGES changes and SEAL_BYTES of packed changes. A cut falls
+    before the run of changes of the row in hand, not inside it (unless that run fills the part), so
+    a write's values and its salt are signed in one body (`node.engine.redact.salted`)."""
+    part: list[tuple[Change, int]] = []
     used = 0
     for change, size in sized:
-        if part and (len(part) >= SEAL_CHANGES or used + size > SEAL_BYTES):
-            yield part
-            part, used = [], 0
-        part.append(change)
+        while part and (len(part) >= SEAL_CHANGES or used + size > SEAL_BYTES):
+            cut = len(part)
+            while cut > 0 and (part[cut - 1][0].table, part[cut - 1][0].row) == (change.table, change.row):
+                cut -= 1
+            cut = cut or len(part)
+            yield [c for c, _ in part[:cut]]
+            part = part[cut:]
+            used = sum(n for _, n in part)
+        part.append((change, size))
         used += size
     if part:
-        yield part
+        yield [c for c, _ in part]
 
 
 class _Batch:

@@ -6,6 +6,7 @@ joins afterwards, must hold neither value in any form, while every feed still ve
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,15 +15,17 @@ from erasurekit import files_under, found, needles
 from sqlalchemy import select
 from storekit import VILLAGE
 
+from conflict.row import SALT
 from node.engine import tables as t
 from node.domain.erase import person_rows
 from node.engine.redact import erase, verify_feeds
 from node.engine.store import Store
 from node.web.desk import search
 from node.web.tables import ensure
-from protocol import codec
+from protocol import codec, keys
 from protocol import redaction as rd
-from protocol.errors import ConfigError
+from protocol.changeset import envelope_parts
+from protocol.errors import BadSignature, ConfigError
 
 MakeStore = Callable[..., Store]
 NAME = "欧阳翠兰"
@@ -187,3 +190,33 @@ def test_a_v2_body_is_redacted_to_the_same_bytes_on_the_county_and_the_village(m
     assert held[0] == held[1]
     assert found(files(tmp_path, "village-a") + files(tmp_path, "county"), secrets()) == []
     assert village.values("person") == county.values("person")
+
+
+def test_a_redacted_id_number_correction_cannot_be_confirmed_by_guessing(make_store: MakeStore) -> None:
+    """The attack of docs/erasure.md on a changeset whose only erased value is an ID number (a
+    correction): put the right number back into the redacted body where it is nil. Neither does the
+    result hash to the original id the feed keeps, nor does the author's kept signature check: the
+    body's random salt was erased with the number, so no guess can be confirmed."""
+    village, county = registered(make_store)
+    corrected = "513225198807154434"
+    village.write("person", PERSON, {"id_number": corrected})
+    [fix] = village.seal()
+    assert sorted(c.field for c in fix.changes) == ["id_number", SALT]
+    county.apply([fix.envelope])
+    erase(county, person_rows(county, PERSON), "本人申请删除")
+    with county.engine.connect() as conn:
+        env = conn.execute(select(t.log.c.envelope).where(t.log.c.id == fix.id)).scalar_one()
+    body, sig = envelope_parts(env)
+    m = codec.unpack(body, max_bytes=len(body), what="changeset")
+    assert sorted((c[2], c[3]) for c in m["changes"]) == [("id_number", None), (SALT, None)]
+    salt = next(c.value for c in fix.changes if c.field == SALT)
+
+    def filled(salt_guess: object) -> bytes:
+        back = {"id_number": corrected, SALT: salt_guess}
+        return codec.pack({**m, "changes": [[c[0], c[1], c[2], back[c[2]], c[4]] for c in m["changes"]]})
+
+    assert hashlib.sha256(filled(salt)).digest() == fix.id  # the method is right: only the salt is missing
+    guess = filled(None)
+    assert hashlib.sha256(guess).digest() != fix.id
+    with pytest.raises(BadSignature):
+        keys.verify(fix.author, sig, guess)

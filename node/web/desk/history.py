@@ -12,6 +12,7 @@ from typing import Any
 
 from conflict.lww import LwwState
 from conflict.orset import SetState
+from conflict.row import SALT
 from node.web import audit, messages
 from node.web.desk.state import Desk
 from node.web.masking import MASK, SENSITIVE, mask_id_number
@@ -33,7 +34,7 @@ def history(desk: Desk, row: str, table: str = "person") -> list[dict[str, Any]]
     out: list[dict[str, Any]] = []
     state = desk.store.row_state(table, bytes.fromhex(row))
     for field, st in (state.fields.items() if state else ()):
-        if field == "scope":
+        if field in ("scope", SALT):  # where it is, and the salt no one reads (node.redact.salted)
             continue
         label = messages.LABELS.get(field, field)
         if isinstance(st, LwwState):
