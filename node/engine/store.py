@@ -624,7 +624,7 @@ class Store:
             for rec in live:
                 found += rule.check(table, bytes.fromhex(rec["id"]), rec, view)
         if found:
-            conn.execute(_insert_ignore(conn, t.conflicts, ["key"]),
+            conn.execute(_queue_conflicts(conn),
                          [{"key": c.key, "kind": c.kind, "tbl": c.table, "rows": codec.pack(list(c.rows)),
                            "detail": c.detail, "detected": self.hlc.physical(), "resolved": None,
                            "resolution": None} for c in found])
@@ -1031,6 +1031,16 @@ def _tx(engine: Engine) -> Iterator[Connection]:
             raise StorageFull("the disk is full: this change was rolled back, nothing committed was lost; "
                               "free space and try again") from exc
         raise
+
+
+def _queue_conflicts(conn: Connection) -> Any:
+    """Queue found conflicts: a new one is inserted; one settled before and found again (a card
+    edited again after the county settled its transfer-edit) is opened again — `resolved` means only
+    that the rules no longer find it (`Store._settle`); an open one is left as it is."""
+    ins: Any = postgresql.insert(t.conflicts) if conn.dialect.name == "postgresql" else sqlite.insert(t.conflicts)
+    return ins.on_conflict_do_update(
+        index_elements=["key"], where=t.conflicts.c.resolved.is_not(None),
+        set_={"detail": ins.excluded.detail, "detected": ins.excluded.detected, "resolved": None, "resolution": None})
 
 
 def _insert_ignore(conn: Connection, table: Any, keys: list[str]) -> Any:

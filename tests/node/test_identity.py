@@ -162,6 +162,23 @@ def test_edits_the_old_village_made_offline_during_a_transfer_are_queued_and_fol
     assert all(done for _, done in queue(county, "transfer-edit") + queue(village, "transfer-edit"))
 
 
+def test_a_card_edited_again_after_its_transfer_edit_was_settled_is_queued_again(
+        village: Store, county: Store) -> None:
+    """Village A, still offline, keeps editing the card it does not know was moved, sending its work
+    one way (a USB stick): the county settles the first edits, then the second ones queue the
+    conflict again instead of staying under the settled entry (found by the simulator, seed 3)."""
+    a = ops.register_person(village, card(1), today=TODAY)
+    sync(village, county)
+    new = identity.transfer(county, a, SIBLING, on=TODAY)
+    ops.edit_person(village, a, {"phone": "13900000009"}, today=TODAY)
+    county.apply([cs.envelope for cs in village.seal()])  # one way: A hears nothing back
+    identity.follow(county, a)
+    assert all(done for _, done in queue(county, "transfer-edit"))
+    ops.edit_person(village, a, {"phone": "13900000010"}, today=TODAY)
+    county.apply([cs.envelope for cs in village.seal()])
+    assert [r for r, done in queue(county, "transfer-edit") if done is None] == [sorted([a, new])]
+
+
 def test_a_transfer_asked_for_at_the_new_village_is_approved_at_the_county(
         village: Store, neighbour: Store, county: Store) -> None:
     a = ops.register_person(village, card(1), today=TODAY)
