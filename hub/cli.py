@@ -173,18 +173,12 @@ def cmd_rekey(args: argparse.Namespace) -> dict[str, object]:
     return {"successor": short_id(req.pub), "out": args.out}
 
 
-RELEASE_AHEAD_MS = 24 * 3600 * 1000  # released beyond this, a value would outrank every edit until its date
-
-
 def cmd_quarantine(args: argparse.Namespace) -> dict[str, object]:
     """Changesets stamped too far ahead (a wrong laptop clock): which village each blocks, release, decline."""
     store = _open(args)
     items = review.quarantined(store)
     if args.action == "list":
-        return {"隔离 quarantined": len(items),
-                "items": [f"{q.id.hex()[:16]} 村 place {q.scope} #{q.seq} by {short_id(q.author)}: stamped "
-                          f"{clock.format_hlc(q.stamped)}; {q.waiting} later changesets wait behind it"
-                          for q in items] or "无 nothing"}
+        return {"隔离 quarantined": len(items), "items": _explained(store, items) or "无 nothing"}
     if not args.id:
         raise ConfigError(f"quarantine {args.action} 需要 --id / needs --id (the first characters shown by `list`)")
     found = [q for q in items if q.id.hex().startswith(args.id.lower())]
@@ -197,17 +191,29 @@ def cmd_quarantine(args: argparse.Namespace) -> dict[str, object]:
         return {"已拒绝 declined": f"{q.scope} #{q.seq}",
                 "下一步 next": f"{q.waiting} later changesets of this village still wait: re-key its laptop "
                                "(laowu-hub rekey) after its clock is fixed"}
-    if clock.physical_ms(q.stamped) > store.hlc.physical() + RELEASE_AHEAD_MS and not args.as_stamped:
-        raise ConfigError(f"{q.scope} #{q.seq} 时间戳为 {clock.format_hlc(q.stamped)}: 放行后该值将压过此后所有修改 / "
-                          "released, its values would outrank every later edit until that date: decline it "
-                          "instead, or add --as-stamped if that is really wanted")
-    outcomes = store.release_quarantine([q.id])
-    logs.event(log, "quarantine.release", place=q.scope, seq=q.seq)
-    return {"已放行 released": f"{q.scope} #{q.seq}", "结果 outcome": [o.get("status") for o in outcomes]}
+    if args.as_stamped:  # its values outrank every later edit until the date they claim
+        outcomes = store.release_quarantine([q.id])
+        logs.event(log, "quarantine.release", place=q.scope, seq=q.seq, capped=False)
+        return {"已按原时间戳放行 released as stamped": f"{q.scope} #{q.seq}",
+                "结果 outcome": [o.get("status") for o in outcomes]}
+    cap, outcomes = review.release_capped(store, q.id)
+    logs.event(log, "quarantine.release", place=q.scope, seq=q.seq, capped=True)
+    return {"已放行 released": f"{q.scope} #{q.seq}, stamps capped at {clock.format_hlc(cap)} on every replica",
+            "结果 outcome": [o.get("status") for o in outcomes]}
+
+
+def _explained(store: Store, items: list[review.Quarantined]) -> list[dict[str, str]]:
+    """Per quarantined changeset: its id, then what releasing and declining it would do."""
+    out = []
+    for q in items:
+        c = review.choices(store, q)
+        out.append({"id": f"{q.id.hex()[:16]} by {short_id(q.author)}", "release": c.release, "decline": c.decline})
+    return out
 
 
 def cmd_review(args: argparse.Namespace) -> dict[str, object]:
-    """The revocation review queue: list what revocations held back, or take some of it back in."""
+    """What waits for staff: what revocations held back (take some back in with `keep`), the villages
+    blocked by a changeset stamped ahead (with what releasing or declining it does), every delete."""
     store = _open(args)
     if args.action == "deletes":
         gone = review.deleted_rows(store)
@@ -216,9 +222,12 @@ def cmd_review(args: argparse.Namespace) -> dict[str, object]:
                           f"{clock.format_hlc(d.hlc)}" for d in gone] or "无 nothing"}
     if args.action == "list":
         items = review.held_back(store)
+        early = review.quarantined(store)
         return {"截留待审 held back by revocations": len(items),
                 "items": [f"{short_id(h.author)} {h.scope}#{h.seq}: {h.changes} changes, received "
-                          f"{clock.format_ms(h.received)}" for h in items] or "无 nothing"}
+                          f"{clock.format_ms(h.received)}" for h in items] or "无 nothing",
+                "时钟超前被隔离 quarantined for a clock ahead (laowu-hub quarantine release|decline --id ID)": len(early),
+                "blocked": _explained(store, early) or "无 nothing"}
     if not (args.key and args.scope and args.upto):
         raise ConfigError("review keep 需要 --key --scope --upto / review keep needs --key, --scope and --upto")
     rev = certs.decode_revocation(review.keep_upto(store, enroll.find_key(store, args.key), args.scope, args.upto,
@@ -391,7 +400,8 @@ def parser() -> argparse.ArgumentParser:
     sp = cmd("quarantine", cmd_quarantine, "changesets stamped too far ahead: list, release or decline")
     sp.add_argument("action", choices=["list", "release", "decline"])
     sp.add_argument("--id", help="release/decline: the changeset id (its first characters)")
-    sp.add_argument("--as-stamped", action="store_true", help="release even a changeset stamped beyond a day ahead")
+    sp.add_argument("--as-stamped", action="store_true",
+                    help="release without capping its stamps (its values then beat every edit until the date they claim)")
     sp = cmd("review", cmd_review, "changesets revocations held back: list, or keep some (raise the cut-off)")
     sp.add_argument("action", choices=["list", "keep", "deletes"])
     sp.add_argument("--key", help="keep: the revoked key")

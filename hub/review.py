@@ -1,4 +1,5 @@
-"""The review queue of revocations (docs/trust.md §2): what a revocation held back, and taking it back in.
+"""What county staff review (docs/trust.md §2, §6, §7): what a revocation held back and taking it back
+in; every delete; quarantined changesets, the village each blocks, and releasing one capped.
 
 A revocation never destroys a changeset: those of the revoked key past its cut-off stay in the log,
 verbatim, with the status `revoked` — never served, never merged. They are the review queue. When
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from node.engine import tables as t
+from node.engine import release as releases
 from node.engine.store import Store
-from protocol import certs
+from protocol import certs, clock
+from protocol import release as ruling
 from protocol.changeset import open_envelope
 from protocol.errors import ConfigError, InvalidValue
 from protocol.keys import short_id
@@ -106,3 +109,70 @@ def keep_upto(store: Store, subject: bytes, feed_scope: str, seq: int, reason: s
     raw = certs.revoke(store.key, subject, cutoffs, max(store.hlc.physical(), latest.at + 1), reason, latest.kept)
     store.add_revocation(raw)
     return raw
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What county staff are shown for one quarantined changeset before they choose."""
+
+    cap: int | None  # the stamp a release would cap it at; None: it cannot be released yet
+    release: str
+    decline: str
+
+
+def choices(store: Store, q: Quarantined) -> Choices:
+    """Which village is blocked, why, and what releasing or declining would do, in plain words."""
+    blocked = (f"村 {q.scope} 被阻塞 blocked: #{q.seq} stamped {clock.format_hlc(q.stamped)} (its laptop clock was "
+               f"ahead); {q.waiting} later changesets wait behind it")
+    try:
+        cap = release_cap(store, q.id)
+    except InvalidValue as exc:
+        return Choices(None, f"{blocked}. 暂不能放行 cannot release yet: {exc}", _declined(q))
+    return Choices(cap, f"{blocked}. 放行 release: applied with its stamps capped at {clock.format_hlc(cap)} (just "
+                        "after the village's previous changeset), alike on every replica: its values beat nothing "
+                        f"written since, later edits by anyone win, and the {q.waiting} waiting changesets land",
+                   _declined(q))
+
+
+def _declined(q: Quarantined) -> str:
+    return (f"拒绝 decline: #{q.seq} is never applied here, and the {q.waiting} later changesets of {q.scope} keep "
+            "waiting: re-key the laptop (laowu-hub rekey) after its clock is fixed")
+
+
+def release_cap(store: Store, changeset_id: bytes) -> int:
+    """The stamp a release caps the quarantined changeset at (protocol.release): just after its
+    feed's previous changeset as merged here, or the start of its author's certificate for a feed's
+    first. InvalidValue when that changeset is not applied here yet (it must be released or arrive
+    first: the cap is decided from it)."""
+    with store.engine.connect() as conn:
+        raw = conn.execute(select(t.quarantine.c.envelope).where(t.quarantine.c.id == changeset_id)).scalar_one_or_none()
+        if raw is None:
+            raise InvalidValue("id", f"{changeset_id.hex()[:16]} 不在隔离区 is not quarantined here")
+        cs = open_envelope(raw)
+        if cs.prev is None:
+            cert = store.trust.certs.get(cs.author)
+            if cert is None:
+                raise InvalidValue("id", f"no certificate of {short_id(cs.author)} here")
+            return clock.pack(cert.not_before)
+        prev = conn.execute(select(t.log.c.envelope, t.log.c.status).where(t.log.c.id == cs.prev)).first()
+        if prev is None or prev.status != "applied" or prev.envelope is None:
+            where = "在隔离区,请先放行 is quarantined too: release it first" if conn.execute(
+                select(t.quarantine.c.id).where(t.quarantine.c.id == cs.prev)).first() else \
+                "还未到达或未应用 has not arrived or is not applied here yet: sync the village first"
+            raise InvalidValue("id", f"#{cs.seq - 1} {where}")
+        return ruling.greatest(releases.merged(releases.held(store, conn), open_envelope(prev.envelope))) + 1
+
+
+def release_capped(store: Store, changeset_id: bytes) -> tuple[int, list[dict[str, object]]]:
+    """Release a quarantined changeset with its stamps capped, alike on every replica: sign a ruling
+    (protocol.release) in this hub's feed, in the village's place, then apply the changeset here under
+    it. The ruling travels like any changeset, so every replica caps alike, whatever it held first."""
+    if store.key is None:
+        raise ConfigError("this hub was opened without its key: cannot sign a release")
+    cap = release_cap(store, changeset_id)
+    with store.engine.connect() as conn:
+        scope = conn.execute(select(t.quarantine.c.scope).where(t.quarantine.c.id == changeset_id)).scalar_one()
+    store.write(ruling.TABLE, ruling.row_id(scope, changeset_id),
+                {ruling.CHANGESET: changeset_id, ruling.CAP: cap}, scope=scope)
+    store.seal()
+    return cap, store.release_quarantine([changeset_id])

@@ -4,8 +4,8 @@ A village is *blocked* when its feed cannot advance here: a changeset of it is q
 (stamped too far ahead: a wrong laptop clock), forked (two different changesets for one seq: an
 old backup restored), or waiting for an earlier one that never came (a gap), or written by a newer
 release (held). The page lists each per village with the reason in plain words and what to do;
-operators release a quarantined changeset (`Store.release_quarantine`) or decline it
-(`Store.decline_quarantine`).
+operators release a quarantined changeset, its stamps capped alike on every replica
+(`hub.review.release_capped`), or decline it (`Store.decline_quarantine`).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hub import review
 from hub.web.app import hub_of, write
 from hub.web.scoped import prefix, sees
 from node.engine import tables as t
@@ -28,6 +29,7 @@ from node.web.accounts import Account
 from node.web.app import page, render, root
 from node.web.messages import refusal
 from protocol.changeset import open_envelope
+from protocol.errors import InvalidValue
 from protocol.keys import short_id
 
 WHY = {"clock-ahead": "时间超前(电脑时钟不准)", "fork": "分叉(同一序号两份不同记录,可能恢复了旧备份)",
@@ -101,7 +103,10 @@ def _back(request: Request, flash: str) -> Response:
 async def release(request: Request, user: Account, form: FormData) -> Response:
     item = _one(request, user)
     store = hub_of(request).store
-    outcomes = await write(request, store.release_quarantine, [bytes.fromhex(item["id"])])
+    try:  # capped alike on every replica (hub.review.release_capped, docs/trust.md §6)
+        _, outcomes = await write(request, review.release_capped, store, bytes.fromhex(item["id"]))
+    except InvalidValue as exc:
+        return _back(request, f"暂不能放行{item['scope']}的第{item['seq']}号记录:{exc}")
     status = ", ".join(f"{o['status']}" + (f"({refusal(o.get('code'), o.get('reason'))})" if o.get("code") else "")
                        for o in outcomes) or "无"
     audit.record(store.engine, user.name, "release", "changeset", item["id"][:16],

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import msgpack
 from sqlalchemy import Connection, delete, select, update
 
-from node.engine import rowstate
+from node.engine import release, rowstate
 from node.engine import tables as t
 from protocol.certs import Revocation
 from protocol.changeset import Change, open_envelope
@@ -92,11 +92,12 @@ def rebuild(store: Store, conn: Connection, keys: set[RowKey]) -> None:
     """Merge `keys` again from every applied changeset and our open changes; materialize them."""
     changes: list[tuple[Change, bytes, str]] = []
     applied = select(t.log.c.envelope).where(t.log.c.status == "applied").order_by(t.log.c.pos)
+    rulings = release.held(store, conn)  # a released changeset merges capped (docs/trust.md §6)
     for r in conn.execute(applied):
         if r.envelope is None:
             continue
         cs = open_envelope(r.envelope)
-        changes += [(c, cs.author, cs.scope) for c in cs.changes if (c.table, c.row) in keys]
+        changes += [(c, cs.author, cs.scope) for c in release.merged(rulings, cs) if (c.table, c.row) in keys]
     for r in conn.execute(select(t.open_changes.c.scope, t.open_changes.c.change).order_by(t.open_changes.c.n)):
         tb, row, f, v, h = msgpack.unpackb(r.change)
         if (tb, row) in keys:

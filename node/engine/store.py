@@ -35,6 +35,7 @@ from node import logs, migrations
 from node.engine import ownership, rowstate, schema
 from node.engine.db import StorageFull, begin_write, is_full, make_engine, upsert
 from node.engine.redact import after_apply, erased_rows, forget, salted
+from node.engine import release as releases
 from node.engine.retract import rebuild, reconcile
 from node.engine.rowview import SqlRowView
 from node.engine.stats import Statistics
@@ -316,7 +317,7 @@ class Store:
 
     def reoffer(self, conn: Connection, changesets: list[Changeset]) -> list[Outcome]:
         """Place changesets again inside `conn`'s transaction (a revocation that stopped standing)."""
-        batch = _Batch(self, conn)
+        batch = _Batch(self, conn, releases.held(self, conn))
         out = [batch.offer(cs) for cs in sorted(changesets, key=lambda c: (c.feed, c.seq))]
         batch.finish()
         return out
@@ -511,6 +512,10 @@ class Store:
             except RemoteError as exc:
                 outcomes[i] = _refused(cs, exc.code, str(exc))
                 continue
+            not_issuer = releases.refusal(cs, self.trust)
+            if not_issuer is not None:
+                outcomes[i] = _refused(cs, NotAllowed.code, not_issuer)
+                continue
             if isinstance(why, PastCutoff):  # genuine, past a revocation's cut-off: held back for review
                 back.append((i, cs, why))
                 continue
@@ -519,18 +524,31 @@ class Store:
                 continue
             admitted.append((i, cs))
         with self.transaction() as conn:
-            batch = _Batch(self, conn)
+            # Early ones a release ruling names (held here or arriving now) are let in, capped (docs/trust.md §6).
+            before = releases.held(self, conn)
+            rulings = {**before, **releases.arriving(cs for _, cs in admitted)}
+            if rulings:
+                admitted += [(i, cs) for i, cs, _ in early if releases.cap_of(rulings, cs) is not None]
+                early = [(i, cs, why) for i, cs, why in early if releases.cap_of(rulings, cs) is None]
+                admitted += [(-1, cs) for cs in releases.named_in_quarantine(self, conn, rulings)]
+            batch = _Batch(self, conn, rulings)
             for i, cs in admitted:
-                outcomes[i] = batch.offer(cs)
+                outcome = batch.offer(cs)
+                if i >= 0:
+                    outcomes[i] = outcome
             for i, cs, why in early:
                 outcomes[i] = batch.hold_early(cs, why)
             for i, cs, cut in back:
                 outcomes[i] = batch.hold_back(cs, cut)
             batch.finish()
+            again = releases.to_merge_again(self, conn, before, rulings, batch.applied)
+            if again:
+                rebuild(self, conn, again)
             redacted = after_apply(self, conn, batch.applied, [o["id"] for o in outcomes if o.get("id")],
                                    [cs for _, cs in admitted] + [cs for _, cs, _ in early] + [cs for _, cs, _ in back])
             # Released by staff, or arrived again once time caught up: now held in the log or the fork table.
             settled = [o["id"] for o in outcomes if o.get("status") in ("accepted", "duplicate", "pending", "held", "fork")]
+            settled += [cs.id for i, cs in admitted if i < 0]  # released here by a ruling that just arrived
             for part in _chunks(settled, 500):
                 conn.execute(delete(t.quarantine).where(t.quarantine.c.id.in_(part)))
             self._save_clock(conn)
@@ -564,7 +582,7 @@ class Store:
         with self.transaction() as conn:
             for part in _chunks([cs.id for cs in ready], 500):
                 conn.execute(delete(t.log).where(t.log.c.id.in_(part), t.log.c.status == "held"))
-            batch = _Batch(self, conn)
+            batch = _Batch(self, conn, releases.held(self, conn))
             outcomes = [batch.offer(cs) for cs in ready]
             batch.finish()
             self._save_clock(conn)
@@ -792,9 +810,10 @@ def seal_parts(sized: list[tuple[Change, int]]) -> Iterator[list[Change]]:
 class _Batch:
     """Placement of one apply() call's changesets inside its transaction."""
 
-    def __init__(self, store: Store, conn: Connection) -> None:
+    def __init__(self, store: Store, conn: Connection, rulings: releases.Rulings | None = None) -> None:
         self.store = store
         self.conn = conn
+        self.rulings = rulings or {}  # release rulings: changesets merged with capped stamps
         self.heads: dict[FeedKey, Head | None] = {}
         self.merge: list[tuple[Change, bytes, str]] = []
         self.applied: list[Changeset] = []
@@ -867,7 +886,7 @@ class _Batch:
             self.store.hlc.observe(cs.max_hlc)
         except ClockAhead:
             pass  # released from quarantine by staff: merged, but our clock does not follow it
-        self.merge += [(c, cs.author, cs.scope) for c in cs.changes]
+        self.merge += [(c, cs.author, cs.scope) for c in releases.merged(self.rulings, cs)]
         self.applied.append(cs)
         self.positions[(cs.feed, cs.seq)] = cs
         self.heads[cs.feed] = Head(cs.seq, cs.id)

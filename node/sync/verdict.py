@@ -34,6 +34,10 @@ def verdict(counts: Mapping[str, int]) -> tuple[int, str]:
     if refused:
         return EXIT_REFUSED, (f"有记录被拒绝或分叉，未能送达；请查看原因并联系县里 some changesets were refused or forked "
                               f"and did not land ({', '.join(parts)}): read the reasons and call the county")
+    clock = ("" if not waiting.get("quarantined") else
+             "；有记录的时间戳超前（本机时钟曾出错）：请校准本机时钟，并请县里工作人员放行（laowu-hub quarantine release），"
+             "放行后本村之后的记录会随之送达 a changeset was stamped ahead (this laptop's clock was wrong): fix the clock "
+             "and ask county staff to release it (laowu-hub quarantine release); the village's later work lands with it")
     return EXIT_WAITING, (f"有记录尚在等待（隔离、缺前序或版本较新），稍后会自动处理或由县里放行 some changesets are waiting "
                           f"({', '.join(parts)}): they land later by themselves or when county staff release them; "
-                          f"run `status` to see them")
+                          f"run `status` to see them{clock}")

@@ -31,6 +31,7 @@ def test_a_sync_whose_changeset_is_quarantined_exits_4_and_says_so(world: World,
     out = run(d, "sync")
     assert out.returncode == EXIT_WAITING, out.stdout + out.stderr
     assert "未完成 unfinished" in out.stderr and "quarantined" in out.stderr and "Traceback" not in out.stderr
+    assert "fix the clock and ask county staff to release it" in out.stderr  # what to do, plainly
     assert json.loads(out.stdout)["outcomes"].get("quarantined") == 1
     assert world.county.status().quarantined == 1
 
