@@ -14,7 +14,14 @@ Targets:
     cert          decode_certificate, decode_revocation, Trust.add_certificate / add_revocation
     cert-signed   the same, the input a body signed by the sandbox county key
     bundle        protocol.bundle.decode
-    messages      every sync message decoder: Hello, Welcome, Push, PushResult, Pull, Batch, EnrollRequest
+    messages      every sync message decoder: Hello, Welcome, Push, PushResult, Pull, Batch, EnrollRequest,
+                  TimeRequest, TimeAnswer
+    answer        protocol.messages.verify_answer: a hub answer's signature header over the request/answer
+    session       protocol.session.open_token: a token, its key proof header and the body it covers
+    redaction     protocol.redaction.decode and check_issuer; redaction-signed: the input a record
+                  body signed by the sandbox county key
+    ruling-signed a changeset body signed by the sandbox county key, admitted, then the release-ruling
+                  checks every replica runs (node.engine.release: refusal, arriving) and the stamp cap
 
 `check(target, data)` runs one input the way the fuzzer does; tests/fuzz/test_fuzz_crashers.py
 replays tests/fixtures/fuzz-corpus/ and tests/fixtures/fuzz-crashers/ through it on every run,
@@ -50,7 +57,8 @@ with instrumented:
     from node import domain  # noqa: F401  (registers the replicated tables' policies, as node/engine/store.py does)
     from node.engine import schema
     from node.sandbox import Sandbox
-    from protocol import body2, bundle, certs, changeset, messages, sealed
+    from node.engine import release as releases
+    from protocol import body2, bundle, certs, changeset, clock, messages, redaction, release, sealed, session
     from protocol.admit import admit
     from protocol.errors import BadPassphrase, RemoteError
 
@@ -121,6 +129,37 @@ def _v2_payload(data: bytes) -> None:
 
 V2_HLC = NOW_MS << 16  # the carrier hlc of the v2 seeds: their highest change is stamped at NOW_MS
 
+SESSION_SECRET = bytes(32)
+
+
+def _answer(data: bytes) -> None:
+    """data = header (128 bytes: the signature in hex) ‖ request length (2 bytes) ‖ request ‖ answer."""
+    header, n = data[:128].decode("latin-1"), int.from_bytes(data[128:130], "big")
+    request, answer = data[130:130 + n], data[130 + n:]
+    messages.verify_answer(COUNTY_KEY.public, header, "/v1/pull", request, 200, answer)
+
+
+def _session(data: bytes) -> None:
+    """data = token length (1 byte) ‖ token ‖ proof length (1 byte) ‖ proof header ‖ body."""
+    n = data[0] if data else 0
+    token, rest = data[1:1 + n], data[1 + n:]
+    m = rest[0] if rest else 0
+    proof, body = rest[1:1 + m].decode("latin-1"), rest[1 + m:]
+    session.open_token(SESSION_SECRET, token, NOW_MS, address="127.0.0.1", path="/v1/push", body=body, proof=proof)
+
+
+def _redaction(data: bytes) -> None:
+    redaction.check_issuer(TRUST, redaction.decode(data), NOW_MS)
+
+
+def _ruling(data: bytes) -> None:
+    cs = admit(signed(COUNTY_KEY, data), TRUST, NOW_MS, clock.MAX_HLC)
+    check_values(cs.changes, registry)
+    releases.refusal(cs, TRUST)
+    for _, (_, cap) in releases.arriving([cs]).items():
+        release.capped(cs.changes, cap)
+
+
 TARGETS: dict[str, Callable[[bytes], object]] = {
     "envelope": lambda data: changeset.open_envelope(data),
     "admit": _admit,
@@ -129,6 +168,11 @@ TARGETS: dict[str, Callable[[bytes], object]] = {
     "cert-signed": lambda data: _cert(signed(COUNTY_KEY, data)),
     "bundle": lambda data: bundle.decode(data),
     "messages": _messages,
+    "answer": _answer,
+    "session": _session,
+    "redaction": _redaction,
+    "redaction-signed": lambda data: _redaction(signed(COUNTY_KEY, data)),
+    "ruling-signed": _ruling,
     "sealed": lambda data: _sealed(data),
     "changeset-v2": _v2_payload,
 }

@@ -21,9 +21,9 @@ import msgpack
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fuzz_decoders import (  # noqa: E402
-    BOX, CORPUS, COUNTY, CRASHERS, NOW_MS, SEALED_PASSPHRASE, SIBLING, TARGETS, VILLAGE)
+    BOX, CORPUS, COUNTY, CRASHERS, NOW_MS, SEALED_PASSPHRASE, SESSION_SECRET, SIBLING, TARGETS, VILLAGE)
 
-from protocol import body2, bundle, certs, clock, messages, sealed  # noqa: E402
+from protocol import body2, bundle, certs, clock, messages, redaction, release, sealed, session  # noqa: E402
 from protocol.changeset import Change, seal  # noqa: E402
 
 ROW = bytes.fromhex("00112233445566778899aabbccddeeff")
@@ -86,7 +86,25 @@ def corpus() -> dict[str, dict[str, bytes]]:
         "time-request": messages.TimeRequest(nonce).encode(),
         "time-answer": messages.TimeAnswer(COUNTY, NOW_MS).encode(),
     }
+    pull = messages.Pull(token, 12, 1 << 20, False).encode()
+    answer = messages.Batch([first.envelope], [root_cert], 14, False).encode()
+    answered = messages.sign_answer(county, "/v1/pull", pull, 200, answer).encode() + len(pull).to_bytes(2, "big") + pull + answer
+    bound = session.mint(SESSION_SECRET, village.public, VILLAGE, NOW_MS + 1800_000, key_bound=True)
+    proof = session.prove(village, "/v1/push", bound, pull).encode()
+    sessions = {"key-bound": bytes([len(bound)]) + bound + bytes([len(proof)]) + proof + pull,
+                "address-bound": bytes([84]) + session.mint(SESSION_SECRET, village.public, VILLAGE, NOW_MS + 1, key_bound=False,
+                                                            address="127.0.0.1") + b"\x00" + pull,
+                "no-proof": bytes([len(bound)]) + bound + b"\x00" + pull}
+    record = redaction.make(county, VILLAGE, [("person", ROW)], [], NOW_MS, "erased at the person's request")
+    rulings = {"cap": msgpack.unpackb(seal(county, VILLAGE, 1, None, [
+        Change(release.TABLE, release.row_id(VILLAGE, first.id), release.CHANGESET, first.id, h),
+        Change(release.TABLE, release.row_id(VILLAGE, first.id), release.CAP, h - 5, h)]).envelope)["body"]}
     return {
+        "answer": {"pull": answered},
+        "session": sessions,
+        "redaction": {"record": record},
+        "redaction-signed": {"record": msgpack.unpackb(record)["body"]},
+        "ruling-signed": rulings,
         "envelope": {**envelopes, "truncated": first.envelope[:40]},
         "admit": dict(envelopes),
         "admit-signed": bodies,
@@ -167,6 +185,7 @@ def dictionary() -> list[bytes]:
              "role", "scopes", "not_before", "not_after", "succeeds", "cutoffs", "at", "reason", "sender", "created",
              "vector", "certs", "revocations", "kept", "home", "cursor", "time", "nonce", "hub", "token", "heads", "more",
              "envelopes", "results", "budget", "own", "pub", "code", "operator", "otp", "status", "id", "+", "-", "*",
+             "rows", "items", "lw_release", "lw_redaction", "record", "cap", "changeset",
              "delete", "village", "county", "township", "province", VILLAGE, COUNTY]
     return [pack(w) for w in words] + [b"LAOWUBDL\x01", b"\xc4\x20", b"\xc4\x40", b"\xc4\x10", b"\xcf", b"\xdd\xff\xff\xff\xff"]
 

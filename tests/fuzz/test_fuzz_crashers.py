@@ -41,3 +41,6 @@ def test_the_seeds_reach_past_the_signature() -> None:
     assert messages.Hello.decode((CORPUS / "messages" / "hello").read_bytes()).cursor == 3
     assert admit((CORPUS / "admit" / "v2").read_bytes(), TRUST, NOW_MS).body == 2
     TARGETS["changeset-v2"]((CORPUS / "changeset-v2" / "card").read_bytes())  # admitted: no refusal raised
+    for target, name in [("answer", "pull"), ("session", "key-bound"), ("redaction", "record"),
+                         ("redaction-signed", "record"), ("ruling-signed", "cap")]:
+        TARGETS[target]((CORPUS / target / name).read_bytes())  # the genuine message passes every check

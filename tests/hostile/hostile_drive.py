@@ -110,10 +110,10 @@ def drive(w: HostileWorld, items: Iterable[Item], seed: int = 0) -> Report:
 
 
 def post(w: HostileWorld, path: str, content: bytes | Iterator[bytes], report: Report,
-         categories: list[str]) -> httpx.Response | None:
+         categories: list[str], headers: dict[str, str] | None = None) -> httpx.Response | None:
     """The answer, or None (recorded against every input it carried) for a hang or a dropped connection."""
     try:
-        resp = w.http.post(path, content=content)
+        resp = w.http.post(path, content=content, headers=headers)
     except httpx.TimeoutException as exc:
         report.hangs += len(categories)
         outcome = f"hang ({type(exc).__name__})"
@@ -132,7 +132,9 @@ def post(w: HostileWorld, path: str, content: bytes | Iterator[bytes], report: R
 def request(w: HostileWorld, req: Request, report: Report) -> None:
     if req.prepare is not None:
         req.prepare()
-    resp = post(w, req.path, req.body(), report, [req.category])
+    body = req.body()
+    headers = req.headers(body) if req.headers is not None and isinstance(body, bytes) else None
+    resp = post(w, req.path, body, report, [req.category], headers)
     if resp is None:
         return
     status = resp.status_code

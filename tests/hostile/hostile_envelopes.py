@@ -16,6 +16,8 @@ hub must judge the envelope itself. The verdict per category (status, code):
     env-structure, env-nan, env-deep refused  malformed | unknown-version (signed by the genuine key)
     env-bad-set-op, env-bad-delete   refused  malformed          (the genuine next link, bad ops)
     env-oversized                    refused  too-large
+    env-ruling-by-village            refused  not-allowed        (a release ruling needs a county key)
+    env-redaction-by-village         refused  not-allowed | …    (a redaction record not by an issuer)
     env-v2                           refused  malformed | too-large | truncated (body v2 signed by the
                                               genuine key: zip bombs, damaged or extra zstd frames,
                                               payloads off their one form, numbers nobody gave)
@@ -51,8 +53,9 @@ from hostilekit import (
     Envelope,
     HostileWorld,
 )
-from protocol import body2, clock
-from protocol.changeset import MAX_CHANGES, MAX_VALUE_BYTES
+from protocol import body2, clock, redaction
+from protocol import release as ruling
+from protocol.changeset import MAX_CHANGES, MAX_VALUE_BYTES, redacted_envelope
 from protocol.keys import KeyPair
 
 DECODE = frozenset({"malformed", "truncated", "unknown-version"})
@@ -332,6 +335,25 @@ class EnvelopeGen:
         value = self.rng.choice(["erase", "DELETE", "", None, True, 1, b"delete", ["delete"], "delete "])
         body = self.body(self.k.village, changes=[["person", PERSON_ROW, "*", value, self.hlc()]])
         return self.refused("env-bad-delete", self.seal(self.k.village, body), MALFORMED)
+
+    def env_ruling_by_village(self) -> Envelope:
+        """A village's own release ruling (protocol.release): releasing its 2099 work, or cancelling a
+        county's ruling. Only province/prefecture/county/township keys may carry one."""
+        field, value = self.rng.choice([(ruling.CAP, 1), (ruling.CAP, 2**62), (ruling.CHANGESET, self.rng.randbytes(32)),
+                                        (ruling.CAP, "soon"), (ruling.CHANGESET, b"")])
+        row = ruling.row_id(VILLAGE, self.rng.randbytes(32))
+        body = self.body(self.k.village, changes=[[ruling.TABLE, row, field, value, self.hlc()], self.change()])
+        return self.refused("env-ruling-by-village", self.seal(self.k.village, body), frozenset({"not-allowed"}))
+
+    def env_redaction_by_village(self) -> Envelope:
+        """The village's genuine next link presented as redacted under a record the village signed
+        itself (or one naming no item of it): a redaction needs an issuer above the village."""
+        body = pack(self.body(self.k.village))
+        issuer = self.rng.choice([self.k.village, self.k.sibling, self.k.stranger])
+        rec = redaction.make(issuer, VILLAGE, [("person", PERSON_ROW)], [], clock.wall_ms(), "hostile")
+        env = redacted_envelope(body, self.k.village.sign(body), rec)
+        return self.refused("env-redaction-by-village", env,
+                            frozenset({"not-allowed", "unknown-author", "malformed", "bad-signature"}))
 
     def env_oversized(self) -> Envelope:
         how = self.rng.choice(["value", "value", "envelope", "changes"])

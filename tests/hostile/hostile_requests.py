@@ -15,6 +15,8 @@ Sessions (push and pull)
     token-revoked-key                                     403 revoked
     token-unenrolled                                      403 unknown-author
     token-expired-cert                                    403 certificate-expired
+    token-unproven, token-foreign-proof                   401 unauthorized (a key-bound token without its
+                                                          key's proof, or with another key's over the body)
 Hello
     hello-forged-sig, hello-wrong-hub, hello-tampered     403 bad-signature
     hello-replayed, hello-stale                           409 stale
@@ -35,6 +37,7 @@ Push
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import math
@@ -48,7 +51,7 @@ from hostile_envelopes import DECODE, MALFORMED, depth, flip, huge_header, neste
 from hostilekit import COUNTY, FAR_VILLAGE, PROVINCE, SIBLING, TOWNSHIP, VILLAGE, HostileWorld, Request
 from hub import enroll
 from hub.app import HELLO_WINDOW_MS, TOKEN_TTL_MS
-from protocol import certs, clock, messages
+from protocol import certs, clock, messages, session
 from protocol.keys import KeyPair
 
 PATHS = ("/v1/hello", "/v1/push", "/v1/pull", "/v1/enroll")
@@ -296,6 +299,24 @@ class RequestGen:
     def req_token_unenrolled(self) -> Request:
         return self.token_request("token-unenrolled", lambda: self.w.mint(self.k.stranger.public, VILLAGE, clock.wall_ms()),
                                   403, bad("unknown-author"))
+
+    def req_token_unproven(self) -> Request:
+        """A key-bound token read off the wire, sent without the key's proof (or with a junk one)."""
+        junk = self.rng.choice(["", "00" * 64, self.rng.randbytes(64).hex(), "not hex", session.WILL_PROVE])
+        req = self.token_request("token-unproven", lambda: self.w.mint_bound(self.k.village.public, VILLAGE,
+                                                                             clock.wall_ms()), 401, bad("unauthorized"))
+        return dataclasses.replace(req, headers=lambda body: {session.PROOF_HEADER: junk} if junk else {})
+
+    def req_token_foreign_proof(self) -> Request:
+        """A key-bound token of the village, each request signed by another key (the sibling's, a stranger's)."""
+        key = self.rng.choice([self.k.sibling, self.k.stranger])
+        req = self.token_request("token-foreign-proof", lambda: self.w.mint_bound(self.k.village.public, VILLAGE,
+                                                                                  clock.wall_ms()), 401, bad("unauthorized"))
+
+        def proof(body: bytes) -> dict[str, str]:
+            m = msgpack.unpackb(body)
+            return {session.PROOF_HEADER: session.prove(key, req.path, m["token"], body)}
+        return dataclasses.replace(req, headers=proof)
 
     def req_token_expired_cert(self) -> Request:
         key = self.rng.choice([self.k.expired, self.k.early])

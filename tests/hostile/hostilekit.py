@@ -70,6 +70,7 @@ class Request:
     codes: frozenset[str]
     prepare: Callable[[], None] | None = None
     empty_ok: bool = False
+    headers: Callable[[bytes], dict[str, str]] | None = None  # of the body sent: a key proof over it
 
 
 @dataclass
@@ -238,6 +239,10 @@ class HostileWorld:
     def mint(self, author: bytes, home: str, now: int) -> bytes:
         """A token signed with the hub's own secret, as the hub would have issued it at `now`."""
         return self.hub.token(author, home, now, "127.0.0.1")
+
+    def mint_bound(self, author: bytes, home: str, now: int) -> bytes:
+        """A key-bound token (protocol.session), as the hub issues it to a hello that promised proofs."""
+        return self.hub.token(author, home, now, key_bound=True)
 
     def push_as(self, name: str, envelopes: list[bytes]) -> list[dict[str, Any]]:
         body = messages.Push(self.token(name), envelopes, [], []).encode()
