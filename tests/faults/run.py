@@ -49,7 +49,8 @@ def _pg() -> tuple[Callable[[str], str], Callable[[], None]] | None:
     made: list[str] = []
 
     def new(label: str) -> str:
-        name = f"laowu_soak_{label}_{uuid.uuid4().hex[:10]}"
+        # LAOWU_SOAK_DB_PREFIX: who made them, on a server shared by several people (dropped at the end)
+        name = f"{os.environ.get('LAOWU_SOAK_DB_PREFIX', 'laowu')}_soak_{label}_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"'.encode())
         made.append(name)
