@@ -27,7 +27,8 @@ Hello
     hello-out-of-scope                                    403 out-of-scope
 Enrollment
     enroll-forged-sig                                     403 bad-signature
-    enroll-no-otp, enroll-wrong-otp, enroll-replayed,     401 unauthorized
+    enroll-no-otp                                         401 enroll-waiting (queued for an operator)
+    enroll-wrong-otp, enroll-replayed,                    401 unauthorized
       enroll-otp-mismatch
     enroll-otp-forbidden                                  403 not-allowed
 Time (POST /v1/time, the signed clock a far-off node asks for)
@@ -439,7 +440,8 @@ class RequestGen:
         return self.req("enroll-forged-sig", "/v1/enroll", forged, 403, bad("bad-signature"))
 
     def req_enroll_no_otp(self) -> Request:
-        return self.req("enroll-no-otp", "/v1/enroll", lambda: self.enroll_body(), 401, bad("unauthorized"))
+        # queued for a county operator, never granted by itself (still a 401 for older nodes)
+        return self.req("enroll-no-otp", "/v1/enroll", lambda: self.enroll_body(), 401, bad("enroll-waiting"))
 
     def req_enroll_wrong_otp(self) -> Request:
         otp = self.rng.choice(["123456", "hostile-setup-otp ", "", self.rng.randbytes(6).hex(), "x" * 5000, "otp/../"])
