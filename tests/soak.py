@@ -55,9 +55,11 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"LAOWU_SOAK_CAMPAIGNS: unknown {sorted(unknown)}; known: {', '.join(campaigns)}")
     out = ROOT / "bench" / "soak.json"
-    results = json.loads(out.read_text()) if out.exists() else {}
     for name in wanted:
-        results[name] = campaigns[name]()
+        result = campaigns[name]()
+        # Read again just before writing: two soaks of different campaigns may run side by side.
+        results = json.loads(out.read_text()) if out.exists() else {}
+        results[name] = result
         out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")  # each campaign kept as it ends
     print(f"\nwritten {out.relative_to(ROOT)}")
 
