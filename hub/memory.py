@@ -126,7 +126,8 @@ class MemoryTransport(httpx.BaseTransport):
         ct = {"content-type": messages.CONTENT_TYPE}
 
         def signed(status: int, out: bytes) -> tuple[int, bytes, dict[str, str]]:
-            return status, out, {**ct, messages.SIG_HEADER: hub.sign_answer(path, body, status, out)}
+            return status, out, {**ct, messages.SIG_HEADER: hub.sign_answer(path, body, status, out),
+                                 messages.BODIES_HEADER: messages.bodies_header()}
 
         handlers: dict[tuple[str, str], Handler] = {
             ("POST", "/v1/hello"): lambda b: hub.hello(b, who),

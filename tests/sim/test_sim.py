@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 
-import msgpack
 
 import pytest
 from sqlalchemy import delete, select
@@ -19,7 +18,7 @@ from simworld import Shape, World
 
 from node.engine import tables as t
 from protocol import redaction
-from protocol.changeset import envelope_parts
+from protocol.changeset import body_changes, envelope_parts
 from protocol.keys import KeyPair
 
 SCHEDULES = int(os.environ.get("LAOWU_SIM_SCHEDULES", "20"))
@@ -125,7 +124,7 @@ def unredact(w: World) -> None:
         if r is None:
             continue
         body, _ = envelope_parts(r.envelope)
-        changes = msgpack.unpackb(body)["changes"]
+        changes = body_changes(body)[1]  # either body format
         rows = {(c[0], c[1]) for c in changes if c[2] != "*" and c[3] is not None}
         if not rows:
             continue
