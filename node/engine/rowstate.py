@@ -107,6 +107,14 @@ def _text(col: Any) -> Callable[[Any], str]:
 
 def renderer(col: Any) -> Render:
     """value → `mat` for `col`: its text when it fits, else None (kept in `val`, shown empty)."""
+    kind = col.type.impl if isinstance(col.type, sqltypes.TypeDecorator) else col.type
+    if isinstance(kind, sqltypes.String) and not isinstance(kind, sqltypes.Enum):
+        limit = kind.length or (1 << 62)
+
+        def text_value(value: Any) -> str | None:  # most fields: `fits` for a string column, inlined
+            return value if type(value) is str and len(value) <= limit and "\x00" not in value else None
+
+        return text_value
     text = _text(col)
 
     def render(value: Any) -> str | None:
@@ -472,17 +480,21 @@ def save(conn: Connection, registry: Registry, states: dict[RowKey, RowState],
 
 
 def rerender(conn: Connection, registry: Registry, table: str) -> None:
-    """Compute `mat` again for every field of `table` with today's columns (a migration added one:
-    a value a newer writer sent for it before this replica knew the column now fits)."""
-    q = select(t.fields.c.row, t.fields.c.field, t.fields.c.val).where(t.fields.c.tbl == table)
+    """Compute `mat` and lattice ranks again for every field of `table` with today's model: a
+    migration added a column (a value a newer writer sent for it before this replica knew the
+    column now fits) or a lattice stage (a value that ranked below every known stage now ranks)."""
+    q = select(t.fields.c.row, t.fields.c.field, t.fields.c.rank, t.fields.c.val).where(t.fields.c.tbl == table)
     plain, sets = [], set()
     for r in conn.execute(q):
         if r.val is None:
             sets.add((r.row, r.field))
-        else:
-            plain.append({"r": r.row, "f": r.field, "mat": render(table, r.field, msgpack.unpackb(r.val))})
+            continue
+        value = msgpack.unpackb(r.val)
+        policy = registry.policy(table, r.field)
+        rank = policy.rank(value) if isinstance(policy, Lattice) else r.rank
+        plain.append({"r": r.row, "f": r.field, "k": rank, "m": render(table, r.field, value)})
     stmt = t.fields.update().where(t.fields.c.tbl == table, t.fields.c.row == bindparam("r"),
-                                   t.fields.c.field == bindparam("f")).values(mat=bindparam("mat"))
+                                   t.fields.c.field == bindparam("f")).values(mat=bindparam("m"), rank=bindparam("k"))
     for part in _chunks(plain, _CHUNK):
         conn.execute(stmt, part)
     if sets:
