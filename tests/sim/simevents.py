@@ -10,10 +10,15 @@ for a while (a village, a county hub, a county's uplink: intermittent and long p
 bundles (village → township or county), crashes (the store closed without sealing, mid-sync or
 idle, and opened again from its file), wall clocks set to 2001 or 2099, backups and restores
 from an old backup, a stolen laptop (revoked at the county, the thief keeps writing), and county
-staff (releasing quarantine, re-keying a laptop whose feed forked). The network drops, loses,
-duplicates and delays requests throughout (hub.memory.Network).
+staff (releasing quarantine, re-keying a laptop whose feed forked, settling the identity conflicts).
+The network drops, loses, duplicates and delays requests throughout (hub.memory.Network).
 
-Transfers between villages are not simulated: `node/domain/ops.py` has no transfer operation yet.
+One card per person (docs/identity.md), from a stream of its own: a person registered twice, offline,
+by two villages (a duplicate card: a `duplicate-id` conflict); a township transferring a person to
+another of its villages, sometimes while the old village edits the card offline (the edits land on
+the closed card: a `transfer-edit` conflict); a village key writing, moving or deleting a sibling's
+card (refused `not-owner`); county staff settling the queued conflicts with the domain's decisions
+(transfer, merge, different people; follow or keep).
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 import httpx
+import msgpack
 from sqlalchemy import select
 
 from hub import enroll
@@ -110,7 +116,7 @@ class Schedule:
                 self.steal()
             rng.choices(actions, weights)[0]()
             if self.identity_rng.random() < 0.05:
-                self.identity_rng.choice((self.transfer, self.sibling_write))()
+                self.identity_rng.choice((self.transfer, self.crossing_transfer, self.sibling_write))()
 
     def heal(self, rounds: int = 20) -> int:
         """Every link up, no faults; staff release quarantines; sync until nothing moves."""
@@ -202,8 +208,12 @@ class Schedule:
             w.note(f"erase-request {node.name}")
         return None
 
-    def transfer(self) -> None:
-        """A township moves one of its people to another village of the township (docs/identity.md)."""
+    def crossing_transfer(self) -> None:
+        self.transfer(crossing=True)
+
+    def transfer(self, crossing: bool = False) -> None:
+        """A township moves one of its people to another village of the township (docs/identity.md);
+        `crossing`: the old village edits the card offline just before (it has not heard of the transfer)."""
         w, rng = self.w, self.identity_rng
         towns = w.live("township")
         if not towns:
@@ -218,10 +228,29 @@ class Schedule:
             return
         row, scope = rng.choice(cards)
         to = rng.choice([v for v in villages if v != scope])
+        if crossing:
+            self.edit_before_hearing(w.nodes.get(scope), bytes.fromhex(row))
         try:
             with w.acknowledging(node):
                 identity.transfer(node.store, bytes.fromhex(row), to, on=today(w))
             w.note(f"transfer {node.name}")
+        except InvalidValue:
+            w.note("refused-locally")
+
+    def edit_before_hearing(self, village: Node | None, row: bytes) -> None:
+        """The card's village edits it offline while it is being transferred (if it holds it open)."""
+        w, rng = self.w, self.identity_rng
+        if village is None or village.retired or village.kind != "village":
+            return
+        card = ops.get(village.store, "person", row)
+        if card is None or card.get("closed_on"):
+            return
+        try:
+            with w.acknowledging(village):
+                ops.edit_person(village.store, row, {"phone": generate.mobile(rng)}, today=today(w))
+                if rng.random() < 0.5:
+                    ops.add_skill(village.store, row, rng.choice(generate.SKILLS))
+            w.note(f"edit-crossing-transfer {village.name}")
         except InvalidValue:
             w.note("refused-locally")
 
@@ -486,7 +515,7 @@ class Schedule:
         forked: set[bytes] = set()
         for n in w.live("province", "county", "township"):
             forked |= fork_authors(n.store)
-        done = self.approve_erasures()
+        done = self.approve_erasures() + self.settle_conflicts()
         for node in w.live("village"):
             if node.author in forked:
                 county = w.county_of(node)
@@ -521,11 +550,33 @@ class Schedule:
                     self.w.note(f"erase-refused {county.name}: {exc}")
         return done
 
+    def settle_conflicts(self) -> int:
+        """County staff settle the duplicate cards and the edits that crossed a transfer that their hub
+        queued, with the decisions the console and `laowu-hub conflicts resolve` offer."""
+        w, rng = self.w, self.identity_rng
+        done = 0
+        for county in w.live("county"):
+            with county.store.engine.connect() as conn:
+                queued = [(r.kind, list(msgpack.unpackb(r.rows))) for r in conn.execute(
+                    select(t.conflicts.c.kind, t.conflicts.c.rows).where(
+                        t.conflicts.c.resolved.is_(None), t.conflicts.c.kind.in_(identity.RESOLUTIONS))
+                    .order_by(t.conflicts.c.key))]
+            for kind, rows in queued:
+                decision = rng.choice([d for d, _ in identity.RESOLUTIONS[kind]])
+                try:
+                    with w.acknowledging(county):
+                        identity.settle(county.store, kind, rows, decision, rng.choice(rows), on=today(w))
+                    w.note(f"settle-{kind} {county.name} {decision}")
+                    done += 1
+                except (InvalidValue, ConfigError) as exc:  # e.g. a card of another county
+                    w.note(f"settle-refused {county.name}: {exc}")
+        return done
+
     def lan_sync(self, node: Node, hub_code: str) -> None:
         """A sync staff make sure of: over a link without faults, once the hub answers at all."""
         w = self.w
         client = SyncClient(node.store, f"http://{w.host(hub_code)}", w.nodes[hub_code].author,
-                            transport=MemoryTransport(w.hubs, Network(), link="lan"), restamp=False)
+                            transport=MemoryTransport(w.hubs, Network(), link="lan"))
         try:
             client.sync()
         finally:

@@ -17,7 +17,11 @@
   feed that did not fork, and no hub answered a request with a 500;
 * erased values are nowhere: on every live replica, no stored body (log of any status, quarantine,
   fork proofs), no open change and no merge state carries a value of a row a redaction record
-  erased (an acknowledged change of an erased row is erased, not lost).
+  erased (an acknowledged change of an erased row is erased, not lost);
+* edits that crossed a transfer are kept: a card closed by a transfer whose values differ from what
+  the transfer handed over (its village edited it offline) is queued as `transfer-edit` on every live
+  replica that holds it, and a card that matches is not (the edits themselves are acknowledged
+  changes: the check above finds them at the province).
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ from sqlalchemy import select
 from conflict.row import RowState, merge_row, row_values
 from node.engine import tables as t
 from node.engine import schema
+from node.domain.person import TRANSFERRED, digest
+from node.domain.rules import TransferEdit
 from node.engine.redact import erased_rows
 from node.engine.store import Store
 from protocol import scope as scopes
@@ -52,6 +58,7 @@ class Verdict:
     unreported_forks: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
     erased: list[str] = field(default_factory=list)
+    crossed: list[str] = field(default_factory=list)  # an edit that crossed a transfer, neither matched nor queued
     failures: list[str] = field(default_factory=list)
     forks: int = 0
     acked: int = 0
@@ -63,7 +70,7 @@ class Verdict:
     @property
     def problems(self) -> list[str]:
         return (self.lost + self.merge + self.divergent + self.leaks + self.cross + self.revoked
-                + self.unreported_forks + self.stuck + self.erased + self.failures)
+                + self.unreported_forks + self.stuck + self.erased + self.crossed + self.failures)
 
     @property
     def converged(self) -> bool:
@@ -193,6 +200,7 @@ def check(w: World, heal_rounds: int) -> Verdict:
                                f"{cs.author.hex()[:8]}/{cs.scope}#{cs.seq} {'missing' if cs.id in want else 'extra'}")
         if not node.thief:
             v.erased += erased_values(node, erased)
+            v.crossed += crossed_transfers(node)
         st = node.store.status()
         if st.quarantined:
             v.stuck.append(f"{node.name}: {st.quarantined} quarantined after healing")
@@ -241,6 +249,23 @@ def erased_values(node: Node, erased: set[tuple[str, bytes]]) -> list[str]:
     for c in open_changes(node.store):
         if (c[0], c[1]) in erased and c[2] != "*":
             out.append(f"{node.name}: an open change keeps a value of erased {c[0]}/{c[1].hex()[:8]}")
+    return out
+
+
+def crossed_transfers(node: Node) -> list[str]:
+    """Cards closed by a transfer on `node` whose conflict queue disagrees with their values."""
+    with node.store.engine.connect() as conn:
+        queued = {frozenset(msgpack.unpackb(r.rows)) for r in conn.execute(select(t.conflicts.c.rows).where(
+            t.conflicts.c.kind == TransferEdit.kind, t.conflicts.c.resolved.is_(None)))}
+    out = []
+    for (_, row), values in node.store.values("person").items():
+        successor = values.get("successor") if values else None
+        if not values or values.get("closed_reason") != TRANSFERRED or not isinstance(successor, str):
+            continue
+        edited = digest(values, successor) != values.get("copied")
+        if edited != (frozenset((row, bytes.fromhex(successor))) in queued):
+            out.append(f"{node.name}: transferred card {row.hex()[:8]} {'edited after' if edited else 'unchanged since'} "
+                       f"its transfer is {'not ' if edited else ''}queued as transfer-edit")
     return out
 
 

@@ -225,10 +225,7 @@ class World:
         link = f"relay-{node.home}" if node.kind == "county" else node.name
         transport = CrashingTransport(self, self.hubs, self.net, link=link)
         hub_node = self.nodes[hub_code]
-        # restamp=False: the recorded schedules were found without re-stamping; with it on, seed 5 takes
-        # another path and finds an erasure gap (reported to the erasure helper, docs/trust.md §6).
-        client = SyncClient(node.store, f"http://{self.host(hub_code)}", hub_node.author, transport=transport,
-                            restamp=False)
+        client = SyncClient(node.store, f"http://{self.host(hub_code)}", hub_node.author, transport=transport)
         self.clients[key] = (node.store, client)
         return client
 
