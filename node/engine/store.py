@@ -657,7 +657,20 @@ class Store:
             return
         q = select(t.conflicts.c.key, t.conflicts.c.rows).where(
             t.conflicts.c.tbl == table, t.conflicts.c.kind.in_(kinds), t.conflicts.c.resolved.is_(None))
-        done = [r.key for r in conn.execute(q) if r.key not in still and checked & set(msgpack.unpackb(r.rows))]
+        open_ = [(r.key, set(msgpack.unpackb(r.rows))) for r in conn.execute(q)]
+        maybe = [(key, rows) for key, rows in open_ if key not in still and checked & rows]
+        # A rule may find a conflict from one of its rows only (a transfer-edit, from the old card):
+        # judge the conflict's other rows too before calling it settled, or an edit of the new card
+        # alone would settle the old card's conflict.
+        others = {row for _, rows in maybe for row in rows} - checked
+        if others:
+            tbl = schema.TABLES[table].__table__  # type: ignore[attr-defined]
+            view = SqlRowView(conn)
+            for rec in conn.execute(select(tbl).where(tbl.c.id.in_([r.hex() for r in others]))):
+                for rule in self.rules:
+                    if table in rule.tables:
+                        still = still | {c.key for c in rule.check(table, bytes.fromhex(rec.id), dict(rec._mapping), view)}
+        done = [key for key, _ in maybe if key not in still]
         if done:
             conn.execute(update(t.conflicts).where(t.conflicts.c.key.in_(done)).values(
                 resolved=self.hlc.physical(), resolution="已由签名的处理结果解决 / settled by a signed change"))

@@ -179,6 +179,20 @@ def test_a_card_edited_again_after_its_transfer_edit_was_settled_is_queued_again
     assert [r for r, done in queue(county, "transfer-edit") if done is None] == [sorted([a, new])]
 
 
+def test_an_edit_of_the_new_card_does_not_settle_the_old_card_s_transfer_edit(
+        village: Store, neighbour: Store, county: Store) -> None:
+    """The transfer-edit rule finds the conflict from the old card only: the new village editing its
+    card must not mark it settled (found by the simulator, seed 3)."""
+    a = ops.register_person(village, card(1), today=TODAY)
+    sync(village, county)
+    new = identity.transfer(county, a, SIBLING, on=TODAY)
+    ops.edit_person(village, a, {"phone": "13900000009"}, today=TODAY)  # offline: it has not heard yet
+    sync(village, neighbour, county)
+    ops.edit_person(neighbour, new, {"phone": "13900000011"}, today=TODAY)
+    sync(neighbour, county)
+    assert [r for r, done in queue(county, "transfer-edit") if done is None] == [sorted([a, new])]
+
+
 def test_a_transfer_asked_for_at_the_new_village_is_approved_at_the_county(
         village: Store, neighbour: Store, county: Store) -> None:
     a = ops.register_person(village, card(1), today=TODAY)
