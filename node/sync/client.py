@@ -6,6 +6,11 @@ forking it. Then it seals open local changes and pushes what the hub lacks. Each
 applied in one transaction together with the cursor that covers it, so a cut at any byte resumes
 exactly where it stopped and nothing acknowledged is fetched twice. Sync never blocks local work:
 it runs in its own thread with its own connections; SQLite WAL lets writes go on beside it.
+
+Every hub answer is signed; a hub of release 0.1.0 signs none. Such a hub is still synced with, in
+compatibility mode (docs/trust.md §9, `node.sync.legacy`): only while this node has never seen that
+hub key sign, only hello, pull and push, and adopting only what carries signatures of its own
+(changesets, certificates, revocations): no clock correction, and no cursor saved.
 """
 from __future__ import annotations
 
@@ -20,10 +25,10 @@ from typing import Callable
 
 import httpx
 
-from node import logs
-
+from node import backup, logs
 from node.engine import synclog
 from node.engine.store import Store
+from node.sync import legacy
 from protocol import certs, codec, messages, session
 from protocol.errors import ConfigError, LocalError, RemoteError
 
@@ -84,6 +89,7 @@ class SyncReport:
     restored_feeds: int = 0
     restamped: int = 0  # open changes stamped far ahead (a wrong laptop clock), re-stamped before sealing
     counts: dict[str, int] = field(default_factory=dict)  # outcomes by status, pulled and pushed
+    unsigned: bool = False  # the hub signed none of its answers (release 0.1.0): compatibility mode
 
     def count(self, outcomes: list[dict[str, object]]) -> None:
         for o in outcomes:
@@ -92,7 +98,8 @@ class SyncReport:
 
     def line(self) -> str:
         return (f"pushed {self.pushed}, pulled {self.pulled}, sealed {self.sealed}, refused {len(self.refused)}; "
-                f"{self.round_trips} round trips, {self.bytes_sent + self.bytes_received} bytes")
+                f"{self.round_trips} round trips, {self.bytes_sent + self.bytes_received} bytes"
+                + ("; " + legacy.NOTE if self.unsigned else ""))
 
 
 class SyncClient:
@@ -107,6 +114,8 @@ class SyncClient:
         self.http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=tls_context(ca_file),
                                  headers={"content-type": messages.CONTENT_TYPE,
                                           messages.BODIES_HEADER: messages.bodies_header()})
+        self.unsigned = False  # this sync's hub answered unsigned (compatibility mode): nothing unverified is kept
+        self.pinned = False  # this hub's signature was seen (and remembered: `legacy.pin`)
 
     def close(self) -> None:
         self.http.close()
@@ -147,14 +156,25 @@ class SyncClient:
     def check_answer(self, path: str, body: bytes, resp: httpx.Response, extra: bytes = b"") -> None:
         """Adopt nothing the hub did not sign (DESIGN §3): every answer carries the hub's signature
         over it and the request it answers; a network that rewrote it (a time, a cursor, a result) is
-        caught here, and nothing of the answer is used."""
+        caught here, and nothing of the answer is used. An answer with no signature at all is taken
+        only in compatibility mode (`legacy.refusal` says when); the first signed one pins the hub for good."""
+        header = resp.headers.get(messages.SIG_HEADER)
+        why = None
+        if header is None:
+            restored = backup.restored_since(self.store.engine) is not None
+            why = legacy.refusal(self.store, self.hub, path, restored)
+            if why is None:
+                self.unsigned = True
+                return
         try:
-            messages.verify_answer(self.hub, resp.headers.get(messages.SIG_HEADER), path, body, resp.status_code,
-                                   resp.content, extra)
+            messages.verify_answer(self.hub, header, path, body, resp.status_code, resp.content, extra)
         except RemoteError as exc:
             raise SyncFailed(f"{self.url}{path}: 应答未经枢纽签名 the answer is not signed by hub "
-                             f"{self.hub.hex()[:8]} ({exc}); check the network, or use TLS", resp.status_code,
+                             f"{self.hub.hex()[:8]} ({why or exc}); check the network, or use TLS", resp.status_code,
                              "bad-signature") from exc
+        if not self.pinned:
+            legacy.pin(self.store, self.hub)
+            self.pinned = True
 
     def _hello(self, cursor: int, report: SyncReport) -> messages.Welcome:
         store = self.store
@@ -164,7 +184,11 @@ class SyncClient:
                                     store.hlc.physical(), os.urandom(messages.NONCE_LEN))
         answer = self._exchange("/v1/hello", hello.encode(), report)
         welcome = messages.Welcome.decode(answer.content)
-        store.hlc.correct(welcome.time, int((time.monotonic() - sent_at) * 1000))
+        if not self.unsigned:  # an unsigned time could move our clock anywhere: ours stays as it is
+            store.hlc.correct(welcome.time, int((time.monotonic() - sent_at) * 1000))
+        elif welcome.hub != self.hub:
+            raise SyncFailed(f"{self.url}: 这不是本机配置的平台 this is not the configured hub {self.hub.hex()[:8]} "
+                             f"(it says it is {welcome.hub.hex()[:8]})", 200, "wrong-hub")
         store.learn_bodies(messages.parse_bodies(answer.headers.get(messages.BODIES_HEADER)))
         return welcome
 
@@ -193,12 +217,15 @@ class SyncClient:
         for r in report.refused:
             logs.event(log, "sync.refused", logging.WARNING, hub=self.url, changeset=_short(r.get("id")),
                        code=r.get("code"), reason=r.get("reason"))
+        if report.unsigned:
+            logs.event(log, "sync.unsigned", logging.WARNING, hub=self.url)
         if report.restored_feeds:
             logs.event(log, "sync.restored", logging.WARNING, hub=self.url, feeds=report.restored_feeds)
         return report
 
     def _sync(self, progress: Callable[[str, int, int], None] | None) -> SyncReport:
         report = SyncReport(self.url)
+        self.unsigned = False
         store = self.store
         pull_cursor, push_cursor = synclog.cursors(store, self.url)
         offset_before = store.hlc.offset_ms
@@ -211,6 +238,10 @@ class SyncClient:
             # the hub's time first, then say hello again. Without this it could never sync (§5).
             self._learn_time(report)
             welcome = self._hello(pull_cursor, report)
+        # Compatibility mode (an unsigned welcome): cursors move in memory for this exchange only and
+        # are never saved, so nothing an unsigned answer claims (a cursor, "accepted") outlives it.
+        keep = not self.unsigned
+        report.unsigned = self.unsigned
         report.offset_ms = store.hlc.offset_ms - offset_before
         unplaced = self._revocations(welcome.revocations)
         mine = {sc: seq for sc, seq, _ in synclog.heads_of(store, store.author)}
@@ -227,13 +258,13 @@ class SyncClient:
             unplaced = self._revocations(unplaced) if unplaced else []
             cursor = batch.cursor
             outcomes = store.apply(batch.envelopes,
-                                   also=lambda conn: synclog.save_cursor(conn, self.url, pull=cursor))
+                                   also=(lambda conn: synclog.save_cursor(conn, self.url, pull=cursor)) if keep else None)
             accepted = {o["id"] for o in outcomes if o.get("status") == "accepted"}
             report.pulled += len(accepted)
             report.refused += [o for o in outcomes if o.get("status") == "refused"]
             report.count(outcomes)
             pull_cursor, more = batch.cursor, batch.more
-            if accepted:  # what the hub just gave us is not what it lacks: not pushed back
+            if accepted and keep:  # what the hub just gave us is not what it lacks: not pushed back
                 push_cursor = synclog.skip_pulled(store, self.url, push_cursor, accepted)
             if progress:
                 progress("pull", report.pulled, 0)
@@ -250,7 +281,7 @@ class SyncClient:
         while True:
             envs, authors, last = synclog.unpushed(store, push_cursor, PUSH_BATCH, PUSH_BYTES)
             if not envs:
-                if last != push_cursor:
+                if last != push_cursor and keep:
                     self._save(push=last)
                 if revoked:
                     self._post("/v1/push", messages.Push(welcome.token, [], store.trust.chains(revoked),
@@ -265,11 +296,13 @@ class SyncClient:
             if "pending" in statuses and push_cursor > 0:
                 # The hub lacks something we thought it had (it was restored from a backup): start over.
                 push_cursor = 0
-                self._save(push=0)
+                if keep:
+                    self._save(push=0)
                 continue
             report.count(result.results)
             push_cursor = last
-            self._save(push=last)
+            if keep:
+                self._save(push=last)
             if progress:
                 progress("push", report.pushed, 0)
         with store.transaction() as conn:
