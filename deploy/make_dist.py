@@ -85,7 +85,8 @@ def download(specs: list[str], platforms: list[str], dest: Path) -> list[str]:
     return [s for s in specs if subprocess.run(base + [s], capture_output=True).returncode != 0]
 
 
-def build(out: Path) -> dict[str, list[str]]:
+def build(out: Path, targets: list[str] | None = None) -> dict[str, list[str]]:
+    """Build the bundle in `out` for `targets` (default: every platform in TARGETS)."""
     if out.exists():
         shutil.rmtree(out)
     project = out / "project"
@@ -93,6 +94,8 @@ def build(out: Path) -> dict[str, list[str]]:
                     str(ROOT)], check=True)
     missing: dict[str, list[str]] = {}
     for target, (platforms, env) in TARGETS.items():
+        if targets is not None and target not in targets:
+            continue
         dest = out / "wheels" / target
         dest.mkdir(parents=True)
         for wheel in project.glob("*.whl"):
@@ -121,9 +124,12 @@ def build(out: Path) -> dict[str, list[str]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "dist" / f"laowu-{metadata.version('laowu')}"))
-    out = Path(ap.parse_args().out)
-    missing = build(out)
-    for target in TARGETS:
+    ap.add_argument("--only", choices=list(TARGETS), action="append",
+                    help="build the wheels of this platform only (the test in make test builds linux_x86_64)")
+    args = ap.parse_args()
+    out = Path(args.out)
+    missing = build(out, args.only)
+    for target in missing:
         n = len(list((out / "wheels" / target).glob("*.whl")))
         print(f"{target}: {n} wheels" + (f"; missing: {', '.join(missing[target])}" if missing[target] else ""))
     print(f"bundle: {out} ({sum(f.stat().st_size for f in out.rglob('*') if f.is_file()) >> 20} MB)")
