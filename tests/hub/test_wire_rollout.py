@@ -2,8 +2,7 @@
 says it reads v2; v1 and v2 envelopes cross hubs byte for byte and apply everywhere this build runs.
 
 The tests with release 0.2.0 (the last build that writes only v1) run its own code as real processes
-from an install of its commit (5bcff9c): `make releases` makes .releases/0.2.0, or LAOWU_RELEASE_0_2_0
-names its bin folder; without one they are skipped, saying so.
+from an install of its commit (tests/hub/releases.py builds it under .releases/0.2.0 on first use).
 """
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from hubkit import COUNTY, SIBLING, VILLAGE, World, key_copy, log_envelopes, serving, value
+from releases import bin_dir
 
 from hub.app import Hub
 from hub.server import ServerThread, free_port
@@ -38,16 +38,10 @@ FACTS = json.loads((RELEASE / "fixture.json").read_text())
 NEW = Path(sys.executable).parent
 
 
-def _old_bin() -> Path | None:
-    for candidate in (os.environ.get("LAOWU_RELEASE_0_2_0"), ROOT / ".releases" / "0.2.0" / ".venv" / "bin",
-                      ROOT / ".releases" / "0.2.0" / "venv" / "bin"):
-        if candidate and (Path(candidate) / "laowu-node").exists():
-            return Path(candidate)
-    return None
-
-
-OLD = _old_bin()
-needs_old = pytest.mark.skipif(OLD is None, reason="no release 0.2.0 install: `make releases` (or set LAOWU_RELEASE_0_2_0)")
+@pytest.fixture(scope="module")
+def old() -> Path:
+    """The bin folder of release 0.2.0's own install (built once, cached under .releases/)."""
+    return bin_dir("0.2.0")
 
 ID_NUMBER = "513225199001011237"
 
@@ -138,9 +132,7 @@ def ids(store: Store) -> set[str]:
     return {v["id_number"] for v in store.values("person").values() if v and v.get("id_number")}
 
 
-@needs_old
-def test_a_node_of_the_previous_release_and_this_hub_sync_both_ways_and_lose_nothing(tmp_path: Path) -> None:
-    assert OLD is not None
+def test_a_node_of_the_previous_release_and_this_hub_sync_both_ways_and_lose_nothing(old: Path, tmp_path: Path) -> None:
     shutil.copy2(RELEASE / "county" / "hub.sqlite", tmp_path / "hub.sqlite")
     county = Store.open(tmp_path / "hub.sqlite", key_copy(RELEASE / "county" / "hub.key", tmp_path, FACTS["passphrase"]),
                         rules=RULES)
@@ -154,16 +146,16 @@ def test_a_node_of_the_previous_release_and_this_hub_sync_both_ways_and_lose_not
         with ServerThread(Hub(county)) as server:
             point_at(village, server.url)
             # old → new: what the old node writes is v1, and this hub applies it at once
-            first = add_person(OLD, village, 77)
-            synced = run(OLD, "--dir", str(village), "sync")
+            first = add_person(old, village, 77)
+            synced = run(old, "--dir", str(village), "sync")
             # exit 4, "unfinished": the old node says plainly it holds one changeset until later
             assert synced.returncode == 4 and "(1 held)" in synced.stderr, synced.stdout + synced.stderr
             assert first in ids(county)
             # new → old: the v2 posting is held by the old node (a newer schema), kept verbatim, not lost
             assert log_of(village / "node.sqlite").count(("held", 2)) == 1
             assert {s for s, b in log_of(village / "node.sqlite") if b == 1} == {"applied"}
-            again = add_person(OLD, village, 78)  # the old node goes on working and syncing meanwhile
-            assert run(OLD, "--dir", str(village), "sync").returncode == 0 and again in ids(county)
+            again = add_person(old, village, 78)  # the old node goes on working and syncing meanwhile
+            assert run(old, "--dir", str(village), "sync").returncode == 0 and again in ids(county)
             with closing(sqlite3.connect(village / "node.sqlite")) as c:
                 assert c.execute("SELECT count(*) FROM job_posting WHERE id = ?", (posting.hex(),)).fetchone()[0] == 0
 
@@ -191,9 +183,7 @@ def test_a_node_of_the_previous_release_and_this_hub_sync_both_ways_and_lose_not
         county.close()
 
 
-@needs_old
-def test_this_node_writes_v1_for_a_hub_of_the_previous_release_which_applies_it_at_once(tmp_path: Path) -> None:
-    assert OLD is not None
+def test_this_node_writes_v1_for_a_hub_of_the_previous_release_which_applies_it_at_once(old: Path, tmp_path: Path) -> None:
     county_dir, village = tmp_path / "county", tmp_path / "village"
     shutil.copytree(RELEASE / "county", county_dir)
     shutil.copytree(RELEASE / "village", village)
@@ -201,9 +191,9 @@ def test_this_node_writes_v1_for_a_hub_of_the_previous_release_which_applies_it_
     node.learn_bodies((1, 2))
     node.close()
     port = free_port()
-    argv = [str(OLD / "laowu-hub"), "serve", "--dir", str(county_dir), "--port", str(port)]
+    argv = [str(old / "laowu-hub"), "serve", "--dir", str(county_dir), "--port", str(port)]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"LAOWU_PASSPHRASE": FACTS["passphrase"]}
-    with serving(argv, port, tmp_path / "old-hub.log", env, OLD) as url:
+    with serving(argv, port, tmp_path / "old-hub.log", env, old) as url:
         point_at(village, url)
         added = add_person(NEW, village, 80)
         synced = run(NEW, "--dir", str(village), "sync")  # its hello answer has no body header: v1 again
