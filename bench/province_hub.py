@@ -41,6 +41,7 @@ from bench.datasets import COUNTY, HUB_VILLAGES, VILLAGE
 from bench.hub import PG_URL, HubProcess
 from bench.scale import batches, sync_listener
 from hub.app import Hub
+from node import migrations
 from node.engine import schema, stats, synclog
 from node.engine import tables as t
 from node.engine.store import Store
@@ -70,14 +71,19 @@ def admin(sql: str) -> list[Any]:
 
 
 def people_held(url: str) -> int:
+    """People the kept database holds, read without opening it as a Store: a database made by an
+    earlier schema would be migrated first (every merge state converted: minutes and gigabytes at
+    this size). Such a database is rebuilt instead."""
+    import psycopg
+
     if not admin(f"SELECT 1 FROM pg_database WHERE datname = '{DB}'"):
         return 0
-    store = Store.open(url, None)
-    try:
-        with store.engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM person")).scalar_one())
-    finally:
-        store.close()
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        revision = conn.execute(b"SELECT version_num FROM alembic_version").fetchall()
+        if [r[0] for r in revision] != list(migrations.heads()):
+            return 0
+        row = conn.execute(b"SELECT count(*) FROM person").fetchone()
+        return int(row[0]) if row else 0
 
 
 def backend_peak_kb(conn: Connection) -> int:
