@@ -34,6 +34,7 @@ them: set operations, the delete marker, sizes, nesting past `protocol.admit.MAX
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Callable
@@ -348,12 +349,16 @@ class EnvelopeGen:
     def env_redaction_by_village(self) -> Envelope:
         """The village's genuine next link presented as redacted under a record the village signed
         itself (or one naming no item of it): a redaction needs an issuer above the village."""
-        body = pack(self.body(self.k.village))
+        m = self.body(self.k.village)
+        body, erased = pack(m), (m["changes"][0][0], m["changes"][0][1])
+        redacted = redaction.redact_body(body, {erased})
+        assert redacted is not None
+        item = redaction.Item(hashlib.sha256(body).digest(), m["author"], m["scope"], m["seq"], m["prev"],
+                              hashlib.sha256(redacted).digest())  # well formed: only its issuer is wrong
         issuer = self.rng.choice([self.k.village, self.k.sibling, self.k.stranger])
-        rec = redaction.make(issuer, VILLAGE, [("person", PERSON_ROW)], [], clock.wall_ms(), "hostile")
-        env = redacted_envelope(body, self.k.village.sign(body), rec)
-        return self.refused("env-redaction-by-village", env,
-                            frozenset({"not-allowed", "unknown-author", "malformed", "bad-signature"}))
+        rec = redaction.make(issuer, VILLAGE, [erased], [item], clock.wall_ms(), "hostile")
+        env = redacted_envelope(redacted, self.k.village.sign(body), rec)
+        return self.refused("env-redaction-by-village", env, frozenset({"not-allowed", "unknown-author"}))
 
     def env_oversized(self) -> Envelope:
         how = self.rng.choice(["value", "value", "envelope", "changes"])
