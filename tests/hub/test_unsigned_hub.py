@@ -56,12 +56,8 @@ def _through(world: World, village: Store, rewrite) -> FaultProxy:  # type: igno
     return FaultProxy(int(world.county_url.rsplit(":", 1)[1]), seed=1, rates={}, hold=1.0, rewrite=rewrite)
 
 
-def test_a_node_that_has_seen_its_hub_sign_refuses_an_answer_stripped_of_its_signature(world: World) -> None:
-    village = world.node(VILLAGE)
-    world.sync(VILLAGE)  # signed: the hub is pinned
-    assert legacy.signs(village, world.county.author)
-    village.write("job_posting", os.urandom(16), {"title": "after the pin"})
-    rewrite, seen = _stripping()
+def _refused(world: World, village: Store, rewrite) -> tuple[SyncFailed, str]:  # type: ignore[no-untyped-def]
+    """Sync `village` through the attacker; the refusal it must raise and the address it used."""
     with _through(world, village, rewrite) as proxy:
         client = SyncClient(village, proxy.url, world.county.author)
         try:
@@ -69,9 +65,19 @@ def test_a_node_that_has_seen_its_hub_sign_refuses_an_answer_stripped_of_its_sig
                 client.sync()
         finally:
             client.close()
-    assert seen == ["/v1/hello"] and failed.value.error == "bad-signature"
-    assert "downgrade" in str(failed.value)
-    assert synclog.cursors(village, proxy.url) == (0, 0)
+    return failed.value, proxy.url
+
+
+def test_a_node_that_has_seen_its_hub_sign_refuses_an_answer_stripped_of_its_signature(world: World) -> None:
+    village = world.node(VILLAGE)
+    world.sync(VILLAGE)  # signed: the hub is pinned
+    assert legacy.signs(village, world.county.author)
+    village.write("job_posting", os.urandom(16), {"title": "after the pin"})
+    rewrite, seen = _stripping()
+    failed, url = _refused(world, village, rewrite)
+    assert seen == ["/v1/hello"] and failed.error == "bad-signature"
+    assert "downgrade" in str(failed)
+    assert synclog.cursors(village, url) == (0, 0)
     assert world.sync(VILLAGE).counts == {"accepted": 1}  # the attacker gone, the change goes
 
 
@@ -111,14 +117,8 @@ def test_stripped_and_rewritten_answers_before_any_signed_one_move_no_clock_and_
 def test_a_time_answer_is_never_taken_unsigned(world: World) -> None:
     village = world.node(VILLAGE, wall=lambda: int(time.time() * 1000) + HOUR_MS)  # hello refused as stale
     rewrite, seen = _stripping({"/v1/time": {"time": YEAR_2090_MS}})
-    with _through(world, village, rewrite) as proxy:
-        client = SyncClient(village, proxy.url, world.county.author)
-        try:
-            with pytest.raises(SyncFailed) as failed:
-                client.sync()
-        finally:
-            client.close()
-    assert seen[-1] == "/v1/time" and failed.value.error == "bad-signature"
+    failed, _ = _refused(world, village, rewrite)
+    assert seen[-1] == "/v1/time" and failed.error == "bad-signature"
     assert village.hlc.offset_ms == 0
 
 
@@ -127,12 +127,6 @@ def test_a_restored_laptop_takes_no_unsigned_answer_until_it_has_synced_with_a_s
     with village.transaction() as conn:  # what `laowu-node restore` leaves: the database marked restored
         conn.execute(t.meta.insert().values(key=backup.RESTORED, value=codec.pack(1)))
     rewrite, seen = _stripping()
-    with _through(world, village, rewrite) as proxy:
-        client = SyncClient(village, proxy.url, world.county.author)
-        try:
-            with pytest.raises(SyncFailed) as failed:
-                client.sync()
-        finally:
-            client.close()
-    assert seen == ["/v1/hello"] and "restored" in str(failed.value)
-    assert synclog.cursors(village, proxy.url) == (0, 0) and village.hlc.offset_ms == 0
+    failed, url = _refused(world, village, rewrite)
+    assert seen == ["/v1/hello"] and "restored" in str(failed)
+    assert synclog.cursors(village, url) == (0, 0) and village.hlc.offset_ms == 0
