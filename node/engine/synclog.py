@@ -48,8 +48,9 @@ def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes 
           ) -> tuple[list[bytes], list[bytes], int, bool]:
     """Envelopes past `cursor` that `home` may see, up to `budget` bytes (at least one), except
     `skip_author`'s own; their authors; the new cursor; and whether more remain. Positions are
-    found a `PAGE` at a time (`past`), then their envelopes read by position: the work of one pull
-    follows what it returns, never the size of the log or of the subscriber's backlog."""
+    found a `PAGE` at a time (`past`), then their envelopes read by position: one pull reads the
+    index entries of what the subscriber may see past its cursor and the envelopes it returns, never
+    the rest of the log (a county far behind still sorts its whole backlog's positions each page)."""
     out: list[bytes] = []
     authors: list[bytes] = []
     used, last = 0, cursor
