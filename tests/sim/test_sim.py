@@ -81,16 +81,9 @@ def test_erased_values_are_nowhere(verdicts: list[Verdict]) -> None:
 def test_edits_crossing_a_transfer_are_kept_and_queued(verdicts: list[Verdict]) -> None:
     """A village edits a card offline while its township transfers the person: the edits are not lost
     (they are acknowledged changes, found at the province by the test above), the card is queued as
-    `transfer-edit` wherever it is held until county staff settle it (follow or keep)."""
+    `transfer-edit` wherever it is held (and only while its values differ from what was handed over)."""
     assert not any(v.crossed for v in verdicts), failing(verdicts, "crossed")
     assert sum(v.counts.get("edit-crossing-transfer", 0) for v in verdicts) > 0
-
-
-def test_county_staff_settle_duplicate_cards_and_crossed_transfers(verdicts: list[Verdict]) -> None:
-    """Every resolution the console offers is exercised amid the faults (the replicas still converge:
-    the first test); duplicate cards come from people registered twice by two villages offline."""
-    settled = {k for v in verdicts for k in v.counts if k.startswith("settle-") and k != "settle-refused"}
-    assert {"settle-duplicate-id", "settle-transfer-edit"} <= settled, settled
 
 
 @pytest.mark.skipif("LAOWU_SIM_SEED" not in os.environ, reason="set LAOWU_SIM_SEED=<seed> to replay one schedule")
