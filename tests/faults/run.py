@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(sum(f.seconds for f in figures), 1),
     }
     if args.json:
-        print(json.dumps({"seed": seed, "totals": totals, "campaigns": summaries}, ensure_ascii=False, indent=1))
+        print(json.dumps({"seed": seed, "totals": totals, "campaigns": summaries}, ensure_ascii=False))  # one line: tests/soak.py reads the last
     else:
         for s in summaries:
             print(f"{s['campaign']:<20} kill points {s['kill_points']:>4}  acknowledged {s['acknowledged']:>5}  "
