@@ -373,8 +373,14 @@ class Store:
                *, save_clock: bool = True) -> None:
         """`write` inside the caller's transaction (an erasure writes its deletes and record at once).
         Every check runs before anything is written, so a refused write adds nothing to the unit."""
-        items = salted(table, items)  # nothing of an erased value survives a redaction (node.engine.redact)
         current = self._load_rows(conn, [(table, row)]).get((table, row))
+        if current is not None and current.deleted:
+            # The delete absorbs every edit on every replica; kept out of the feed, an erased row's
+            # values are never signed into a body after its erasure (docs/erasure.md).
+            items = [(f, v) for f, v in items if f == DELETE_FIELD]
+            if not items:
+                return
+        items = salted(table, items)  # nothing of an erased value survives a redaction (node.engine.redact)
         placed = self._placed_at(table, current)
         owner = ownership.owner_of(table, row, lambda tb, r: placed)
         feed_scope = owner or scope or self.home

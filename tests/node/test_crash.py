@@ -48,6 +48,7 @@ from storekit import (
     scratch,
 )
 
+from conflict.row import SALT
 from node.engine import tables as t
 from node.engine.replica import Replica
 from node.engine.store import Store
@@ -293,7 +294,8 @@ def _inspect_writes(campaign: WriteCampaign, province: Province, db: Path, acked
         if any(person(i)[0] not in in_log for i in range(sealed)):
             campaign.lost.append(f"{where}: a write before the seal acknowledged at {sealed} is not in a changeset")
         written = sorted((c[1], c[2]) for c in signed + open_)
-        if written != sorted((row, f) for (_, row) in values for f in ("scope", "id_number", "name", "phone")):
+        # Each write also carries its erasure salt (node.engine.redact.salted): one per write, never doubled.
+        if written != sorted((row, f) for (_, row) in values for f in ("scope", "id_number", "name", "phone", SALT)):
             problems.append(f"{where}: changes lost or doubled between the open changes and the sealed feed")
         if store.hlc.last < max((c[4] for c in signed + open_), default=0):
             problems.append(f"{where}: the clock restarted below a stamp it had issued")

@@ -65,6 +65,18 @@ def test_an_erasure_leaves_no_value_in_the_county_files(make_store: MakeStore, t
     assert verify_feeds(county) == 1
 
 
+def test_a_write_to_an_erased_row_signs_none_of_its_values_into_a_body(make_store: MakeStore, tmp_path: Path) -> None:
+    """Found by test_redact_convergence: the county re-registered an erased card before sealing, and
+    its own body carried the name and ID number (the delete absorbs them on merge, the body kept them)."""
+    _, county = registered(make_store)
+    erase(county, person_rows(county, PERSON), "本人申请删除")
+    county.write("person", PERSON, {"id_number": ID_NUMBER, "name": NAME})
+    bodies = [envelope_parts(cs.envelope)[0] for cs in county.seal()]
+    assert all(rd.redact_body(b, {("person", PERSON)}) is None for b in bodies)
+    assert found(files(tmp_path, "county"), secrets()) == []
+    assert county.values("person")[("person", PERSON)] is None
+
+
 def test_the_village_forgets_when_the_county_s_changesets_arrive(make_store: MakeStore, tmp_path: Path) -> None:
     village, county = registered(make_store)
     village.write("person", PERSON, {"phone": "13700000000"})  # an edit made offline, not sealed yet
