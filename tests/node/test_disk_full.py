@@ -80,7 +80,7 @@ def test_a_full_disk_loses_nothing_already_committed(filled: Filled) -> None:
 
 
 def test_the_failed_write_leaves_no_trace(filled: Filled) -> None:
-    assert filled.store.status().open_changes == 4 * filled.committed  # scope, id_number, name, address each
+    assert filled.store.status().open_changes == 5 * filled.committed  # scope, id_number, name, address, salt each
 
 
 def test_a_full_disk_leaves_a_database_that_passes_integrity_check(filled: Filled) -> None:
