@@ -40,6 +40,7 @@ from bench import datasets
 from bench.datasets import COUNTY, HUB_VILLAGES, VILLAGE
 from bench.hub import PG_URL, HubProcess
 from bench.scale import batches, sync_listener
+from bench.scale import feeds as sealed_feeds
 from hub.app import Hub
 from node import migrations
 from node.engine import schema, stats, synclog
@@ -104,17 +105,7 @@ def build(url: str) -> dict[str, float]:
     store = datasets.hub_store(url)
     for code in HUB_VILLAGES:
         store.add_certificate(w.villages[code].cert)
-    per = -(-REAL // len(HUB_VILLAGES))
-    started = time.perf_counter()
-    feeds = []
-    for i, code in enumerate(HUB_VILLAGES):
-        m, hlc, prev, envs = w.villages[code], clock.HLC(), None, []
-        for seq, p in enumerate(datasets.people(code, min(per, REAL - i * per), SEED + i), 1):
-            cs = seal(m.key, code, seq, prev, datasets.card_changes(code, p, hlc))
-            envs.append(cs.envelope)
-            prev = cs.id
-        feeds.append(envs)
-    print(f"  sealed {REAL} people in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    feeds = sealed_feeds(REAL, SEED)
     held, window, ingest_s = 0, [0.0, 0], 0.0
     for batch in batches(feeds):
         t0 = time.perf_counter()

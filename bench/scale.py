@@ -45,7 +45,7 @@ def run(seconds: float) -> list[Figure]:
         return measure(url)
 
 
-def feeds(size: int) -> list[list[bytes]]:
+def feeds(size: int, seed: int = SEED) -> list[list[bytes]]:
     """Each village's signed changesets, `size` people in all (generated and sealed here: no village store)."""
     w = datasets.world()
     started = time.perf_counter()
@@ -53,7 +53,7 @@ def feeds(size: int) -> list[list[bytes]]:
     out = []
     for i, code in enumerate(HUB_VILLAGES):
         m, hlc, prev, envs = w.villages[code], clock.HLC(), None, []
-        for seq, p in enumerate(datasets.people(code, min(per, size - i * per), SEED + i), 1):
+        for seq, p in enumerate(datasets.people(code, min(per, size - i * per), seed + i), 1):
             cs = seal(m.key, code, seq, prev, datasets.card_changes(code, p, hlc))
             envs.append(cs.envelope)
             prev = cs.id
