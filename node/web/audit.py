@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Connection, Engine, func, or_, select
 
 from node.engine import tables as t
 
@@ -36,11 +36,18 @@ class Entry:
         return ACTIONS.get(self.action, self.action)
 
 
-def record(engine: Engine, actor: str, action: str, table: str, row: str | None, detail: str,
+def record(target: Engine | Connection, actor: str, action: str, table: str, row: str | None, detail: str,
            at: int | None = None) -> None:
-    with engine.begin() as conn:
-        conn.execute(t.audit.insert(), {"at": at or int(time.time() * 1000), "actor": actor[:64],
-                                        "action": action[:32], "tbl": table, "row": row, "detail": detail})
+    """One entry, in a transaction of its own (an engine) or in the caller's (a connection): a save on
+    a screen writes its entry in the save's own unit (`Store.batch`), so the record and its audit line
+    commit together with one fsync, and neither is kept without the other."""
+    entry = {"at": at or int(time.time() * 1000), "actor": actor[:64], "action": action[:32], "tbl": table,
+             "row": row, "detail": detail}
+    if isinstance(target, Connection):
+        target.execute(t.audit.insert(), entry)
+        return
+    with target.begin() as conn:
+        conn.execute(t.audit.insert(), entry)
 
 
 def full_view(engine: Engine, actor: str, table: str, row: str, fields: str, reason: str = "") -> None:

@@ -6,6 +6,7 @@ from datetime import date
 
 import httpx
 from deskkit import DeskWorld, csrf_of
+from sqlalchemy import event
 from stdnum.cn import ric
 
 from node.web.desk.search import readings
@@ -103,3 +104,32 @@ def test_a_full_view_needs_a_reason_and_is_in_the_access_log(client: httpx.Clien
     assert number in full.text
     log = client.get("/audit", params={"action": "view-full"}).text
     assert "核对补贴" in log and row[:8] in log
+
+
+def test_a_new_card_and_its_audit_line_commit_in_one_transaction(world: DeskWorld, client: httpx.Client) -> None:
+    """The desk's save writes the card (its open changes) and the access-log line in the same unit: no
+    commit falls between them, so a crash keeps both or neither, and the save costs one fsync."""
+    assert world.desk is not None
+    engine = world.desk.server.config.app.state.desk.store.engine
+    seen: list[str] = []
+
+    def statement(_c: object, _cur: object, sql: str, *_: object) -> None:
+        for table in ("lw_open", "lw_audit"):
+            if sql.lstrip().upper().startswith(f"INSERT INTO {table.upper()}"):
+                seen.append(table)
+
+    def commit(_c: object) -> None:
+        seen.append("commit")
+
+    page = client.get("/person/new")
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        r = client.post("/person/new", data={"csrf": csrf_of(page.text), "id_number": ident(date(1991, 2, 3), 57),
+                                             "name": "一次存"})
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+    assert r.status_code == 303
+    first, audit_at = seen.index("lw_open"), seen.index("lw_audit")
+    assert "commit" not in seen[first:audit_at] and "commit" in seen[audit_at:], seen

@@ -9,10 +9,11 @@ Two kinds, both read from the materialized register:
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from node.domain import validate
 from node.domain.person import Person
@@ -26,8 +27,10 @@ def _active(p: Any) -> list[Any]:
     return [p.c.closed_on.is_(None)] if "closed_on" in p.c else []
 
 
-def candidates(engine: Engine, fields: dict[str, Any], exclude: str | None = None) -> list[dict[str, Any]]:
-    """Cards that may be this person, each with `why` in Chinese; empty when the ID number is invalid."""
+def candidates(db: Engine | Connection, fields: dict[str, Any], exclude: str | None = None) -> list[dict[str, Any]]:
+    """Cards that may be this person, each with `why` in Chinese; empty when the ID number is invalid.
+    Read on `db`: a connection of its own from an engine, or the save's unit (the entry form reads and
+    registers in one transaction)."""
     try:
         info = validate.id_number(str(fields.get("id_number", "")))
     except InvalidValue:
@@ -35,7 +38,7 @@ def candidates(engine: Engine, fields: dict[str, Any], exclude: str | None = Non
     name = str(fields.get("name") or "").strip()
     p: Any = Person.__table__  # type: ignore[attr-defined]
     found: dict[str, dict[str, Any]] = {}
-    with engine.connect() as conn:
+    with db.connect() if isinstance(db, Engine) else nullcontext(db) as conn:
         for r in conn.execute(select(p).where(p.c.id_number == info.number, *_active(p))):
             found[r.id] = {**r._mapping, "why": "身份证号相同,已有卡片"}
         if name:

@@ -101,11 +101,12 @@ async def new(request: Request, user: Account, form: FormData) -> Response:
                     typed = str(fields[f.name])
                     same = hidden and refs.names(desk.store.engine, "person", [hidden]).get(hidden) == typed
                     fields[f.name] = hidden if same else refs.person(desk.store.engine, typed, f.name)
-            row = kind.create(desk.store, fields)
+            with desk.store.batch() as unit:  # the record and its audit line: one transaction, one fsync
+                row = kind.create(desk.store, fields)
+                audit.record(unit.conn, user.name, "create", kind.table, row.hex(), f"新建{kind.title} / new {kind.table}")
         except InvalidValue as exc:
             return render(request, "work_form.html", status_code=422, kind=kind, state=state.fail(exc),
                           options=_options(desk, kind, person_row))
-        audit.record(desk.store.engine, user.name, "create", kind.table, row.hex(), f"新建{kind.title} / new {kind.table}")
         return RedirectResponse(f"/{kind.key}?flash=已保存", status_code=303)
     return render(request, "work_form.html", kind=kind, state=state, options=_options(desk, kind, person_row))
 
