@@ -63,8 +63,23 @@ def feeds(size: int, seed: int = SEED) -> list[list[bytes]]:
 
 
 def batches(per_village: list[list[bytes]]) -> list[list[bytes]]:
-    """`BATCH`-sized runs of one village's feed, the villages taken in turn (feed order kept)."""
-    runs = [[envs[i : i + BATCH] for i in range(0, len(envs), BATCH)] for envs in per_village]
+    """`BATCH`-sized runs of one village's feed, the villages taken in turn (feed order kept).
+
+    A feed whose length is not a multiple of `BATCH` has one shorter run; village i has it at round
+    i mod (runs), so short runs are spread evenly over the fill. Left at the end of every feed they
+    all fell in the last round, and the last `PROBE` changesets (the full-size probe) went in
+    half-size calls while the tenth-size probe went in full ones: every per-call cost (commit,
+    statistics, statement planning) counted twice per changeset at full size only."""
+    runs = []
+    for i, envs in enumerate(per_village):
+        sizes = [BATCH] * (len(envs) // BATCH)
+        if len(envs) % BATCH:
+            sizes.insert(i % (len(sizes) + 1), len(envs) % BATCH)
+        at, mine = 0, []
+        for n in sizes:
+            mine.append(envs[at : at + n])
+            at += n
+        runs.append(mine)
     return [r[k] for k in range(max(len(r) for r in runs)) for r in runs if k < len(r)]
 
 
@@ -87,12 +102,17 @@ def measure(url: str) -> list[Figure]:
         store.add_certificate(w.villages[code].cert)
     store.close()
     listener = datasets.node_store(VILLAGE, datasets.fresh_path("listener"))
+    hub: HubProcess | None = None
     try:
-        with HubProcess(url) as hub:
-            sync_listener(listener, hub.url)  # in step with an empty hub
+        # One hub process throughout, as a county's runs for months: the listener syncs with it while
+        # it is empty, the villages' changesets go into its database meanwhile, and the listener comes
+        # back. (A hub started just before the timed sync made it time the new process's first
+        # connections to the server and first statements instead.)
+        hub = HubProcess(url).__enter__()
+        sync_listener(listener, hub.url)  # in step with an empty hub
         work = batches(feeds(SIZE))
         lo_at, hi_at = SIZE // 10, SIZE - PROBE
-        windows = {lo_at: [0.0, 0], hi_at: [0.0, 0]}  # seconds applying, changesets, from that size on
+        windows = {lo_at: [0.0, 0, 0], hi_at: [0.0, 0, 0]}  # seconds applying, changesets, calls, from that size on
         started, held = time.perf_counter(), 0
         store = Store.open(url, w.county.key)
         try:
@@ -106,24 +126,28 @@ def measure(url: str) -> list[Figure]:
                     if at <= held < at + PROBE:
                         acc[0] += took
                         acc[1] += len(batch)
+                        acc[2] += 1
                 held += len(batch)
         finally:
             store.close()
         print(f"  filled the county hub with {held} people in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        with HubProcess(url) as hub:
-            behind = sync_listener(listener, hub.url)
-            in_step = statistics.median(sync_listener(listener, hub.url) for _ in range(RUNS))
+        behind = sync_listener(listener, hub.url)
+        in_step = statistics.median(sync_listener(listener, hub.url) for _ in range(RUNS))
     finally:
+        if hub is not None:
+            hub.__exit__(None, None, None)
         listener.close()
-    cost = {at: seconds / n for at, (seconds, n) in windows.items()}
+    cost = {at: seconds / n for at, (seconds, n, _) in windows.items()}
+    calls = {at: c for at, (_, _, c) in windows.items()}
     lo, hi = cost[lo_at], cost[hi_at]
     return [
         Figure("scale.people", held, "people", note="people (one changeset each) the county hub of the two figures below held"),
         Figure(
             "scale.pg_ingest_cost_ratio", hi / lo, "×",
             note=f"Store.apply on a PostgreSQL county hub, {BATCH} changesets a call (one person each): cost per "
-            f"changeset of the {PROBE} applied once the hub held {hi_at:,} people ({hi * 1000:.2f} ms) over the "
-            f"{PROBE} once it held {lo_at:,} ({lo * 1000:.2f} ms); goal <= 1.2 (LAOWU_BENCH_COUNTY_PEOPLE={SIZE})",
+            f"changeset of the {PROBE} applied once the hub held {hi_at:,} people ({hi * 1000:.2f} ms, "
+            f"{calls[hi_at]} calls) over the {PROBE} once it held {lo_at:,} ({lo * 1000:.2f} ms, {calls[lo_at]} calls); "
+            f"goal <= 1.2 (LAOWU_BENCH_COUNTY_PEOPLE={SIZE}); load average {os.getloadavg()[0]:.1f} at the end",
         ),
         Figure(
             "scale.hello_pull", behind * 1000, "ms",

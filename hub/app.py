@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import Connection
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -85,7 +86,8 @@ class Hub:
         request proving it, or — for a client that cannot prove (0.1.0) — to the client's address."""
         return session.mint(self.secret, author, home, now + TOKEN_TTL_MS, key_bound=key_bound, address=str(client))
 
-    def session(self, token: bytes, now: int, client: str = "", body: bytes | None = b"") -> tuple[bytes, str]:
+    def session(self, token: bytes, now: int, client: str = "", body: bytes | None = b"",
+                conn: Connection | None = None) -> tuple[bytes, str]:
         """Who this request speaks for: its token, checked with the request's key proof (`client` is a
         `Caller`: its path and proof header) or, for an address-bound token, the client's address.
         `body=None`: the proof over this request's body was checked already (`push_check`, same Caller)."""
@@ -94,12 +96,12 @@ class Hub:
                                  body=body or b"", proof=getattr(client, "proof", ""), proven=proven)
         if isinstance(client, Caller):
             client.proven = token
-        self._check_key(got.author)
+        self._check_key(got.author, conn)
         self.telemetry.contact(got.home)
         return got.author, got.home
 
-    def _check_key(self, author: bytes) -> certmod.Certificate:
-        self.store.reload_trust()  # a revocation written by `laowu-hub revoke` while we serve
+    def _check_key(self, author: bytes, conn: Connection | None = None) -> certmod.Certificate:
+        self.store.reload_trust(conn)  # a revocation written by `laowu-hub revoke` while we serve
         cert = self.store.trust.verify_chain(author, self.store.hlc.physical())
         rev = self.store.trust.revocations.get(author)
         if rev is not None:
@@ -143,19 +145,22 @@ class Hub:
         refused = self.store.learn_certificates(msg.certs, endorsed=(msg.author, msg.home))
         if refused:
             raise refused[0]
-        cert = self._check_key(msg.author)
-        if msg.home not in cert.scopes:
-            raise NotAllowed(f"{cert.describe()} may not subscribe as {msg.home}")
-        if not scope.visible_to(self.store.home, msg.home):
-            raise OutOfScope(f"this hub serves {self.store.home}, not {msg.home}")
+        with synclog.reading(self.store) as conn:  # after learning: a certificate learnt is a write of its own
+            cert = self._check_key(msg.author, conn)
+            if msg.home not in cert.scopes:
+                raise NotAllowed(f"{cert.describe()} may not subscribe as {msg.home}")
+            if not scope.visible_to(self.store.home, msg.home):
+                raise OutOfScope(f"this hub serves {self.store.home}, not {msg.home}")
+            heads = synclog.heads_of(self.store, msg.author, conn)
+            more = synclog.has_after(self.store, msg.cursor, msg.home, msg.author, conn)
         welcome = messages.Welcome(
             hub=self.store.author,
             home=self.store.home,
             time=now,
             token=self.token(msg.author, msg.home, now, client,
                              key_bound=getattr(client, "proof", "") == session.WILL_PROVE),
-            heads=synclog.heads_of(self.store, msg.author),
-            more=synclog.has_after(self.store, msg.cursor, msg.home, msg.author),
+            heads=heads,
+            more=more,
             revocations=self.store.revocations(),
         )
         self.telemetry.contact(msg.home)
@@ -180,9 +185,11 @@ class Hub:
 
     def pull(self, body: bytes, client: str = "") -> bytes:
         msg = messages.Pull.decode(body)
-        author, home = self.session(msg.token, self.store.hlc.physical(), client, body)
-        budget = min(max(msg.budget, 1), MAX_PULL_BUDGET)
-        envs, authors, cursor, more = synclog.after(self.store, msg.cursor, home, budget, None if msg.own else author)
+        with synclog.reading(self.store) as conn:
+            author, home = self.session(msg.token, self.store.hlc.physical(), client, body, conn)
+            budget = min(max(msg.budget, 1), MAX_PULL_BUDGET)
+            envs, authors, cursor, more = synclog.after(self.store, msg.cursor, home, budget,
+                                                        None if msg.own else author, conn)
         return messages.Batch(envs, self.store.trust.chains(set(authors)), cursor, more).encode()
 
     def snapshot(self, body: bytes, client: str = "") -> tuple[bytes, int]:

@@ -26,6 +26,7 @@ for a place only the new certificate covers): the first issuer to certify a key 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -157,7 +158,17 @@ def issue(
 
 
 def decode_certificate(data: bytes) -> Certificate:
-    """Parse and check the issuer's signature. Chain and validity are `Trust.verify_chain`'s job."""
+    """Parse and check the issuer's signature. Chain and validity are `Trust.verify_chain`'s job.
+
+    The same bytes always decode to the same certificate and verify alike, so what was decoded is
+    kept (`_decoded`, bounded): every hello carries its sender's whole chain, and a hub reloading its
+    trust re-adds every certificate it holds; each used to cost an Ed25519 verification per
+    certificate per request. A refusal is not kept: bad bytes are checked again, and refused again."""
+    return _decoded(bytes(data))
+
+
+@functools.lru_cache(maxsize=16_384)
+def _decoded(data: bytes) -> Certificate:
     body, sig = _open(data, "certificate")
     m = codec.expect_map(codec.unpack(body, max_bytes=MAX_CERT_BYTES, what="certificate body"), _CERT_KEYS, "certificate")
     if codec.pack(m) != body:

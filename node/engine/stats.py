@@ -7,9 +7,16 @@ pull that should walk `pos`). So statistics are refreshed:
 
 * after a bulk load, at once: a bootstrap, a migration (`refresh`);
 * as a store's log grows (`Statistics.wrote`, from `Store.apply`): once the changesets applied since
-  the last refresh reach `MIN_ROWS` or `FRACTION` of the log, whichever is more — the rule
-  autovacuum's analyze threshold uses (50 rows + 10%) — so a refresh costs a constant share of ingest
-  however large the hub grows; and at most `PERIOD_S` after a write, so a quiet hub catches up too.
+  the last refresh reach `MIN_ROWS` or `FRACTION` of the log, whichever is more, so a refresh costs
+  a constant share of ingest however large the hub grows; and at most `PERIOD_S` after a write, so a
+  quiet hub catches up too.
+
+`FRACTION` is half the log, not autovacuum's 10%. A refresh costs in proportion to the tables (up to
+its sample), and what a hub needs from it is the shape of the data, which growth barely changes:
+PostgreSQL scales the row counts of old statistics by a table's current size at every plan, so the
+plan-for-tiny-tables failure is gone after the first refresh. At 10% a 20,000-person county spent
+0.8 ms of every changeset's ingest on ANALYZE (1.4 s every 1,800 changesets), twice its share at a
+tenth of the size, where `MIN_ROWS` spaced the refreshes (bench/scale.py, docs/operations.md).
 
 PostgreSQL: `ANALYZE` (samples 300 × default_statistics_target rows per table; a few hundred ms at a
 million rows, and it takes no lock that stops reads or writes). SQLite: `ANALYZE` bounded by
@@ -28,7 +35,7 @@ from sqlalchemy.exc import OperationalError
 log = logging.getLogger("laowu.stats")
 
 MIN_ROWS = 1_000
-FRACTION = 0.10
+FRACTION = 0.5
 PERIOD_S = 3_600.0
 SQLITE_ANALYSIS_LIMIT = 1_000  # rows sampled per index: enough to rank indexes, a few ms each
 

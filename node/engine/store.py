@@ -288,12 +288,12 @@ class Store:
         if prev == self._trust_mark:  # else another process wrote since we loaded: the next reload takes it in
             self._trust_mark = mark
 
-    def reload_trust(self) -> bool:
+    def reload_trust(self, conn: Connection | None = None) -> bool:
         """Take in certificates and revocations another process (the CLI) wrote to our database:
         a revocation made while a hub serves takes effect at once. Every request of a hub asks, so
         it costs one lookup of the trust mark when nothing changed (counting lw_cert and
         lw_revocation, as before, read a province's tens of thousands of certificates each time)."""
-        with self.engine.connect() as conn:
+        with self.engine.connect() if conn is None else nullcontext(conn) as conn:  # a request's own (synclog.reading)
             r = conn.execute(_TRUST_MARK).first()
             mark = msgpack.unpackb(r.value) if r else None
             if mark == self._trust_mark:

@@ -4,6 +4,8 @@ Shared by the hub's handlers (serving pulls) and the node's sync client (choosin
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
@@ -30,6 +32,25 @@ def within(col: Any, home: str) -> Any:
 PAGE = 1_000  # log positions looked up per step of a pull
 
 
+@contextmanager
+def reading(store: Store) -> Iterator[Connection]:
+    """One connection for a request's lookups (a hub's hello: trust mark, heads, anything past the
+    cursor; a pull: trust mark, positions, envelopes). On PostgreSQL in autocommit: each lookup is
+    one round trip to the server, where a connection per lookup cost four (pool ping, BEGIN, the
+    query, ROLLBACK) and, on a busy machine, a wait for the server process to be scheduled each. The
+    lookups need no common snapshot: each was its own transaction before. On SQLite a plain
+    connection (a read there is BEGIN IMMEDIATE, `node.engine.db`)."""
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+def _on(store: Store, conn: Connection | None) -> Any:
+    """The caller's connection, or a fresh one of `store`'s."""
+    return store.engine.connect() if conn is None else nullcontext(conn)
+
+
 def past(cursor: int, home: str, skip_author: bytes | None = None) -> Any:
     """SQL: the positions past `cursor` that `home` may see (except `skip_author`'s), in log order.
 
@@ -44,8 +65,8 @@ def past(cursor: int, home: str, skip_author: bytes | None = None) -> Any:
     return q.order_by(t.log.c.pos + 0)
 
 
-def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes | None = None
-          ) -> tuple[list[bytes], list[bytes], int, bool]:
+def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes | None = None,
+          conn: Connection | None = None) -> tuple[list[bytes], list[bytes], int, bool]:
     """Envelopes past `cursor` that `home` may see, up to `budget` bytes (at least one), except
     `skip_author`'s own; their authors; the new cursor; and whether more remain. Positions are
     found a `PAGE` at a time (`past`), then their envelopes read by position: one pull reads the
@@ -54,7 +75,7 @@ def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes 
     out: list[bytes] = []
     authors: list[bytes] = []
     used, last = 0, cursor
-    with store.engine.connect() as conn:
+    with _on(store, conn) as conn:
         while True:
             positions = [r.pos for r in conn.execute(past(last, home).limit(PAGE))]
             if not positions:
@@ -75,14 +96,15 @@ def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes 
                 return out, authors, last, False
 
 
-def has_after(store: Store, cursor: int, home: str, skip_author: bytes | None = None) -> bool:
-    with store.engine.connect() as conn:
+def has_after(store: Store, cursor: int, home: str, skip_author: bytes | None = None,
+              conn: Connection | None = None) -> bool:
+    with _on(store, conn) as conn:
         return conn.execute(past(cursor, home, skip_author).limit(1)).first() is not None
 
 
-def heads_of(store: Store, author: bytes) -> list[tuple[str, int, bytes]]:
+def heads_of(store: Store, author: bytes, conn: Connection | None = None) -> list[tuple[str, int, bytes]]:
     q = select(t.heads.c.scope, t.heads.c.seq, t.heads.c.id).where(t.heads.c.author == author)
-    with store.engine.connect() as conn:
+    with _on(store, conn) as conn:
         return [(r.scope, r.seq, r.id) for r in conn.execute(q)]
 
 
