@@ -7,9 +7,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fpdf import FPDF
-from fpdf.fonts import FontFace
-
 from hub.filings.table import Table
 from protocol.errors import ConfigError
 
@@ -29,6 +26,11 @@ def font_path() -> str:
 
 
 def write(t: Table, out: Path) -> Path:
+    # fpdf2 (and the fontTools it brings) takes about a second to import: every hub process and CLI
+    # command would pay it, so it is loaded when a PDF is written.
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
     portrait = t.name == "card"
     pdf = FPDF(orientation="P" if portrait else "L", unit="mm", format="A4")
     pdf.add_font("cjk", "", font_path())

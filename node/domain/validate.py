@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-import phonenumbers
-from phonenumbers import PhoneNumberType
 from stdnum.cn import ric
 from stdnum.cn import uscc as _uscc
 
@@ -127,11 +125,13 @@ def uscc(s: str, *, field: str = "uscc") -> str:
     return n
 
 
-_MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
-
-
 def mobile(s: str, *, field: str = "phone") -> str:
     """Check a mainland China mobile number; return its 11-digit national form."""
+    # Loaded on first use: its number tables cost every command and hub process a tenth of a second
+    # to import, and most never check a phone number.
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
     n = _compact(s, field, "手机号")
     if not re.fullmatch(r"\+?[0-9]+", n):
         raise InvalidValue(field, "手机号只能包含数字 / mobile number may contain only digits")
@@ -148,7 +148,8 @@ def mobile(s: str, *, field: str = "phone") -> str:
     if len(national) != 11 or national[0] != "1":
         raise InvalidValue(field, f"手机号应为1开头的11位数字,实际{len(national)}位 / "
                            f"mobile number must be 11 digits starting with 1, got {len(national)} digits")
-    if not phonenumbers.is_valid_number(parsed) or phonenumbers.number_type(parsed) not in _MOBILE_TYPES:
+    if not phonenumbers.is_valid_number(parsed) or phonenumbers.number_type(parsed) not in (
+            PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
         raise InvalidValue(field, f"手机号段{national[:3]}不存在 / {national[:3]} is not a mobile number range")
     return national
 

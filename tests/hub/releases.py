@@ -91,9 +91,12 @@ def _build(version: str, home: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     # Runtime dependencies only (no test extras), at the pinned versions; a wheel, not an editable
     # install: the old code then lives in its own site-packages and nothing of this tree shadows it.
+    # Compiled to bytecode once here: where PYTHONDONTWRITEBYTECODE is set (this machine kind sets it)
+    # every process of the release would otherwise compile SQLAlchemy and the rest from source, about
+    # a second and a half each, and the tests run dozens of them.
     with tempfile.TemporaryFile() as out:
         done = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-                               "-q", "--no-compile", "-c", str(home / "constraints.txt"), str(src)], stdout=out, stderr=subprocess.STDOUT, check=False)
+                               "-q", "-c", str(home / "constraints.txt"), str(src)], stdout=out, stderr=subprocess.STDOUT, check=False)
         if done.returncode != 0:
             out.seek(0)
             raise ReleaseUnavailable(f"release {version}: pip failed:\n{out.read().decode(errors='replace')[-3000:]}")
