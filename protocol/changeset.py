@@ -203,6 +203,9 @@ def _name(value: Any, what: str) -> str:
     return str(value)
 
 
+_new = object.__new__
+
+
 def _change(raw: Any, i: int) -> Change:
     # The common case checked inline (exact types, as msgpack decodes them); anything else, valid
     # or not, takes the checks below, which name what is wrong.
@@ -212,7 +215,12 @@ def _change(raw: Any, i: int) -> Change:
                 and type(row) is bytes and len(row) == ROW_ID_LEN and type(hlc) is int and 0 <= hlc < _HLC_LIMIT
                 and (fld != DELETE_FIELD or value == DELETE_VALUE)
                 and not (isinstance(value, (str, bytes)) and len(value) > MAX_VALUE_BYTES)):
-            return Change(table, row, fld, value, hlc)
+            # The frozen dataclass's own __init__ sets each field through object.__setattr__: built
+            # directly, a change costs a third of that (decoding makes one per field change).
+            change = _new(Change)
+            d = change.__dict__
+            d["table"], d["row"], d["field"], d["value"], d["hlc"] = table, row, fld, value, hlc
+            return change
     return _checked_change(raw, i)
 
 

@@ -10,8 +10,10 @@ database access control (docs/threat-model.md). Database files are created 0600 
 """
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +174,28 @@ def upsert(engine_or_dialect: Engine | str, table: Table, keys: list[str]) -> An
 def is_full(exc: BaseException) -> bool:
     text = str(exc).lower()
     return isinstance(exc, OperationalError) and ("full" in text or "no space" in text)
+
+
+def executemany(conn: Connection, build: Callable[[str], Any], order: tuple[str, ...],
+                rows: Sequence[tuple[Any, ...]]) -> None:
+    """executemany of the statement `build(dialect)` on the driver itself: SQLAlchemy's per-row
+    parameter processing costs more than SQLite takes to run an upsert (the merge writes one row
+    per field change). `rows` are tuples in the column order `order`, bound as they are where the
+    driver binds by position (SQLite), as dicts where it binds by name (PostgreSQL). Values must
+    be plain ints, str and bytes (or None), which both drivers bind as they are."""
+    if not rows:
+        return
+    sql, names = _compiled(conn.dialect, build)
+    if names is None:
+        conn.exec_driver_sql(sql, [dict(zip(order, r)) for r in rows])
+    elif names == order:
+        conn.exec_driver_sql(sql, rows)
+    else:
+        at = [order.index(n) for n in names]
+        conn.exec_driver_sql(sql, [tuple([r[i] for i in at]) for r in rows])
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(dialect: Any, build: Callable[[str], Any]) -> tuple[str, tuple[str, ...] | None]:
+    c = build(dialect.name).compile(dialect=dialect)
+    return c.string, (tuple(c.positiontup) if c.positional else None)

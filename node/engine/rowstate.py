@@ -54,8 +54,9 @@ from conflict.row import RowState
 from conflict.types import Incoming
 from node.engine import tables as t
 from node.engine import schema
+from node.engine.db import executemany
 from protocol import codec
-from protocol.changeset import Change
+from protocol.changeset import DELETE_FIELD, Change
 
 RowKey = tuple[str, bytes]
 Render = Callable[[Any], "str | None"]
@@ -187,23 +188,6 @@ def _tomb_upsert(dialect: str) -> Any:
         where=r.tomb_hlc.is_(None) | (tuple_(x.tomb_hlc, x.tomb_author) > tuple_(r.tomb_hlc, r.tomb_author)))
 
 
-def _many(conn: Connection, build: Callable[[str], Any], params: list[dict[str, Any]]) -> None:
-    """executemany of a statement `build(dialect)` on the driver itself: SQLAlchemy's per-row
-    parameter processing costs more than SQLite takes to run the upsert. Values are plain ints,
-    str and bytes, which both drivers bind as they are."""
-    sql, names = _compiled(conn.dialect, build)
-    if names is None:
-        conn.exec_driver_sql(sql, params)
-    else:
-        conn.exec_driver_sql(sql, [tuple([p[n] for n in names]) for p in params])
-
-
-@functools.lru_cache(maxsize=None)
-def _compiled(dialect: Any, build: Callable[[str], Any]) -> tuple[str, tuple[str, ...] | None]:
-    c = build(dialect.name).compile(dialect=dialect)
-    return c.string, (tuple(c.positiontup) if c.positional else None)
-
-
 _ROWS_IN: Any = bindparam("rows", expanding=True)
 _TOMBSTONED = select(t.rows.c.row).where(
     t.rows.c.tbl == bindparam("tbl"), t.rows.c.row.in_(_ROWS_IN), t.rows.c.tomb_hlc.is_not(None))
@@ -257,8 +241,9 @@ def _cast(dialect: str, value: Any, col: Any) -> Any:
 
 @functools.lru_cache(maxsize=None)
 def _materializers(dialect: str, table: str, names: tuple[str, ...] | None = None) -> tuple[Any, Any]:
-    """(upsert of the rows that qualify, delete of the others) for `table`, over the columns `names`
-    (default: every column of today's model; a migration passes the ones its database has)."""
+    """(upsert of the rows that qualify, returning their ids; delete of the ids `:ids`) for
+    `table`, over the columns `names` (default: every column of today's model; a migration passes
+    the ones its database has)."""
     model: Any = schema.TABLES[table].__table__  # type: ignore[attr-defined]
     cols = [c for c in model.columns if c.name != "id" and (names is None or c.name in names)]
     target = model if names is None else Table(
@@ -267,10 +252,8 @@ def _materializers(dialect: str, table: str, names: tuple[str, ...] | None = Non
     ins = _insert(dialect, target)
     upsert = ins.from_select(["id", *[c.name for c in cols]], _pivot(dialect, table, cols))
     upsert = upsert.on_conflict_do_update(index_elements=["id"], set_={c.name: ins.excluded[c.name] for c in cols})
-    keep = _pivot(dialect, table, [c for c in cols if not c.nullable]).with_only_columns(
-        _hex(dialect, t.rows.c.row))
-    stale = delete(target).where(target.c.id.in_(bindparam("ids", expanding=True)), target.c.id.not_in(keep))
-    return upsert, stale
+    stale = delete(target).where(target.c.id.in_(bindparam("ids", expanding=True)))
+    return upsert.returning(target.c.id), stale
 
 
 # -- merging --------------------------------------------------------------------------------------
@@ -282,44 +265,46 @@ def merge(conn: Connection, registry: Registry, changes: Iterable[tuple[Change, 
     Equal to folding the changes through `conflict.row.merge_row` in any order (docs/engine.md;
     tests/conflict/test_sql_merge.py): each statement is a join of a semilattice, so batching,
     order and duplicates do not matter."""
-    by_table: dict[str, dict[bytes, str]] = {}
-    edits: dict[str, list[tuple[Change, bytes]]] = {}
-    deletes: dict[str, dict[bytes, tuple[int, bytes]]] = {}
+    by_table: dict[str, tuple[dict[bytes, str], list[tuple[Change, bytes]], dict[bytes, tuple[int, bytes]]]] = {}
     for change, author, feed_scope in changes:
-        table = change.table
-        rows = by_table.get(table)
-        if rows is None:
-            rows = by_table[table] = {}
-            edits[table] = []
-            deletes[table] = {}
-        if change.row not in rows:
-            rows[change.row] = feed_scope
-        if change.is_delete:
+        got = by_table.get(change.table)
+        if got is None:
+            got = by_table[change.table] = ({}, [], {})
+        rows, edits, deletes = got
+        row = change.row
+        if row not in rows:
+            rows[row] = feed_scope
+        if change.field == DELETE_FIELD:
             tag = (change.hlc, author)
-            old = deletes[table].get(change.row)
+            old = deletes.get(row)
             if old is None or tag > old:
-                deletes[table][change.row] = tag
+                deletes[row] = tag
         else:
-            edits[table].append((change, author))
+            edits.append((change, author))
     dialect = conn.dialect.name
-    for table, rows in by_table.items():
-        _merge_table(conn, dialect, registry, table, rows, edits[table], deletes[table])
-    return {table: list(rows) for table, rows in by_table.items()}
+    for table, (rows, edits, deletes) in by_table.items():
+        _merge_table(conn, dialect, registry, table, rows, edits, deletes)
+    return {table: list(got[0]) for table, got in by_table.items()}
+
+
+_ROW_COLS = ("tbl", "row", "feed_scope", "tomb_hlc", "tomb_author")
+_FIELD_COLS = ("tbl", "row", "field", "rank", "hlc", "author", "val", "mat")
+_TAG_COLS = ("tbl", "row", "field", "elem", "hlc", "author", "removed")
 
 
 def _merge_table(conn: Connection, dialect: str, registry: Registry, table: str, rows: dict[bytes, str],
                  edits: list[tuple[Change, bytes]], deletes: dict[bytes, tuple[int, bytes]]) -> None:
-    _many(conn, _row_insert, [{"tbl": table, "row": row, "feed_scope": sc, "tomb_hlc": None,
-                                         "tomb_author": None} for row, sc in rows.items()])
+    executemany(conn, _row_insert, _ROW_COLS, [(table, row, sc, None, None) for row, sc in rows.items()])
     if edits:
         dead = set(deletes)
         for part in _chunks(list(rows), _CHUNK):
             dead.update(r.row for r in conn.execute(_TOMBSTONED, {"tbl": table, "rows": part}))
-        fields: dict[tuple[bytes, str], dict[str, Any]] = {}
+        # (row, field) → ((rank, hlc, author, val), value): the greatest clock of the batch per field.
+        best: dict[tuple[bytes, str], tuple[tuple[int, int, bytes, bytes], Any]] = {}
         tags: dict[tuple[bytes, str, bytes, int, bytes], int] = {}
         sets: set[tuple[bytes, str]] = set()
-        renders = _renderers(table)
         kinds: dict[str, Any] = {}
+        pack = codec.pack
         for change, author in edits:
             row = change.row
             if row in dead:
@@ -328,35 +313,32 @@ def _merge_table(conn: Connection, dialect: str, registry: Registry, table: str,
             policy = kinds.get(name)
             if policy is None:
                 policy = kinds[name] = registry.policy(table, name)
+            value = change.value
             if policy.name == "set":
                 sets.add((row, name))
                 for (elem, h, a), removed in _set_rows(policy, change, author):
                     key = (row, name, elem, h, a)
                     tags[key] = max(tags.get(key, 0), removed)  # a removed tag stays removed
                 continue
-            value = change.value
-            p = {"tbl": table, "row": row, "field": name,
-                 "rank": policy.rank(value) if isinstance(policy, Lattice) else 0,
-                 "hlc": change.hlc, "author": author, "val": codec.pack(value),
-                 "mat": renders.get(name, _nothing)(value)}
-            old = fields.get((row, name))
+            clock = (policy.rank(value) if isinstance(policy, Lattice) else 0, change.hlc, author, pack(value))
+            old = best.get((row, name))
             # Within one batch only the greatest clock for a field can win: PostgreSQL refuses one
             # statement that updates a row twice, and it spares the database the losing writes.
-            if old is None or (p["rank"], p["hlc"], p["author"], p["val"]) > (
-                    old["rank"], old["hlc"], old["author"], old["val"]):
-                fields[(row, name)] = p
-        if fields:
-            _many(conn, _field_upsert, list(fields.values()))
+            if old is None or clock > old[0]:
+                best[(row, name)] = (clock, value)
+        if best:
+            renders = _renderers(table)
+            executemany(conn, _field_upsert, _FIELD_COLS, [
+                (table, row, name, rank, hlc, author, val, renders.get(name, _nothing)(value))
+                for (row, name), ((rank, hlc, author, val), value) in best.items()])
         if tags:
-            _many(conn, _tag_upsert, [
-                {"tbl": table, "row": row, "field": name, "elem": elem, "hlc": hlc, "author": author, "removed": removed}
+            executemany(conn, _tag_upsert, _TAG_COLS, [
+                (table, row, name, elem, hlc, author, removed)
                 for (row, name, elem, hlc, author), removed in tags.items()])
         if sets:
             set_json(conn, table, sets)
     if deletes:
-        _many(conn, _tomb_upsert, [
-            {"tbl": table, "row": row, "feed_scope": rows[row], "tomb_hlc": h, "tomb_author": a}
-            for row, (h, a) in deletes.items()])
+        executemany(conn, _tomb_upsert, _ROW_COLS, [(table, row, rows[row], h, a) for row, (h, a) in deletes.items()])
         for part in _chunks(list(deletes), _CHUNK):
             conn.execute(_PURGE_FIELDS, {"tbl": table, "rows": part})
             conn.execute(_PURGE_TAGS, {"tbl": table, "rows": part})
@@ -381,10 +363,13 @@ def set_json(conn: Connection, table: str, keys: set[tuple[bytes, str]]) -> None
             if got is not None:
                 got.add(msgpack.unpackb(r.elem))
     render = _renderers(table)
-    _many(conn, _set_mat, [
-        {"tbl": table, "row": row, "field": name, "rank": 0, "hlc": 0, "author": b"", "val": None,
-         "mat": render.get(name, _nothing)(sorted(found, key=lambda e: (isinstance(e, str), e)))}
+    executemany(conn, _set_mat, _FIELD_COLS, [
+        (table, row, name, 0, 0, b"", None, render.get(name, _nothing)(sorted(found, key=_element_order)))
         for (row, name), found in elems.items()])
+
+
+def _element_order(e: Any) -> tuple[bool, Any]:
+    return (isinstance(e, str), e)
 
 
 # -- materializing --------------------------------------------------------------------------------
@@ -397,8 +382,13 @@ def materialize(conn: Connection, table: str, rows: Sequence[bytes], names: tupl
         return
     upsert, stale = _materializers(conn.dialect.name, table, names)
     for part in _chunks(list(rows), _CHUNK):
-        conn.execute(stale, {"rows": part, "ids": [r.hex() for r in part]})
-        conn.execute(upsert, {"rows": part})
+        # The pivot runs once: the rows that qualify are upserted and named back (RETURNING, on
+        # both backends), and the others of the batch (deleted, or lacking a required value) are
+        # taken out, usually none.
+        kept = {r[0] for r in conn.execute(upsert, {"rows": part})}
+        gone = [h for h in (r.hex() for r in part) if h not in kept]
+        if gone:
+            conn.execute(stale, {"ids": gone})
 
 
 # -- reading and replacing state (rare paths: local writes, retract, redact, screens) -------------

@@ -33,7 +33,7 @@ from node import domain  # noqa: F401  (registers the replicated tables before a
 from node.engine import tables as t
 from node import logs, migrations
 from node.engine import ownership, rowstate, schema
-from node.engine.db import StorageFull, begin_write, is_full, make_engine, upsert
+from node.engine.db import StorageFull, begin_write, executemany, is_full, make_engine, upsert
 from node.engine.redact import after_apply, erased_rows, forget, salted
 from node.engine import release as releases
 from node.engine.retract import rebuild, reconcile
@@ -1014,15 +1014,14 @@ class _Batch:
             # Positions follow apply order, so a feed's seqs reach pullers in chain order.
             first = store._allocate_pos(conn, len(self.applied))
             released = set(self.released)
+            now = store.hlc.physical()
             fresh = []
             for i, cs in enumerate(self.applied):
                 if cs.id in released:
                     conn.execute(update(t.log).where(t.log.c.id == cs.id).values(status="applied", pos=first + i))
                 else:
-                    fresh.append({"id": cs.id, "author": cs.author, "scope": cs.scope, "seq": cs.seq, "status": "applied",
-                                  "envelope": cs.envelope, "received": store.hlc.physical(), "pos": first + i})
-            if fresh:
-                conn.execute(_LOG_INSERT, fresh)
+                    fresh.append((cs.id, cs.author, cs.scope, cs.seq, "applied", cs.envelope, now, first + i))
+            executemany(conn, _log_insert, _LOG_COLS, fresh)
         for feed, head in self.heads.items():
             if head is not None:
                 conn.execute(_upsert(conn.dialect.name, t.heads, ("author", "scope")),
@@ -1046,6 +1045,11 @@ _WAITING = select(t.log.c.seq).where(  # the condition literally, as the partial
 _POS = select(t.meta.c.value).where(t.meta.c.key == "pos").with_for_update()
 _TRUST_MARK = select(t.meta.c.value).where(t.meta.c.key == "trust")
 _LOG_INSERT = t.log.insert()
+_LOG_COLS = ("id", "author", "scope", "seq", "status", "envelope", "received", "pos")
+
+
+def _log_insert(dialect: str) -> Any:
+    return _LOG_INSERT
 _OPEN = select(t.open_changes).order_by(t.open_changes.c.n)
 _OPEN_INSERT = t.open_changes.insert()
 _OPEN_CLEAR = delete(t.open_changes).where(t.open_changes.c.n <= bindparam("upto"))
