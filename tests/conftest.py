@@ -6,6 +6,8 @@ Changing the enrollment order here changes every key: regenerate the corpus if y
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from node.sandbox import Sandbox
@@ -27,6 +29,32 @@ def build_sandbox() -> Sandbox:
     box.enroll(VILLAGE, "village", COUNTY)
     box.enroll(SIBLING, "village", COUNTY)
     return box
+
+
+# The slowest test files, in seconds of one pytest-xdist worker on the project's 2-core machine (from
+# `pytest --durations`; only their order matters). `make test` hands out whole files (`--dist
+# loadfile`) in collection order, so a long file collected last kept one worker busy for minutes
+# after the others ran dry; started first, the long files overlap the many short ones.
+SLOW_FILES = {
+    "tests/node/test_cli.py": 175, "tests/hub/test_uneven_fleet.py": 140, "tests/hub/test_erasure_e2e.py": 135,
+    "tests/hub/test_identity_e2e.py": 112, "tests/test_dist.py": 83, "tests/hub/test_secrets.py": 78,
+    "tests/sim/test_sim.py": 69, "tests/faults/test_hub_kill_pg.py": 68, "tests/node/test_at_rest.py": 67,
+    "tests/node/test_cli_honest.py": 55, "tests/hub/test_wire_rollout.py": 47, "tests/hub/test_exit_codes.py": 43,
+    "tests/hub/test_console_cli.py": 40, "tests/sim/test_regressions.py": 32, "tests/hub/test_backup.py": 30,
+    "tests/node/test_store_convergence.py": 28, "tests/node/test_cross_village.py": 28,
+    "tests/web/test_desk_browser.py": 25, "tests/web/test_console_browser.py": 24, "tests/node/test_crash.py": 23,
+    "tests/faults/test_hub_kill.py": 22,
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first (a stable sort: tests keep their order within a file, the rest theirs)."""
+    root = Path(str(config.rootpath))
+
+    def weight(item: pytest.Item) -> int:
+        return SLOW_FILES.get(Path(str(item.path)).relative_to(root).as_posix(), 0)
+
+    items.sort(key=lambda item: -weight(item))
 
 
 @pytest.fixture
