@@ -10,17 +10,27 @@ also act directly, without a request (`erase_person`).
 
 A request is a replicated row in `lw_erase_request` (kept in the merge state; no personal value in
 it: row ids, the reason, who asked). It is done when redaction records held here cover its rows.
+
+**A person is every card they ever had** (`person_rows`): a transfer, or a duplicate settled as
+transfer or merge, leaves the old card closed with `successor` → the kept card, and copies the history
+next to the kept card (`origin`); a village asked for the move with a transfer request, which may name
+the person by ID number. Erasing the person follows the successor chain both ways from any of its
+cards and takes every card, every record naming one of them (history and its copies, the requests
+naming a card) and the transfer requests carrying the ID number. The rows lie in several places, so
+the erasure signs one record per place (`node.engine.redact.erase`), each travelling in its place's
+feed. A village asking holds only its own card: the county that approves follows the chain from the
+rows the request names.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from node.engine import tables as t
 from node.engine import schema
-from node.engine.redact import Erasure, RowKey, erase
+from node.engine.redact import Erasure, RowKey, erase, written
 from protocol import redaction as rd
 from protocol.errors import ConfigError
 
@@ -49,9 +59,11 @@ def request(store: Store, person: bytes, reason: str, *, actor: str = "") -> Req
         raise ConfigError("找不到这张卡片，或已删除 / no such card here, or it was already deleted")
     place = str(store.registry.policy("person", "scope").value(state.fields["scope"]))
     req = schema.new_row_id(place)
+    gone = {key for key in rows if getattr(store.row_state(*key), "deleted", False)}  # erased before
     with store.transaction() as conn:
-        for table, row in rows:
-            store._write(conn, table, row, [("*", "delete")], place)
+        for table, row in rows:  # a township holds the cards of its villages: each deleted in its place
+            if (table, row) not in gone:
+                store._write(conn, table, row, [("*", "delete")], schema.row_place(row) or place)
         store._write(conn, TABLE, req, [("scope", place), ("rows", [[tb, row.hex()] for tb, row in rows]),
                                         ("reason", reason), ("actor", actor[:64])], place)
         conn.execute(t.audit.insert(), {"at": store.hlc.physical(), "actor": actor[:64] or "village",
@@ -85,7 +97,10 @@ def approve(store: Store, req_row: bytes, *, actor: str = "county") -> Erasure:
         raise ConfigError(f"没有这个删除申请 / no erasure request {req_row.hex()} here: sync with the village first")
     if found[0].done:
         raise ConfigError("这个申请已经处理 / this request was already carried out")
-    return erase(store, found[0].rows, f"村申请 village request {req_row.hex()[:12]}: {found[0].reason}", actor=actor)
+    # The village named the rows it holds; the person's other cards (a transfer) are held here.
+    rows = list(dict.fromkeys(found[0].rows + [r for tb, row in found[0].rows if tb == "person"
+                                               for r in person_rows(store, row)]))
+    return erase(store, rows, f"村申请 village request {req_row.hex()[:12]}: {found[0].reason}", actor=actor)
 
 
 def erase_person(store: Store, person: bytes, reason: str, *, actor: str = "county") -> Erasure:
@@ -94,14 +109,68 @@ def erase_person(store: Store, person: bytes, reason: str, *, actor: str = "coun
 
 
 def person_rows(store: Store, row: bytes) -> list[RowKey]:
-    """A person's card and every record that names it (placements, follow-ups, training, returns...)."""
-    out: list[RowKey] = [("person", row)]
+    """Every card of the person holding card `row` (`cards`) and every record that names one of them
+    (placements, follow-ups, training, returns, their copies, transfer requests), and the transfer
+    requests that name the person by ID number."""
+    cards, numbers = cards_of(store, row)
+    hexes = sorted(c.hex() for c in cards)
+    out: list[RowKey] = [("person", c) for c in sorted(cards)]
     with store.engine.connect() as conn:
         for name, cls in sorted(schema.TABLES.items()):
             tbl = cls.__table__  # type: ignore[attr-defined]
             if name != "person" and "person" in tbl.c:
-                out += [(name, bytes.fromhex(r.id)) for r in conn.execute(select(tbl.c.id).where(tbl.c.person == row.hex()))]
-    return out
+                out += [(name, bytes.fromhex(r.id)) for r in conn.execute(select(tbl.c.id).where(tbl.c.person.in_(hexes)))]
+        req = schema.TABLES["transfer_request"].__table__  # type: ignore[attr-defined]
+        asked = select(req.c.id).where(or_(req.c.new_card.in_(hexes), req.c.id_number.in_(sorted(numbers))))
+        out += [("transfer_request", bytes.fromhex(r.id)) for r in conn.execute(asked)]
+    return list(dict.fromkeys(out))
+
+
+def cards_of(store: Store, row: bytes) -> tuple[set[bytes], set[str]]:
+    """The cards of one person, and the ID numbers they held: the successor chain both ways from `row`.
+
+    A held card gives its links from its row (`successor`, and the cards whose `successor` it is); a
+    card already deleted here (its village asked for the erasure) keeps no value in the merge state,
+    so its successor and ID number are read from the bodies that wrote them, which the erasure is about
+    to redact."""
+    person = schema.TABLES["person"].__table__  # type: ignore[attr-defined]
+    cards: set[bytes] = set()
+    seen: set[bytes] = set()
+    numbers: set[str] = set()
+    todo = {row}
+    with store.engine.connect() as conn:
+        while todo:
+            cards |= todo
+            seen |= todo
+            hexes = sorted(c.hex() for c in todo)
+            found: set[str] = set()
+            held = set()
+            q = select(person.c.id, person.c.successor, person.c.id_number).where(
+                or_(person.c.id.in_(hexes), person.c.successor.in_(hexes)))
+            for r in conn.execute(q):
+                found |= {r.id, r.successor or ""}
+                held.add(r.id)
+                if r.id in hexes and r.id_number:
+                    numbers.add(r.id_number)
+            for card in sorted(c for c in todo if c.hex() not in held):
+                if not store._load_rows(conn, [("person", card)]):
+                    cards.discard(card)  # a card of another place, or one whose creation never came
+                    continue
+                for name, value in written(conn, ("person", card), ("successor", "id_number")):
+                    if name == "successor":
+                        found.add(str(value))
+                    else:
+                        numbers.add(str(value))
+            todo = {c for c in map(_row, found) if c is not None} - seen
+    return cards, numbers
+
+
+def _row(hexed: str) -> bytes | None:
+    try:
+        row = bytes.fromhex(hexed)
+    except ValueError:
+        return None
+    return row if len(row) == 16 else None
 
 
 def _erased_rows(store: Store) -> set[RowKey]:

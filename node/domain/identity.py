@@ -185,7 +185,11 @@ def settle(store: Store, kind: str, rows: list[bytes], decision: str, keep: byte
         other = rows[1] if kept == rows[0] else rows[0]
         resolve_duplicate(store, kept, other, decision, on=on)
         return {"kept": kept.hex(), "other": other.hex()}
-    old = next((x for x in rows if (merged(store, "person", x)).get("closed_reason") == TRANSFERRED), None)
+    # The card handed over to the other one: in a chain of transfers (A → B → C) the conflict of A's
+    # edits names A and B, and both are closed as transferred; settling B would leave A's edits queued.
+    hexes = {x.hex() for x in rows}
+    old = next((x for x in rows if (v := merged(store, "person", x)).get("closed_reason") == TRANSFERRED
+                and v.get("successor") in hexes - {x.hex()}), None)
     if old is None:
         raise InvalidValue("decision", "没有找到迁出的卡 / no transferred card in this conflict")
     fields = follow(store, old) if decision == "follow" else []
@@ -197,12 +201,20 @@ def settle(store: Store, kind: str, rows: list[bytes], decision: str, keep: byte
 @action
 def follow(store: Store, old: bytes, fields: Iterable[str] | None = None) -> list[str]:
     """Settle a transfer-edit: copy the old card's current values of `fields` (default: every field
-    that differs) into its successor, and record the old card as handed over again."""
+    that differs) into its successor (the last card of the chain, if the person moved on since), and
+    record the old card as handed over again."""
     cur = _existing(store, "person", old, "person")
     if cur.get("closed_reason") != TRANSFERRED or not cur.get("successor"):
         raise InvalidValue("person", "此卡不是迁出的卡 / this card was not transferred")
     new = bytes.fromhex(str(cur["successor"]))
     succ = _existing(store, "person", new, "person")
+    seen = {old}
+    while succ.get("closed_on") and succ.get("successor") and new not in seen:
+        # The person moved on before the county decided (A → B → C): the edits go to the card they
+        # hold now; written on B, closed, they would only queue B's own transfer-edit.
+        seen.add(new)
+        new = bytes.fromhex(str(succ["successor"]))
+        succ = _existing(store, "person", new, "person")
     _check_covers(store, cur["scope"], succ["scope"])
     was, now = merged(store, "person", old), merged(store, "person", new)
     wanted = list(fields) if fields is not None else [
@@ -211,7 +223,7 @@ def follow(store: Store, old: bytes, fields: Iterable[str] | None = None) -> lis
     sets = {k: _missing(was, now, k) for k in wanted if k in SETS}
     if plain or any(sets.values()):
         _write(store, "person", new, plain, succ["scope"], sets)
-    _write(store, "person", old, {"copied": digest(was, new.hex())}, cur["scope"])
+    _write(store, "person", old, {"copied": digest(was, str(cur["successor"]))}, cur["scope"])
     return wanted
 
 

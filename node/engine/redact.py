@@ -78,15 +78,24 @@ def salted(table: str, items: list[tuple[str, Value]]) -> list[tuple[str, Value]
 
 @dataclass(frozen=True)
 class Erasure:
-    """What one erasure did: the record and the counts."""
+    """What one erasure did: its records (one per place of the rows) and the counts."""
 
-    record: bytes
+    records: tuple[bytes, ...]
     rows: int
     changesets: int
 
+    @property
+    def record(self) -> bytes:
+        return self.records[0]
+
 
 def erase(store: Store, rows: list[RowKey], reason: str, *, actor: str = "county") -> Erasure:
-    """Delete `rows` (one place) and redact every stored body that carried their values; then forget."""
+    """Delete `rows` and redact every stored body that carried their values; then forget.
+
+    The rows may lie in several places (a person transferred from one village to another has a card
+    in each): one record per place, each written in that place's feed so it reaches exactly the
+    replicas holding those rows; all in one transaction, so a place this key may not write leaves
+    nothing erased anywhere."""
     if store.key is None:
         raise ConfigError("这个数据库没有密钥，不能删除 / this store was opened without its key: it cannot erase")
     mine = store.trust.certs.get(store.author)
@@ -96,9 +105,25 @@ def erase(store: Store, rows: list[RowKey], reason: str, *, actor: str = "county
     if not reason.strip():
         raise ConfigError("请写明删除原因 / give the reason for the erasure")
     with store.transaction() as conn:
-        done = _erase_in(store, conn, rows, reason, actor)
+        done = [_erase_in(store, conn, part, reason, actor, place) for place, part in _by_place(store, conn, rows)]
     forget(store)
-    return done
+    return Erasure(tuple(r for d in done for r in d.records), sum(d.rows for d in done), sum(d.changesets for d in done))
+
+
+def _by_place(store: Store, conn: Connection, rows: list[RowKey]) -> list[tuple[str, list[RowKey]]]:
+    """`rows` grouped by the place that owns each: the place in its id, or (a 0.1.0 row) its scope."""
+    out: dict[str, list[RowKey]] = {}
+    for key in dict.fromkeys(rows):
+        place = schema.row_place(key[1]) or _place(store, conn, [key], _holding(conn, [key]))
+        out.setdefault(place, []).append(key)
+    return sorted(out.items())
+
+
+def written(conn: Connection, key: RowKey, fields: Sequence[str]) -> list[tuple[str, Value]]:
+    """The values of `fields` of row `key` that the bodies held here carry (not yet redacted): what a
+    row already deleted here wrote, its merge state keeping none."""
+    return [(c.field, c.value) for cs in _holding(conn, [key]) for c in _all_changes(cs)
+            if (c.table, c.row) == key and c.field in fields and c.value is not None]
 
 
 def _erase_in(store: Store, conn: Connection, rows: list[RowKey], reason: str, actor: str,
@@ -135,7 +160,7 @@ def _erase_in(store: Store, conn: Connection, rows: list[RowKey], reason: str, a
     for table, row in rows:
         conn.execute(t.audit.insert(), {"at": store.hlc.physical(), "actor": actor[:64], "action": "erase",
                                         "tbl": table, "row": row.hex(), "detail": f"{reason} (redaction {rec.id.hex()[:16]})"})
-    return Erasure(raw, len(rows), len(items))
+    return Erasure((raw,), len(rows), len(items))
 
 
 def apply_record(store: Store, conn: Connection, rec: rd.Redaction) -> bool | None:

@@ -640,8 +640,6 @@ class Store:
         live = []
         for part in _chunks([r.hex() for r in rows], 500):
             live += [dict(r._mapping) for r in conn.execute(select(tbl).where(tbl.c.id.in_(part)))]
-        if not live:
-            return
         view = SqlRowView(conn)
         found = []
         for rule in rules:
@@ -652,7 +650,9 @@ class Store:
                          [{"key": c.key, "kind": c.kind, "tbl": c.table, "rows": codec.pack(list(c.rows)),
                            "detail": c.detail, "detected": self.hlc.physical(), "resolved": None,
                            "resolution": None} for c in found])
-        self._settle(conn, table, {bytes.fromhex(rec["id"]) for rec in live}, {c.key for c in found})
+        # Every row judged, deleted ones too: a conflict whose card was deleted or erased is settled
+        # when its other rows no longer make it (no open conflict left that nobody can decide).
+        self._settle(conn, table, set(rows), {c.key for c in found})
 
     def _settle(self, conn: Connection, table: str, checked: set[bytes], still: set[bytes]) -> None:
         """Mark resolved the open conflicts of `checked` rows that their rules no longer find: rules

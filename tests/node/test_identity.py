@@ -193,6 +193,44 @@ def test_an_edit_of_the_new_card_does_not_settle_the_old_card_s_transfer_edit(
     assert [r for r, done in queue(county, "transfer-edit") if done is None] == [sorted([a, new])]
 
 
+@pytest.mark.parametrize("decision", ["follow", "keep"])
+def test_a_transfer_edit_in_a_chain_of_transfers_is_settled_on_the_card_that_was_edited(
+        village: Store, neighbour: Store, county: Store, decision: str) -> None:
+    """A → B → C: the person moves on before the county settles A's offline edits, so both cards of
+    the conflict (A and B) are closed as transferred. Settling must act on A, the card handed to the
+    other one: acting on B settled nothing, and county staff decided again every round (the
+    simulator's healing never came to rest; regression seed 30 with settling on). Followed, the
+    edits go to C: written on B, closed, they only queued B's own transfer-edit."""
+    a = ops.register_person(village, card(1), today=TODAY)
+    sync(village, county)
+    b = identity.transfer(county, a, SIBLING, on=TODAY)
+    ops.edit_person(village, a, {"phone": "13900000009"}, today=TODAY)  # offline: it has not heard yet
+    sync(village, neighbour, county)
+    c = identity.transfer(county, b, VILLAGE, on=TODAY)
+    sync(village, neighbour, county)
+    [(rows, done)] = queue(county, "transfer-edit")
+    assert rows == sorted([a, b]) and done is None
+    assert identity.settle(county, "transfer-edit", rows, decision)["card"] == a.hex()
+    sync(village, neighbour, county)
+    assert all(done for _, done in queue(county, "transfer-edit") + queue(village, "transfer-edit"))
+    # followed, the edit reaches the card the person holds now (not B, closed)
+    assert (person(village, c)["phone"] == "13900000009") == (decision == "follow")
+
+
+def test_a_conflict_whose_card_is_erased_is_settled(village: Store, neighbour: Store, county: Store,
+                                                    township: Store) -> None:
+    """Nobody can decide a duplicate whose card is gone: the erasure's delete settles it on every
+    replica (the rules are run on deleted rows too), instead of leaving it open for ever."""
+    from node.domain.erase import erase_person
+
+    a, b = twice(village, neighbour, county, township)
+    assert [done for _, done in queue(county, "duplicate-id")] == [None]
+    erase_person(county, b, "本人申请删除")
+    sync(village, neighbour, county, township)
+    assert all(done for s in (county, township) for _, done in queue(s, "duplicate-id"))
+    assert person(village, a)["closed_on"] is None  # the other card stays as it was
+
+
 def test_a_transfer_asked_for_at_the_new_village_is_approved_at_the_county(
         village: Store, neighbour: Store, county: Store) -> None:
     a = ops.register_person(village, card(1), today=TODAY)

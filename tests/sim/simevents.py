@@ -10,16 +10,19 @@ for a while (a village, a county hub, a county's uplink: intermittent and long p
 bundles (village → township or county), crashes (the store closed without sealing, mid-sync or
 idle, and opened again from its file), wall clocks set to 2001 or 2099, backups and restores
 from an old backup, a stolen laptop (revoked at the county, the thief keeps writing), and county
-staff (releasing quarantine, re-keying a laptop whose feed forked).
+staff (releasing quarantine, re-keying a laptop whose feed forked, settling the identity conflicts).
 The network drops, loses, duplicates and delays requests throughout (hub.memory.Network).
 
 One card per person (docs/identity.md), from a stream of its own: a person registered twice, offline,
 by two villages (a duplicate card: a `duplicate-id` conflict); a township transferring a person to
 another of its villages, sometimes while the old village edits the card offline (the edits land on
 the closed card: a `transfer-edit` conflict); a village key writing, moving or deleting a sibling's
-card (refused `not-owner`). County staff do not settle the queued conflicts here (tried: seed 30 of
-tests/sim/test_regressions.py then lost a village changeset after a re-key; not yet understood), so
-the resolutions are proven by tests/node/test_identity.py and tests/hub/test_identity_e2e.py.
+card (refused `not-owner`); county staff settling the queued conflicts with the domain's decisions
+(transfer, merge, different people; follow or keep). Settling was off for a while: with it, seed 30
+seemed to lose a county changeset after a re-key. The cause was a settlement that settled nothing (a
+transfer-edit in a chain of transfers A → B → C settled on B), so staff decided again in every round
+of healing and the last decision never reached the villages. Healing that never comes to rest is
+now reported as such (siminvariants).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 import httpx
+import msgpack
 from sqlalchemy import select
 
 from hub import enroll
@@ -49,6 +53,7 @@ from protocol.errors import ConfigError, InvalidValue, LaowuError
 from protocol.keys import KeyPair
 from simworld import (
     DAY_MS,
+    HEAL_ROUNDS,
     PROVINCE,
     START_MS,
     Y2001_MS,
@@ -118,7 +123,7 @@ class Schedule:
             if self.identity_rng.random() < 0.05:
                 self.identity_rng.choice((self.transfer, self.crossing_transfer, self.sibling_write))()
 
-    def heal(self, rounds: int = 20) -> int:
+    def heal(self, rounds: int = HEAL_ROUNDS) -> int:
         """Every link up, no faults; staff release quarantines; sync until nothing moves."""
         w = self.w
         w.net.quiet()
@@ -515,7 +520,7 @@ class Schedule:
         forked: set[bytes] = set()
         for n in w.live("province", "county", "township"):
             forked |= fork_authors(n.store)
-        done = self.approve_erasures()
+        done = self.approve_erasures() + self.settle_conflicts()
         for node in w.live("village"):
             if node.author in forked:
                 county = w.county_of(node)
@@ -548,6 +553,28 @@ class Schedule:
                     self.w.note(f"erase-approved {county.name}")
                 except ConfigError as exc:
                     self.w.note(f"erase-refused {county.name}: {exc}")
+        return done
+
+    def settle_conflicts(self) -> int:
+        """County staff settle the duplicate cards and the edits that crossed a transfer that their hub
+        queued, with the decisions the console and `laowu-hub conflicts resolve` offer."""
+        w, rng = self.w, self.identity_rng
+        done = 0
+        for county in w.live("county"):
+            with county.store.engine.connect() as conn:
+                queued = [(r.kind, list(msgpack.unpackb(r.rows))) for r in conn.execute(
+                    select(t.conflicts.c.kind, t.conflicts.c.rows).where(
+                        t.conflicts.c.resolved.is_(None), t.conflicts.c.kind.in_(identity.RESOLUTIONS))
+                    .order_by(t.conflicts.c.key))]
+            for kind, rows in queued:
+                decision = rng.choice([d for d, _ in identity.RESOLUTIONS[kind]])
+                try:
+                    with w.acknowledging(county):
+                        identity.settle(county.store, kind, rows, decision, rng.choice(rows), on=today(w))
+                    w.note(f"settle-{kind} {county.name} {decision}")
+                    done += 1
+                except (InvalidValue, ConfigError) as exc:  # e.g. a card of another county
+                    w.note(f"settle-refused {county.name}: {exc}")
         return done
 
     def lan_sync(self, node: Node, hub_code: str) -> None:

@@ -14,7 +14,8 @@
 * forks reported: two different changesets for one (feed, seq) that both left their laptop are
   in some replica's `lw_fork`;
 * nothing stuck: after healing no live replica holds quarantined or gap-pending changesets on a
-  feed that did not fork, and no hub answered a request with a 500;
+  feed that did not fork, no hub answered a request with a 500, and healing came to rest (a round
+  in which nothing moved: staff whose decision settles nothing would decide again every round);
 * erased values are nowhere: on every live replica, no stored body (log of any status, quarantine,
   fork proofs), no open change and no merge state carries a value of a row a redaction record
   erased (an acknowledged change of an erased row is erased, not lost);
@@ -42,7 +43,7 @@ from node.engine.store import Store
 from protocol import scope as scopes
 from protocol.changeset import Change, Changeset, envelope_parts, open_envelope
 from protocol.redaction import redact_body
-from simworld import ChangeKey, Node, World, change_key, open_changes
+from simworld import HEAL_ROUNDS, ChangeKey, Node, World, change_key, open_changes
 
 
 @dataclass
@@ -115,6 +116,8 @@ def check(w: World, heal_rounds: int) -> Verdict:
     v = Verdict(w.seed, villages=sum(1 for n in w.nodes.values() if n.kind == "village"), heal_rounds=heal_rounds,
                 counts=dict(w.counts))
     v.failures = list(w.net.failures)
+    if heal_rounds >= HEAL_ROUNDS:
+        v.stuck.append(f"healing never came to rest: something moved in each of {HEAL_ROUNDS} rounds")
     for node in w.nodes.values():
         w.collect(node)
     province = applied(w.province.store)

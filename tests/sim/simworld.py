@@ -46,6 +46,7 @@ from protocol.keys import KeyPair
 PROVINCE = "510000000000"
 START_MS = 1_717_200_000_000  # 2024-06-01T00:00:00Z, inside the sandbox certificates' validity
 DAY_MS = 86_400_000
+HEAL_ROUNDS = 20  # rounds of healing before a world that still moves is called stuck
 Y2001_MS = 978_307_200_000  # a dead CMOS battery
 Y2099_MS = 4_070_908_800_000  # a clock set by hand to the far future
 ChangeKey = tuple[str, bytes, str, bytes, int]  # table, row, field, packed value, hlc

@@ -28,7 +28,9 @@ FOUND_IN = Shape(counties=1, townships=2, villages=6, days=3, steps=160)  # `mak
 @pytest.mark.parametrize("seed, what", [
     (19, "a laptop at 2001 before its first sync: every changeset refused as written before its certificate"),
     (5, "a clock set to 2099, synced, then reset to 2001: negative time, the sync crashed"),
-    (30, "a forked laptop's later changesets waited forever for a gap instead of being reported"),
+    (30, "a forked laptop's later changesets waited forever for a gap instead of being reported; with county "
+         "staff settling conflicts, a transfer-edit in a chain of transfers (A → B → C) was settled on B, so staff "
+         "decided again every round and healing never came to rest (its last decision never reached the villages)"),
     (57, "a township kept a stolen laptop's changeset past the cut-off it received before the theft"),
     (118, "a stolen laptop's early (2099) changeset stayed in quarantine forever after its revocation"),
 ])

@@ -86,6 +86,14 @@ def test_edits_crossing_a_transfer_are_kept_and_queued(verdicts: list[Verdict]) 
     assert sum(v.counts.get("edit-crossing-transfer", 0) for v in verdicts) > 0
 
 
+def test_county_staff_settle_duplicate_cards_and_crossed_transfers(verdicts: list[Verdict]) -> None:
+    """Every resolution the console offers is exercised amid the faults (the replicas still converge
+    and healing comes to rest: the tests above); duplicate cards come from people registered twice by
+    two villages offline."""
+    settled = {k for v in verdicts for k in v.counts if k.startswith("settle-") and k != "settle-refused"}
+    assert {"settle-duplicate-id", "settle-transfer-edit"} <= settled, settled
+
+
 @pytest.mark.skipif("LAOWU_SIM_SEED" not in os.environ, reason="set LAOWU_SIM_SEED=<seed> to replay one schedule")
 def test_replay(capsys: pytest.CaptureFixture[str]) -> None:
     os.environ.setdefault("LAOWU_SIM_TRACE", "1")  # a failing replay prints its event log
