@@ -4,6 +4,7 @@ Shared by the hub's handlers (serving pulls) and the node's sync client (choosin
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -169,4 +170,11 @@ def save_cursor(conn: Connection, peer: str, *, pull: int | None = None, push: i
         row["push_cursor"] = push
     if when is not None:
         row["last_sync"] = when
-    conn.execute(upsert(conn.dialect.name, t.peers, ["peer"]), row)
+    conn.execute(_peer_upsert(conn.dialect.name), row)
+
+
+@functools.lru_cache(maxsize=None)
+def _peer_upsert(dialect: str) -> Any:
+    """The cursor upsert, built once per dialect: building it (its `excluded` columns) cost more than
+    the sync's own lookups."""
+    return upsert(dialect, t.peers, ["peer"])
