@@ -636,10 +636,9 @@ class Store:
         rules = [rule for rule in self.rules if table in rule.tables]
         if not rules:
             return
-        tbl = cls.__table__  # type: ignore[attr-defined]
         live = []
         for part in _chunks([r.hex() for r in rows], 500):
-            live += [dict(r._mapping) for r in conn.execute(select(tbl).where(tbl.c.id.in_(part)))]
+            live += [dict(r._mapping) for r in conn.execute(_rows_by_id(table), {"ids": part})]
         view = SqlRowView(conn)
         found = []
         for rule in rules:
@@ -661,9 +660,7 @@ class Store:
         kinds = [k for r in self.rules if table in r.tables and (k := getattr(r, "kind", None))]
         if not kinds:
             return
-        q = select(t.conflicts.c.key, t.conflicts.c.rows).where(
-            t.conflicts.c.tbl == table, t.conflicts.c.kind.in_(kinds), t.conflicts.c.resolved.is_(None))
-        open_ = [(r.key, set(msgpack.unpackb(r.rows))) for r in conn.execute(q)]
+        open_ = [(r.key, set(msgpack.unpackb(r.rows))) for r in conn.execute(_OPEN_CONFLICTS, {"tbl": table, "kinds": kinds})]
         maybe = [(key, rows) for key, rows in open_ if key not in still and checked & rows]
         # A rule may find a conflict from one of its rows only (a transfer-edit, from the old card):
         # judge the conflict's other rows too before calling it settled, or an edit of the new card
@@ -1053,6 +1050,19 @@ def _log_insert(dialect: str) -> Any:
 _OPEN = select(t.open_changes).order_by(t.open_changes.c.n)
 _OPEN_INSERT = t.open_changes.insert()
 _OPEN_CLEAR = delete(t.open_changes).where(t.open_changes.c.n <= bindparam("upto"))
+
+
+_OPEN_CONFLICTS = select(t.conflicts.c.key, t.conflicts.c.rows).where(
+    t.conflicts.c.tbl == bindparam("tbl"), t.conflicts.c.kind.in_(bindparam("kinds", expanding=True)),
+    t.conflicts.c.resolved.is_(None))
+
+
+@functools.lru_cache(maxsize=None)
+def _rows_by_id(table: str) -> Any:
+    """The materialized rows of `table` whose ids are `:ids`, for the semantic rules: built once (a
+    fresh `IN` of literal ids cost a local save more than running it)."""
+    tbl: Any = schema.TABLES[table].__table__  # type: ignore[attr-defined]
+    return select(tbl).where(tbl.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @functools.lru_cache(maxsize=None)
