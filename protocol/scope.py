@@ -6,6 +6,7 @@ This module knows only the shape of a code; whether a code exists is the divisio
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from protocol.errors import Malformed
@@ -25,8 +26,10 @@ def check_code(code: object, what: str = "scope") -> str:
     return code
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def level(code: str) -> str:
-    """The level a code names: the deepest non-zero segment, with zeros below it."""
+    """The level a code names: the deepest non-zero segment, with zeros below it. Cached (a
+    replica meets a few thousand places; admitting a changeset asks several times)."""
     for name in reversed(LEVELS):
         width = _WIDTHS[name]
         prev = _prev_width(name)

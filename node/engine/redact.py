@@ -248,7 +248,7 @@ def _county_redo(store: Store, conn: Connection, applied: list[Changeset], stale
         return False
     erased = _erased(store, conn)
     todo: dict[str, set[RowKey]] = {}
-    for cs in applied:
+    for cs in applied if erased else ():  # nothing erased here: no change can land on an erased row
         rows = {(c.table, c.row) for c in cs.changes if not c.is_delete and (c.table, c.row) in erased}
         if rows and mine.may_write(cs.scope):
             todo.setdefault(cs.scope, set()).update(rows)

@@ -32,7 +32,7 @@ from conflict.semantic import Rule
 from node import domain  # noqa: F401  (registers the replicated tables before any registry is built)
 from node.engine import tables as t
 from node import logs, migrations
-from node.engine import ownership, rowstate, schema
+from node.engine import gcpause, ownership, rowstate, schema
 from node.engine.db import StorageFull, begin_write, executemany, is_full, make_engine, upsert
 from node.engine.redact import after_apply, erased_rows, forget, salted
 from node.engine import release as releases
@@ -476,6 +476,7 @@ class Store:
 
     # -- remote envelopes ---------------------------------------------------------------------
 
+    @gcpause.pausing
     def apply(
         self,
         envelopes: Sequence[bytes | Changeset],
