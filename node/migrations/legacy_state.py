@@ -11,6 +11,8 @@ from conflict.registry import Registry
 from conflict.row import RowState
 from protocol import codec
 
+CHUNK = 2_000  # rows revision 0007 converts at a time, each way: its memory is bounded by this, not the table
+
 
 def decode(registry: Registry, table: str, r: Any) -> RowState:
     """One legacy lw_row row (state, tomb_hlc, tomb_author) → its merge state."""

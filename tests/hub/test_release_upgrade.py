@@ -233,3 +233,43 @@ def test_rematerialize_shows_values_the_merge_state_kept_for_a_column_added_late
         shown = {r.id: r.phone for r in conn.execute(text("SELECT id, phone FROM person")) if r.phone}
     assert shown == kept
     store.close()
+
+
+def test_revision_0007_converts_in_bounded_chunks_both_ways(county_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """0007 streams lw_row through a staging table a chunk at a time (its first version held every
+    state in memory: gigabytes at a million rows). With chunks of 3 rows, so every boundary is
+    crossed: upgrading keeps every merge state, downgrading gives back the 0.2.x rows, and upgrading
+    again gives the same per-field state."""
+    from alembic import command
+
+    monkeypatch.setattr(legacy_state, "CHUNK", 3)
+    engine = make_engine(county_db)
+    try:
+        with engine.begin() as conn:
+            if not migrations.current(conn):
+                command.stamp(migrations.config(conn), migrations.BASELINE)
+            command.upgrade(migrations.config(conn), "0006_log_indexes")
+        with engine.connect() as conn:
+            before = merge_states(conn)
+            rows = sorted(tuple(r) for r in conn.execute(text("SELECT tbl, row, tomb_hlc, tomb_author FROM lw_row")))
+        assert len(before) > 3 * 2  # several chunks
+        with engine.begin() as conn:
+            command.upgrade(migrations.config(conn), "0007_field_state")
+        with engine.connect() as conn:
+            upgraded = merge_states(conn)
+            fields = sorted(tuple(r) for r in conn.execute(select(t.fields)))
+            assert "lw_row_0006" not in inspect(conn).get_table_names()
+        assert upgraded == before
+        with engine.begin() as conn:
+            command.downgrade(migrations.config(conn), "0006_log_indexes")
+        with engine.connect() as conn:
+            assert merge_states(conn) == before
+            assert sorted(tuple(r) for r in conn.execute(text("SELECT tbl, row, tomb_hlc, tomb_author FROM lw_row"))) == rows
+            assert not {"lw_field", "lw_set", "lw_row_0006"} & set(inspect(conn).get_table_names())
+        with engine.begin() as conn:
+            command.upgrade(migrations.config(conn), "0007_field_state")
+        with engine.connect() as conn:
+            assert merge_states(conn) == before
+            assert sorted(tuple(r) for r in conn.execute(select(t.fields))) == fields
+    finally:
+        engine.dispose()
