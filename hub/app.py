@@ -31,6 +31,7 @@ from hub import enroll
 from hub import health as health_answer
 from hub.filings.route import filing_endpoint
 from hub.refusals import Caller, EnrollWaiting, RateLimited, Stale, Unauthorized, client_of, status_for  # noqa: F401  (re-exported)
+from hub.replay import ReplayGuard
 from hub.snapshot import make_snapshot
 from hub.telemetry import Telemetry
 from hub.verify import Opened, VerifyPool
@@ -61,9 +62,10 @@ MAX_PULL_BUDGET = 8 << 20
 
 @dataclass
 class Hub:
-    """The state a hub process serves from: its store, a token secret, recent hello nonces, failed
-    enrollments per client, and how often each path took the write lock (`locked`: a request refused
-    while decoding never takes it, so a flood of bad requests cannot stall every write)."""
+    """The state a hub process serves from: its store, a token secret, recent hello nonces, the key
+    proofs taken per session (`hub.replay`), failed enrollments per client, and how often each path
+    took the write lock (`locked`: a request refused while decoding never takes it, so a flood of bad
+    requests cannot stall every write)."""
 
     store: Store
     secret: bytes = field(default_factory=lambda: os.urandom(32))
@@ -71,6 +73,7 @@ class Hub:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     failed_enrolls: dict[str, deque[float]] = field(default_factory=dict)
     locked: Counter[str] = field(default_factory=Counter)
+    replays: ReplayGuard = field(default_factory=ReplayGuard)  # key proofs taken: none is taken twice
     enroll_tries: int = ENROLL_TRIES
     upstream: Any = None  # the relay's `Background` loop on a county hub: /v1/health reports on it
     verify_workers: int = 0  # processes opening pushed envelopes outside the write lock (hub.verify)
@@ -90,10 +93,13 @@ class Hub:
                 conn: Connection | None = None) -> tuple[bytes, str]:
         """Who this request speaks for: its token, checked with the request's key proof (`client` is a
         `Caller`: its path and proof header) or, for an address-bound token, the client's address.
-        `body=None`: the proof over this request's body was checked already (`push_check`, same Caller)."""
+        `body=None`: the proof over this request's body was checked already (`push_check`, same Caller).
+        A key proof is taken once: the same request sent again is refused (`hub.replay`)."""
         proven = body is None and getattr(client, "proven", None) == token
         got = session.open_token(self.secret, token, now, address=str(client), path=getattr(client, "path", ""),
                                  body=body or b"", proof=getattr(client, "proof", ""), proven=proven)
+        if got.proof is not None:
+            self.replays.admit(token, got.proof.seq, got.proof.sent_ms, now)
         if isinstance(client, Caller):
             client.proven = token
         self._check_key(got.author, conn)
@@ -157,8 +163,8 @@ class Hub:
             hub=self.store.author,
             home=self.store.home,
             time=now,
-            token=self.token(msg.author, msg.home, now, client,
-                             key_bound=getattr(client, "proof", "") == session.WILL_PROVE),
+            token=self.token(msg.author, msg.home, now, client,  # the promise: signed in the nonce, or the header
+                             key_bound=session.promises(msg.nonce) or getattr(client, "proof", "") == session.WILL_PROVE),
             heads=heads,
             more=more,
             revocations=self.store.revocations(),

@@ -40,6 +40,12 @@ class RateLimited(RemoteError):
     code = "rate-limited"
 
 
+class Replayed(RemoteError):
+    """A request whose key proof the hub has taken before, or dated outside its window (`hub.replay`)."""
+
+    code = "replayed"
+
+
 STATUS: list[tuple[type[RemoteError], int]] = [
     (TooLarge, 413),
     (DecodeError, 400),
@@ -50,6 +56,7 @@ STATUS: list[tuple[type[RemoteError], int]] = [
     (OutOfScope, 403),
     (NotAllowed, 403),
     (Stale, 409),
+    (Replayed, 409),
     (RateLimited, 429),
     (ClockAhead, 409),
 ]

@@ -116,6 +116,7 @@ class SyncClient:
                                           messages.BODIES_HEADER: messages.bodies_header()})
         self.unsigned = False  # this sync's hub answered unsigned (compatibility mode): nothing unverified is kept
         self.pinned = False  # this hub's signature was seen (and remembered: `legacy.pin`)
+        self.proving: tuple[bytes, int] = (b"", 0)  # the token proofs are made for, and the last sequence number
 
     def close(self) -> None:
         self.http.close()
@@ -151,7 +152,11 @@ class SyncClient:
             return {}
         if path == "/v1/hello":
             return {session.PROOF_HEADER: session.WILL_PROVE}
-        return {session.PROOF_HEADER: session.prove(self.store.key, path, token, body)} if token else {}
+        if not token:
+            return {}
+        seq = self.proving[1] + 1 if self.proving[0] == token else 1  # numbered from 1 for each token
+        self.proving = (token, seq)
+        return {session.PROOF_HEADER: session.prove(self.store.key, path, token, body, seq, self.store.hlc.physical())}
 
     def check_answer(self, path: str, body: bytes, resp: httpx.Response, extra: bytes = b"") -> None:
         """Adopt nothing the hub did not sign (DESIGN §3): every answer carries the hub's signature
@@ -181,16 +186,27 @@ class SyncClient:
         assert store.key is not None
         sent_at = time.monotonic()
         hello = messages.Hello.make(store.key, self.hub, store.home, store.trust.chains({store.author}), cursor,
-                                    store.hlc.physical(), os.urandom(messages.NONCE_LEN))
+                                    store.hlc.physical(), session.promising_nonce(messages.NONCE_LEN))
         answer = self._exchange("/v1/hello", hello.encode(), report)
         welcome = messages.Welcome.decode(answer.content)
         if not self.unsigned:  # an unsigned time could move our clock anywhere: ours stays as it is
+            self._check_binding(welcome.token)
             store.hlc.correct(welcome.time, int((time.monotonic() - sent_at) * 1000))
         elif welcome.hub != self.hub:
             raise SyncFailed(f"{self.url}: 这不是本机配置的平台 this is not the configured hub {self.hub.hex()[:8]} "
                              f"(it says it is {welcome.hub.hex()[:8]})", 200, "wrong-hub")
         store.learn_bodies(messages.parse_bodies(answer.headers.get(messages.BODIES_HEADER)))
         return welcome
+
+    def _check_binding(self, token: bytes) -> None:
+        """Our hello promised, under its signature, to prove every request, so a current hub answers
+        with a key-bound token; a 0.2.0 hub cannot read the promise and binds the token to our address.
+        Once this hub has given a key-bound token in a signed welcome it is pinned (`legacy.pin_binding`),
+        and an address-bound one from it later is refused: nothing is synced on it."""
+        if session.is_key_bound(token):
+            legacy.pin_binding(self.store, self.hub)
+        elif legacy.binds(self.store, self.hub):
+            raise SyncFailed(f"{self.url}: {legacy.UNBOUND}", 200, "downgrade")
 
     def _learn_time(self, report: SyncReport) -> None:
         """Correct our clock from the hub's signed time (POST /v1/time with a fresh nonce): a hello

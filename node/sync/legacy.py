@@ -20,6 +20,13 @@ signatures from a current hub gains an attacker nothing that dropping the traffi
 
 The cost of compatibility mode is bandwidth: each exchange re-sends what the old hub already
 holds since the last signed one. Upgrade hubs first (docs/operations.md).
+
+A 0.2.0 hub signs its answers but binds session tokens to the client's address, not its key
+(`protocol.session`). A current hub binds them to the key whenever the hello promises to prove,
+and that promise is signed, so no network can strip it. Still, once a hub key has given this node
+a key-bound token in a signed welcome, that is pinned too (lw_meta `hub_binds:…`, `pin_binding`):
+an address-bound token from that key later (the hub rolled back to 0.2.0, or whatever a network
+could make of it) is refused and nothing is synced (docs/trust.md §9).
 """
 from __future__ import annotations
 
@@ -33,27 +40,53 @@ from node.engine.store import Store
 from protocol import codec
 
 PIN = "hub_signs:"  # lw_meta key: this + the hub key's first 24 bytes in hex (keys fit 64 characters) → when (ms)
+BINDS = "hub_binds:"  # the same for "this hub has bound a session token to this node's key"
 PATHS = frozenset({"/v1/hello", "/v1/pull", "/v1/push"})
 NOTE = ("平台应答未签名(0.1.0 版平台),兼容模式同步:未保存同步进度,请升级县级平台 / the hub signs no answers "
         "(release 0.1.0): synced in compatibility mode, no progress saved; upgrade the hub")
 
 
-def _key(hub: bytes) -> str:
-    return PIN + hub[:24].hex()
+UNBOUND = ("该平台以前给本机的会话都绑定本机密钥,这次只绑定网络地址:可能有人在网络中间篡改,或平台被换回了旧版本。"
+           "本次没有同步任何内容;请县里确认平台版本(laowu-hub --version)并升级,或换一个网络再同步 / this hub has bound "
+           "its sessions to this laptop's key before, and now offers one bound only to the network address: a network "
+           "in between is tampering, or the hub was rolled back to an older release. Nothing was synced; ask the county "
+           "to check the hub's release (laowu-hub --version) and upgrade it, or sync from another network")
+
+
+def _key(hub: bytes, kind: str = PIN) -> str:
+    return kind + hub[:24].hex()
+
+
+def _pinned(store: Store, key: str) -> bool:
+    with store.engine.connect() as conn:
+        return conn.execute(select(t.meta.c.key).where(t.meta.c.key == key)).first() is not None
+
+
+def _pin(store: Store, key: str) -> None:
+    if not _pinned(store, key):
+        with store.transaction() as conn:
+            conn.execute(upsert(conn.dialect.name, t.meta, ["key"]),
+                         {"key": key, "value": codec.pack(int(time.time() * 1000))})
 
 
 def signs(store: Store, hub: bytes) -> bool:
     """Whether this node has seen `hub` sign an answer."""
-    with store.engine.connect() as conn:
-        return conn.execute(select(t.meta.c.key).where(t.meta.c.key == _key(hub))).first() is not None
+    return _pinned(store, _key(hub))
 
 
 def pin(store: Store, hub: bytes) -> None:
     """Remember that `hub` signs its answers: no unsigned answer from it is taken again."""
-    if not signs(store, hub):
-        with store.transaction() as conn:
-            conn.execute(upsert(conn.dialect.name, t.meta, ["key"]),
-                         {"key": _key(hub), "value": codec.pack(int(time.time() * 1000))})
+    _pin(store, _key(hub))
+
+
+def binds(store: Store, hub: bytes) -> bool:
+    """Whether `hub` has given this node a key-bound session token in a signed welcome."""
+    return _pinned(store, _key(hub, BINDS))
+
+
+def pin_binding(store: Store, hub: bytes) -> None:
+    """Remember that `hub` binds session tokens to this node's key: no address-bound one is taken again."""
+    _pin(store, _key(hub, BINDS))
 
 
 def refusal(store: Store, hub: bytes, path: str, restored: bool) -> str | None:

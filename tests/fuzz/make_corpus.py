@@ -89,8 +89,8 @@ def corpus() -> dict[str, dict[str, bytes]]:
     pull = messages.Pull(token, 12, 1 << 20, False).encode()
     answer = messages.Batch([first.envelope], [root_cert], 14, False).encode()
     answered = messages.sign_answer(county, "/v1/pull", pull, 200, answer).encode() + len(pull).to_bytes(2, "big") + pull + answer
-    bound = session.mint(SESSION_SECRET, village.public, VILLAGE, NOW_MS + 1800_000, key_bound=True)
-    proof = session.prove(village, "/v1/push", bound, pull).encode()
+    bound = session.mint(SESSION_SECRET, village.public, VILLAGE, NOW_MS + 1800_000, key_bound=True, sid=bytes(8))
+    proof = session.prove(village, "/v1/push", bound, pull, 1, NOW_MS).encode()
     sessions = {"key-bound": bytes([len(bound)]) + bound + bytes([len(proof)]) + proof + pull,
                 "address-bound": bytes([84]) + session.mint(SESSION_SECRET, village.public, VILLAGE, NOW_MS + 1, key_bound=False,
                                                             address="127.0.0.1") + b"\x00" + pull,

@@ -316,7 +316,21 @@ class RequestGen:
 
         def proof(body: bytes) -> dict[str, str]:
             m = msgpack.unpackb(body)
-            return {session.PROOF_HEADER: session.prove(key, req.path, m["token"], body)}
+            return {session.PROOF_HEADER: session.prove(key, req.path, m["token"], body, 1, clock.wall_ms())}
+        return dataclasses.replace(req, headers=proof)
+
+    def req_token_stale_proof(self) -> Request:
+        """A key-bound token of the village with its own key's proof, dated outside the hub's window
+        (a captured request sent again minutes later, or from far ahead): refused as a replay."""
+        skew = self.rng.choice([-session.FRESH_MS - self.rng.randint(1_000, 10**9),
+                                session.AHEAD_MS + self.rng.randint(1_000, 10**9)])
+        req = self.token_request("token-stale-proof", lambda: self.w.mint_bound(self.k.village.public, VILLAGE,
+                                                                                clock.wall_ms()), 409, bad("replayed"))
+
+        def proof(body: bytes) -> dict[str, str]:
+            m = msgpack.unpackb(body)
+            return {session.PROOF_HEADER: session.prove(self.k.village, req.path, m["token"], body,
+                                                        self.rng.randint(1, 1 << 40), clock.wall_ms() + skew)}
         return dataclasses.replace(req, headers=proof)
 
     def req_token_expired_cert(self) -> Request:

@@ -47,6 +47,33 @@ def test_a_revoked_township_backdating_a_village_certificate_is_refused_everywhe
         assert value(hub, "job_posting", row, "title") == "采茶零工"
 
 
+def test_an_expired_township_backdating_a_village_certificate_is_refused_everywhere(world: World) -> None:
+    """Outside its validity an issuer issues nothing, whatever time the certificate and the changes
+    claim: a township key whose certificate ran out a year ago (never revoked) certifies a thief for
+    a village, dated inside its own old validity; the thief's ghost posting, stamped then too, is
+    refused at the county and the province, and so is its hello."""
+    _posting(world)
+    now = clock.wall_ms()
+    old = KeyPair.from_seed(b"tests/hub/expired township")
+    expired = certs.issue(world.member(COUNTY).key, old.public, "township", [TOWNSHIP], now - 3 * YEAR_MS,
+                          now - YEAR_MS, 41)
+    thief = KeyPair.from_seed(b"tests/hub/thief of the expired township")
+    backdated = certs.issue(old, thief.public, "village", [VILLAGE], now - 2 * YEAR_MS - 3600_000, now + YEAR_MS, 7)
+    chain = [world.box.members[PROVINCE].cert, world.box.members[COUNTY].cert, expired, backdated]
+    ghost = os.urandom(16)
+    then = clock.pack(now - 2 * YEAR_MS)
+    forged = seal(thief, VILLAGE, 1, None, [Change("job_posting", ghost, "title", "高薪招工(假)", then)])
+    carrier = world.member("513225103202")
+    for url, hub in ((world.county_url, world.county), (world.province_url, world.province)):
+        resp = post(url, "/v1/hello", hello_body(thief, hub.author, VILLAGE, chain))
+        assert (resp.status_code, error_of(resp)) == (403, "certificate-expired"), resp.content
+        token = session(url, hub.author, carrier.key, "513225103202", world.chain("513225103202"))
+        [result] = push(url, token, [forged.envelope], chain)
+        assert (result["status"], result["code"]) == ("refused", "unknown-author"), result  # never learnt
+        assert value(hub, "job_posting", ghost, "title") is None
+        assert thief.public not in hub.trust.certs
+
+
 def test_a_revoked_county_cannot_revoke_its_villages_at_the_province(world: World) -> None:
     row = _posting(world)
     village = world.node(VILLAGE)

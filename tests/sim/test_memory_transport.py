@@ -81,7 +81,7 @@ def test_faults_drop_lose_duplicate_and_cut(world: World) -> None:
     with pytest.raises(SyncFailed):
         client.sync()  # the hello was answered, the answer lost
     net.lose, net.duplicate = 0.0, 1.0
-    client.sync()  # everything twice: the hub refuses the hello's copy, applies the push's copy as a duplicate
+    client.sync()  # everything twice: the hub refuses each copy (the hello's as used, the others as replayed)
     assert county.store.vector()[(village.author, village.home)] == 1
     net.duplicate = 0.0
     net.down.add("v")
