@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 
 from hubkit import VILLAGE, World, feed, post, push, session, table_rows
+from sqlalchemy import func, select
 
 from node.engine import tables as t
+from node.engine.schema import SCHEMA_VERSION
 from protocol import clock
 from protocol.changeset import Change, seal
 
@@ -65,6 +67,25 @@ def test_changesets_waiting_for_a_gap_are_bounded_per_feed(world: World) -> None
     assert push(world.county_url, token, [chain[0].envelope])[0]["status"] == "accepted"
     assert world.county.status().pending == 0
     assert [r["status"] for r in push(world.county_url, token, [cs.envelope for cs in chain[6:]])] == ["accepted"] * 3
+
+
+def test_changesets_held_for_a_newer_schema_are_bounded_per_feed(world: World) -> None:
+    """Held (written by a newer release) counts with pending against the same bound: a key cannot
+    fill a hub with changesets it will never apply by stamping them with a schema from the future."""
+    world.county.max_waiting_per_feed = 4
+    village = world.member(VILLAGE)
+    token = session(world.county_url, world.county.author, village.key, VILLAGE, world.chain(VILLAGE))
+    prev, envs = None, []
+    for seq in range(1, 7):
+        cs = seal(village.key, VILLAGE, seq, prev, [Change("job_posting", os.urandom(16), "title", "未来版本",
+                                                           clock.pack(clock.wall_ms()))], schema=SCHEMA_VERSION + 1)
+        prev = cs.id
+        envs.append(cs.envelope)
+    results = push(world.county_url, token, envs)
+    assert [r["status"] for r in results] == ["held"] * 4 + ["refused"] * 2
+    assert {r["code"] for r in results[4:]} == {"feed-full"}
+    with world.county.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.log).where(t.log.c.status == "held")).scalar_one() == 4
 
 
 def test_quarantined_changesets_are_bounded_per_feed(world: World) -> None:
