@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from erasurekit import files_under, found, needles
 from sqlalchemy import select
-from storekit import VILLAGE
+from storekit import TOWNSHIP, VILLAGE, Province
 
 from conflict.row import SALT
 from node.engine import tables as t
+from node.domain import erase as erasing
 from node.domain.erase import person_rows
 from node.engine.redact import erase, verify_feeds
 from node.engine.store import Store
@@ -24,7 +25,7 @@ from node.web.desk import search
 from node.web.tables import ensure
 from protocol import codec, keys
 from protocol import redaction as rd
-from protocol.changeset import envelope_parts
+from protocol.changeset import Change, envelope_parts, seal
 from protocol.errors import BadSignature, ConfigError
 
 MakeStore = Callable[..., Store]
@@ -159,6 +160,32 @@ def test_values_written_offline_after_the_erasure_are_erased_by_the_county_on_ar
     village.apply([cs.envelope for cs in county.seal()])
     assert found(files(tmp_path, "village-a"), secrets() + needles("13611112222")) == []
     assert verify_feeds(village) == verify_feeds(county) == 3  # two village changesets, one of the county
+
+
+def test_an_erasure_purges_a_replica_holding_the_other_branch_of_the_village_s_forked_feed(
+        make_store: MakeStore, province: Province, tmp_path: Path) -> None:
+    """Soak seed 12: the village asked for the erasure (its delete and request are its seq 2) while a
+    laptop restored from a backup had signed another seq 2, which a USB stick took to the township.
+    The township never applies the village's seq 2 (it holds one already; a fork is reported, never
+    merged), so the delete in it never reaches the township; the county's record redacted the bodies there but left the values in
+    its merge state. The county writes its own delete of every row it erases, in the record's
+    changeset: wherever the record goes, the delete goes."""
+    village, county, township = make_store("village-a"), make_store("county"), make_store("township")
+    village.write("person", PERSON, {"id_number": ID_NUMBER, "name": NAME, "phone": PHONE})
+    [first] = village.seal()
+    county.apply([first.envelope])
+    township.apply([first.envelope])
+    restored = seal(province.members["village-a"].key, VILLAGE, 2, first.id,
+                    [Change("person", PERSON, "phone", "13700000000", village.hlc.now())])
+    assert township.apply([restored.envelope])[0]["status"] == "accepted"  # the stick from the restored laptop
+    req = erasing.request(village, PERSON, "本人申请删除")
+    county.apply([cs.envelope for cs in village.seal()])
+    erasing.approve(county, req.row)
+    county.seal()
+    envelopes, _ = county.envelopes_for(township.vector(), TOWNSHIP)
+    township.apply(envelopes)
+    assert township.values("person")[("person", PERSON)] is None  # a tombstone: no value kept
+    assert found(files(tmp_path, "township"), secrets()) == []
 
 
 def test_two_issuers_erasing_one_changeset_apart_converge_on_a_body_free_of_both(

@@ -51,6 +51,18 @@ def test_soak_seed_whose_changeset_never_reached_the_province(seed: int) -> None
     assert verdict.converged, "\n".join(verdict.problems[:5])
 
 
+@pytest.mark.parametrize("seed, what", [
+    (12, "a village asked for an erasure in a changeset a restored laptop's other branch shadowed at the province: "
+         "the county wrote no delete of its own (the village's was there), so the province's merge state kept the "
+         "values the record redacted from the bodies"),
+])
+def test_soak_seed_that_found_a_bug(seed: int, what: str) -> None:
+    """Found by the 1,000-schedule soak with county staff settling conflicts; the focused test is
+    tests/node/test_redact.py::test_an_erasure_purges_a_replica_holding_the_other_branch_of_the_village_s_forked_feed."""
+    verdict = run_schedule(seed, shape_for(seed, None, True))
+    assert verdict.converged, f"{what}: {verdict.problems[:5]}"
+
+
 # -- a small world for focused tests -------------------------------------------------------------
 
 @pytest.fixture
