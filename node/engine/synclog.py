@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from node.engine import tables as t
 from node.engine.db import upsert
@@ -60,10 +60,31 @@ def past(cursor: int, home: str, skip_author: bytes | None = None) -> Any:
     filtering on scope, betting that a match comes early; when nothing past the cursor is for this
     subscriber (a village in step at a busy hub) the walk reads the whole rest of the log (10 s at
     a million changesets). Sorting the few matches the `(scope, pos)` index finds is always cheap."""
+    return _positions(home, cursor, skip_author)
+
+
+def _positions(home: str, cursor: Any, author: Any) -> Any:
     q = select(t.log.c.pos).where(t.log.c.status == "applied", t.log.c.pos > cursor, visible(t.log.c.scope, home))
-    if skip_author is not None:
-        q = q.where(t.log.c.author != skip_author)
+    if author is not None:
+        q = q.where(t.log.c.author != author)
     return q.order_by(t.log.c.pos + 0)
+
+
+# Statements a hello or a pull runs, built once (building one cost more than running it).
+_AT_POSITIONS = (select(t.log.c.pos, t.log.c.author, t.log.c.envelope)
+                 .where(t.log.c.pos.in_(bindparam("positions", expanding=True))).order_by(t.log.c.pos))
+_HEADS_OF = select(t.heads.c.scope, t.heads.c.seq, t.heads.c.id).where(t.heads.c.author == bindparam("author"))
+
+
+@functools.lru_cache(maxsize=4_096)
+def _past(home: str, skip: bool, limit: int) -> Any:
+    """`past` under a limit, with the cursor and the author bound when it runs: built once per
+    subscriber, where a hello and a pull each built it, which cost more than the lookup."""
+    return _positions(home, bindparam("cursor"), bindparam("author") if skip else None).limit(limit)
+
+
+def _values(cursor: int, skip_author: bytes | None) -> dict[str, Any]:
+    return {"cursor": cursor} if skip_author is None else {"cursor": cursor, "author": skip_author}
 
 
 def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes | None = None,
@@ -78,12 +99,10 @@ def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes 
     used, last = 0, cursor
     with _on(store, conn) as conn:
         while True:
-            positions = [r.pos for r in conn.execute(past(last, home).limit(PAGE))]
+            positions = [r.pos for r in conn.execute(_past(home, False, PAGE), {"cursor": last})]
             if not positions:
                 return out, authors, last, False
-            q = (select(t.log.c.pos, t.log.c.author, t.log.c.envelope)
-                 .where(t.log.c.pos.in_(positions)).order_by(t.log.c.pos))
-            for r in conn.execute(q):
+            for r in conn.execute(_AT_POSITIONS, {"positions": positions}):
                 if r.envelope is None or r.author == skip_author:
                     last = r.pos
                     continue
@@ -100,13 +119,12 @@ def after(store: Store, cursor: int, home: str, budget: int, skip_author: bytes 
 def has_after(store: Store, cursor: int, home: str, skip_author: bytes | None = None,
               conn: Connection | None = None) -> bool:
     with _on(store, conn) as conn:
-        return conn.execute(past(cursor, home, skip_author).limit(1)).first() is not None
+        return conn.execute(_past(home, skip_author is not None, 1), _values(cursor, skip_author)).first() is not None
 
 
 def heads_of(store: Store, author: bytes, conn: Connection | None = None) -> list[tuple[str, int, bytes]]:
-    q = select(t.heads.c.scope, t.heads.c.seq, t.heads.c.id).where(t.heads.c.author == author)
     with _on(store, conn) as conn:
-        return [(r.scope, r.seq, r.id) for r in conn.execute(q)]
+        return [(r.scope, r.seq, r.id) for r in conn.execute(_HEADS_OF, {"author": author})]
 
 
 def unpushed(store: Store, push_cursor: int, limit: int, budget: int) -> tuple[list[bytes], set[bytes], int]:
