@@ -73,6 +73,7 @@ def _positions(home: str, cursor: Any, author: Any) -> Any:
 # Statements a hello or a pull runs, built once (building one cost more than running it).
 _AT_POSITIONS = (select(t.log.c.pos, t.log.c.author, t.log.c.envelope)
                  .where(t.log.c.pos.in_(bindparam("positions", expanding=True))).order_by(t.log.c.pos))
+_PEER = select(t.peers).where(t.peers.c.peer == bindparam("peer"))
 _HEADS_OF = select(t.heads.c.scope, t.heads.c.seq, t.heads.c.id).where(t.heads.c.author == bindparam("author"))
 
 
@@ -129,14 +130,12 @@ def heads_of(store: Store, author: bytes, conn: Connection | None = None) -> lis
 
 def unpushed(store: Store, push_cursor: int, limit: int, budget: int) -> tuple[list[bytes], set[bytes], int]:
     """Our applied envelopes of our own subtree past `push_cursor` (what the hub may lack), their authors."""
-    q = (select(t.log.c.pos, t.log.c.author, t.log.c.envelope)
-         .where(t.log.c.status == "applied", t.log.c.pos > push_cursor, within(t.log.c.scope, store.home))
-         .order_by(t.log.c.pos).limit(limit))
+    q = _unpushed(store.home, limit)
     out: list[bytes] = []
     authors: set[bytes] = set()
     used, last = 0, push_cursor
     with store.engine.connect() as conn:
-        for r in conn.execute(q):
+        for r in conn.execute(q, {"cursor": push_cursor}):
             if r.envelope is None:
                 last = r.pos
                 continue
@@ -166,7 +165,7 @@ def skip_pulled(store: Store, peer: str, push_cursor: int, pulled: set[bytes]) -
 
 def cursors(store: Store, peer: str) -> tuple[int, int]:
     with store.engine.connect() as conn:
-        r = conn.execute(select(t.peers).where(t.peers.c.peer == peer)).first()
+        r = conn.execute(_PEER, {"peer": peer}).first()
     return (r.pull_cursor, r.push_cursor) if r else (0, 0)
 
 
@@ -179,7 +178,7 @@ def last_sync(store: Store, peer: str) -> int | None:
 def save_cursor(conn: Connection, peer: str, *, pull: int | None = None, push: int | None = None,
                 when: int | None = None, error: str | None = None) -> None:
     """Record progress with a peer inside the caller's transaction (with the data it covers)."""
-    r = conn.execute(select(t.peers).where(t.peers.c.peer == peer)).first()
+    r = conn.execute(_PEER, {"peer": peer}).first()
     row = {"peer": peer, "pull_cursor": r.pull_cursor if r else 0, "push_cursor": r.push_cursor if r else 0,
            "last_sync": r.last_sync if r else None, "last_error": error}
     if pull is not None:
@@ -189,6 +188,14 @@ def save_cursor(conn: Connection, peer: str, *, pull: int | None = None, push: i
     if when is not None:
         row["last_sync"] = when
     conn.execute(_peer_upsert(conn.dialect.name), row)
+
+
+@functools.lru_cache(maxsize=64)
+def _unpushed(home: str, limit: int) -> Any:
+    """Our applied envelopes of `home`'s subtree past `:cursor`, in log order (a node has one home)."""
+    return (select(t.log.c.pos, t.log.c.author, t.log.c.envelope)
+            .where(t.log.c.status == "applied", t.log.c.pos > bindparam("cursor"), within(t.log.c.scope, home))
+            .order_by(t.log.c.pos).limit(limit))
 
 
 @functools.lru_cache(maxsize=None)
