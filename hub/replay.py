@@ -36,10 +36,10 @@ from protocol import clock
 from protocol.session import AHEAD_MS, FRESH_MS
 
 WINDOW = 64
-CAPACITY = 100_000  # tokens remembered at once: ~20 MB at most
+CAPACITY = 100_000  # tokens remembered at once: 25 MB when full (254 bytes a token, measured with tracemalloc)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Seen:
     top: int  # the highest sequence number taken
     mask: int  # bit i: top - i was taken (bit 0 is top itself)
