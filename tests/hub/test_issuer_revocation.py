@@ -4,6 +4,7 @@ own villages, a chosen top serial, and a squatting township in another county.""
 from __future__ import annotations
 
 import os
+import time
 
 from hubkit import COUNTY, PROVINCE, TOWNSHIP, VILLAGE, World, error_of, feed, hello_body, post, push, session, value
 
@@ -72,6 +73,34 @@ def test_an_expired_township_backdating_a_village_certificate_is_refused_everywh
         assert (result["status"], result["code"]) == ("refused", "unknown-author"), result  # never learnt
         assert value(hub, "job_posting", ghost, "title") is None
         assert thief.public not in hub.trust.certs
+
+
+def test_an_expired_township_revokes_nothing_of_its_villages(world: World) -> None:
+    """A township key whose certificate runs out (never revoked) cannot then wipe what its village
+    wrote while both were valid: its revocation, pushed to the county and the province after the
+    expiry, is refused, and the village's posting stays. The certificate lasts a few seconds, so the
+    expiry is real at the hubs' own clocks."""
+    life_ms = 5_000
+    now = clock.wall_ms()
+    brief = KeyPair.from_seed(b"tests/hub/short-lived township")
+    township = certs.issue(world.member(COUNTY).key, brief.public, "township", [TOWNSHIP], now - 3600_000, now + life_ms, 42)
+    key = KeyPair.from_seed(b"tests/hub/village of the short-lived township")
+    village = certs.issue(brief, key.public, "village", [VILLAGE], now - 3600_000, now + YEAR_MS, 8)
+    chain = world.chain(TOWNSHIP)[:2] + [township, village]
+    [cs] = feed(key, VILLAGE, 1)
+    row = cs.changes[0].row
+    carrier = world.member("513225103202")
+    urls = ((world.county_url, world.county), (world.province_url, world.province))
+    for url, hub in urls:
+        token = session(url, hub.author, key, VILLAGE, chain)
+        assert push(url, token, [cs.envelope], chain)[0]["status"] == "accepted"
+    time.sleep(max(0.0, (now + life_ms - clock.wall_ms()) / 1000) + 0.3)  # the township's certificate has run out
+    wipe = certs.revoke(brief, key.public, {VILLAGE: 0}, clock.wall_ms(), "an expired township wipes its village")
+    for url, hub in urls:
+        token = session(url, hub.author, carrier.key, "513225103202", world.chain("513225103202"))
+        push(url, token, [], revocations=[wipe])
+        assert key.public not in hub.trust.revocations
+        assert value(hub, "job_posting", row, "title") == "posting 1"
 
 
 def test_a_revoked_county_cannot_revoke_its_villages_at_the_province(world: World) -> None:
