@@ -75,6 +75,7 @@ _AT_POSITIONS = (select(t.log.c.pos, t.log.c.author, t.log.c.envelope)
                  .where(t.log.c.pos.in_(bindparam("positions", expanding=True))).order_by(t.log.c.pos))
 _PEER = select(t.peers).where(t.peers.c.peer == bindparam("peer"))
 _HEADS_OF = select(t.heads.c.scope, t.heads.c.seq, t.heads.c.id).where(t.heads.c.author == bindparam("author"))
+_ANY_OPEN = select(t.open_changes.c.n).limit(1)
 
 
 @functools.lru_cache(maxsize=4_096)
@@ -134,7 +135,7 @@ def unpushed(store: Store, push_cursor: int, limit: int, budget: int) -> tuple[l
     out: list[bytes] = []
     authors: set[bytes] = set()
     used, last = 0, push_cursor
-    with store.engine.connect() as conn:
+    with _on(store, None) as conn:
         for r in conn.execute(q, {"cursor": push_cursor}):
             if r.envelope is None:
                 last = r.pos
@@ -146,6 +147,18 @@ def unpushed(store: Store, push_cursor: int, limit: int, budget: int) -> tuple[l
             used += len(r.envelope)
             last = r.pos
     return out, authors, last
+
+
+def has_unpushed(store: Store, push_cursor: int, conn: Connection | None = None) -> bool:
+    """Whether `unpushed` would find anything past `push_cursor` (an erased envelope counts: passing
+    it moves the cursor)."""
+    with _on(store, conn) as conn:
+        return conn.execute(_unpushed(store.home, 1), {"cursor": push_cursor}).first() is not None
+
+
+def has_open(conn: Connection) -> bool:
+    """Whether local changes wait to be sealed."""
+    return conn.execute(_ANY_OPEN).first() is not None
 
 
 def skip_pulled(store: Store, peer: str, push_cursor: int, pulled: set[bytes]) -> int:
@@ -163,8 +176,8 @@ def skip_pulled(store: Store, peer: str, push_cursor: int, pulled: set[bytes]) -
     return int(rows[-1].pos)
 
 
-def cursors(store: Store, peer: str) -> tuple[int, int]:
-    with store.engine.connect() as conn:
+def cursors(store: Store, peer: str, conn: Connection | None = None) -> tuple[int, int]:
+    with _on(store, conn) as conn:
         r = conn.execute(_PEER, {"peer": peer}).first()
     return (r.pull_cursor, r.push_cursor) if r else (0, 0)
 

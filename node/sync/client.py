@@ -14,6 +14,7 @@ hub key sign, only hello, pull and push, and adopting only what carries signatur
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -28,7 +29,7 @@ import httpx
 from node import backup, logs
 from node.engine import synclog
 from node.engine.store import Store
-from node.sync import legacy
+from node.sync import legacy, prior
 from protocol import certs, codec, messages, session
 from protocol.errors import ConfigError, LocalError, RemoteError
 
@@ -46,6 +47,14 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot read the CA file {ca_file}: {exc}") from exc
+
+
+@functools.cache
+def _plain_context() -> ssl.SSLContext:
+    """The context handed to httpx for an http:// hub, built once per process: httpx wants one even
+    when no TLS is spoken, and building the default one (loading the system's CA store) took 100 ms
+    of CPU, more than the sync itself. Verifying as the default does, should it ever be used."""
+    return ssl.create_default_context()
 
 
 class SyncFailed(LocalError):
@@ -111,12 +120,17 @@ class SyncClient:
         self.url = url.rstrip("/")
         self.hub = hub
         self.budget = budget
-        self.http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=tls_context(ca_file),
+        self.http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=self._tls(ca_file),
                                  headers={"content-type": messages.CONTENT_TYPE,
                                           messages.BODIES_HEADER: messages.bodies_header()})
         self.unsigned = False  # this sync's hub answered unsigned (compatibility mode): nothing unverified is kept
         self.pinned = False  # this hub's signature was seen (and remembered: `legacy.pin`)
+        self.bound = False  # this hub's key-bound token was seen (and remembered: `legacy.pin_binding`)
         self.proving: tuple[bytes, int] = (b"", 0)  # the token proofs are made for, and the last sequence number
+
+    def _tls(self, ca_file: str | None) -> ssl.SSLContext:
+        """For an https:// hub, a context built now (a CA file replaced since is read again)."""
+        return tls_context(ca_file) if self.url.startswith("https:") or ca_file else _plain_context()
 
     def close(self) -> None:
         self.http.close()
@@ -204,8 +218,10 @@ class SyncClient:
         Once this hub has given a key-bound token in a signed welcome it is pinned (`legacy.pin_binding`),
         and an address-bound one from it later is refused: nothing is synced on it."""
         if session.is_key_bound(token):
-            legacy.pin_binding(self.store, self.hub)
-        elif legacy.binds(self.store, self.hub):
+            if not self.bound:
+                legacy.pin_binding(self.store, self.hub)
+                self.bound = True
+        elif self.bound or legacy.binds(self.store, self.hub):  # read again: another sync may have pinned it
             raise SyncFailed(f"{self.url}: {legacy.UNBOUND}", 200, "downgrade")
 
     def _learn_time(self, report: SyncReport) -> None:
@@ -243,7 +259,9 @@ class SyncClient:
         report = SyncReport(self.url)
         self.unsigned = False
         store = self.store
-        pull_cursor, push_cursor = synclog.cursors(store, self.url)
+        known = prior.read(store, self.url, self.hub)  # one transaction for what the sync needs before the network
+        pull_cursor, push_cursor = known.pull_cursor, known.push_cursor
+        self.pinned, self.bound = self.pinned or known.signs, self.bound or known.binds
         offset_before = store.hlc.offset_ms
         try:
             welcome = self._hello(pull_cursor, report)
@@ -260,10 +278,10 @@ class SyncClient:
         report.unsigned = self.unsigned
         report.offset_ms = store.hlc.offset_ms - offset_before
         unplaced = self._revocations(welcome.revocations)
-        mine = {sc: seq for sc, seq, _ in synclog.heads_of(store, store.author)}
-        report.restored_feeds = sum(1 for sc, seq, _ in welcome.heads if seq > mine.get(sc, 0))
+        report.restored_feeds = sum(1 for sc, seq, _ in welcome.heads if seq > known.heads.get(sc, 0))
 
         more = welcome.more or report.restored_feeds > 0
+        settled = not more  # nothing pulled: the log past the push cursor is as `known` found it
         while more:
             batch = messages.Batch.decode(self._post(
                 "/v1/pull", messages.Pull(welcome.token, pull_cursor, self.budget, report.restored_feeds > 0).encode(), report,
@@ -285,9 +303,12 @@ class SyncClient:
             if progress:
                 progress("pull", report.pulled, 0)
 
-        if self.restamp:  # written under a clock the hello just corrected
-            report.restamped = store.restamp_ahead()
-        report.sealed = len(store.seal())
+        if known.open_changes:  # a change saved during this sync is sealed by the next
+            if self.restamp:  # written under a clock the hello just corrected
+                report.restamped = store.restamp_ahead()
+            report.sealed = len(store.seal())
+        settled = settled and not report.sealed and not known.unpushed
+        pushed_to = None  # a push cursor moved past nothing to push: saved with the sync's time
         # Revocations the hub lacks go with the next push, with the revoked keys' certificates so
         # the hub can place them; with nothing else to push they still go, in a push of their own
         # (a county that revoked a stolen laptop's key must tell the province at its next sync).
@@ -295,10 +316,14 @@ class SyncClient:
         theirs = set(welcome.revocations)
         revoked = {certs.decode_revocation(r).subject for r in revocations if r not in theirs}
         while True:
-            envs, authors, last = synclog.unpushed(store, push_cursor, PUSH_BATCH, PUSH_BYTES)
+            envs: list[bytes] = []
+            authors: set[bytes] = set()
+            last = push_cursor
+            if not settled:  # else nothing to push, as read before the hello: not read again
+                envs, authors, last = synclog.unpushed(store, push_cursor, PUSH_BATCH, PUSH_BYTES)
             if not envs:
                 if last != push_cursor and keep:
-                    self._save(push=last)
+                    pushed_to = last
                 if revoked:
                     self._post("/v1/push", messages.Push(welcome.token, [], store.trust.chains(revoked),
                                                          revocations).encode(), report, welcome.token)
@@ -322,7 +347,7 @@ class SyncClient:
             if progress:
                 progress("push", report.pushed, 0)
         with store.transaction() as conn:
-            synclog.save_cursor(conn, self.url, when=store.hlc.physical())
+            synclog.save_cursor(conn, self.url, push=pushed_to, when=store.hlc.physical())
         return report
 
     def _revocations(self, raws: list[bytes]) -> list[bytes]:

@@ -31,8 +31,9 @@ could make of it) is refused and nothing is synced (docs/trust.md §9).
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 
 from node.engine import tables as t
 from node.engine.db import upsert
@@ -57,9 +58,12 @@ def _key(hub: bytes, kind: str = PIN) -> str:
     return kind + hub[:24].hex()
 
 
-def _pinned(store: Store, key: str) -> bool:
-    with store.engine.connect() as conn:
-        return conn.execute(select(t.meta.c.key).where(t.meta.c.key == key)).first() is not None
+_META = select(t.meta.c.key).where(t.meta.c.key == bindparam("key"))  # built once: building it cost more than the lookup
+
+
+def _pinned(store: Store, key: str, conn: Connection | None = None) -> bool:
+    with store.engine.connect() if conn is None else nullcontext(conn) as conn:
+        return conn.execute(_META, {"key": key}).first() is not None
 
 
 def _pin(store: Store, key: str) -> None:
@@ -69,9 +73,9 @@ def _pin(store: Store, key: str) -> None:
                          {"key": key, "value": codec.pack(int(time.time() * 1000))})
 
 
-def signs(store: Store, hub: bytes) -> bool:
-    """Whether this node has seen `hub` sign an answer."""
-    return _pinned(store, _key(hub))
+def signs(store: Store, hub: bytes, conn: Connection | None = None) -> bool:
+    """Whether this node has seen `hub` sign an answer (read on `conn` when given: `node.sync.prior`)."""
+    return _pinned(store, _key(hub), conn)
 
 
 def pin(store: Store, hub: bytes) -> None:
@@ -79,9 +83,9 @@ def pin(store: Store, hub: bytes) -> None:
     _pin(store, _key(hub))
 
 
-def binds(store: Store, hub: bytes) -> bool:
+def binds(store: Store, hub: bytes, conn: Connection | None = None) -> bool:
     """Whether `hub` has given this node a key-bound session token in a signed welcome."""
-    return _pinned(store, _key(hub, BINDS))
+    return _pinned(store, _key(hub, BINDS), conn)
 
 
 def pin_binding(store: Store, hub: bytes) -> None:
