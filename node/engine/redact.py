@@ -223,11 +223,14 @@ def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged
                 records[rec.id] = rec
     done = False
     stale: list[rd.Redaction] = []
+    fresh: list[rd.Redaction] = []
     for rec in records.values():
         outcome = apply_record(store, conn, rec)
         done = done or outcome is not False
         if outcome is None:
             stale.append(rec)
+        if outcome is not False:
+            fresh.append(rec)
     late: dict[bytes, list[bytes]] = {}
     for i in range(0, len(logged), 500):
         q = select(t.redacted.c.id, t.redacted.c.record).where(t.redacted.c.id.in_(logged[i:i + 500]))
@@ -237,34 +240,62 @@ def after_apply(store: Store, conn: Connection, applied: list[Changeset], logged
         raw = conn.execute(select(t.redactions.c.raw).where(t.redactions.c.id == rec_id)).scalar_one()
         values, _ = _rewrite(conn, rd.decode(raw), ids)
         done = done or bool(values)
-    return _county_redo(store, conn, list(applied) + list(arrived), stale) or done
+    return _county_redo(store, conn, list(applied) + list(arrived), stale, fresh) or done
 
 
-def _county_redo(store: Store, conn: Connection, applied: list[Changeset], stale: list[rd.Redaction]) -> bool:
+def _county_redo(store: Store, conn: Connection, applied: list[Changeset], stale: list[rd.Redaction],
+                 fresh: Sequence[rd.Redaction] = ()) -> bool:
     """At a county: erase again what an erasure left behind. Values a laptop wrote to an erased row
     before it heard of the erasure (merged away by the absorbing delete, but signed into their
     bodies), and bodies another issuer's record redacted first, so this one did not match: a new,
-    cumulative record covers them, and every replica converges on bodies free of them."""
+    cumulative record covers them, and every replica converges on bodies free of them.
+
+    Any key that may erase (a township, the province too) does the same for the bodies it never
+    serves — a revoked key's changesets held back past its cut-off, fork proofs: a thief's USB stick
+    carried to the township reaches no county, so no county's record names them (soak seed 85). It
+    checks them when a record or such a body arrives; what it serves reaches a county, which redoes."""
     mine = store.trust.certs.get(store.author)
-    if store.key is None or mine is None or mine.role != "county":
+    if store.key is None or mine is None or mine.role not in rd.ISSUER_ROLES:
         return False
+    county = mine.role == "county"
     erased = _erased(store, conn)
     todo: dict[str, set[RowKey]] = {}
+    hidden: dict[str, set[RowKey]] = {}
     for cs in applied if erased else ():  # nothing erased here: no change can land on an erased row
         rows = {(c.table, c.row) for c in cs.changes if not c.is_delete and (c.table, c.row) in erased}
         if rows and mine.may_write(cs.scope):
-            todo.setdefault(cs.scope, set()).update(rows)
+            (todo if county else hidden).setdefault(cs.scope, set()).update(rows)
     for rec in stale:
-        if mine.may_write(rec.scope):
+        if county and mine.may_write(rec.scope):
             todo.setdefault(rec.scope, set()).update(rec.rows)
-    done = False
+    for rec in fresh:
+        if mine.may_write(rec.scope):
+            hidden.setdefault(rec.scope, set()).update(rec.rows)
+    done: set[str] = set()
+    reason = "擦除后到达的值 values that arrived after the erasure"
     for place, rows in sorted(todo.items()):
         # Only where a body held here still carries them: a duplicate of a redacted changeset, or
         # an original already stored redacted, needs no new record.
         if any(rd.redact_body(envelope_parts(cs.envelope)[0], rows) is not None for cs in _holding(conn, sorted(rows))):
-            _erase_in(store, conn, sorted(rows), "擦除后到达的值 values that arrived after the erasure", "county", place)
-            done = True
-    return done
+            _erase_in(store, conn, sorted(rows), reason, "county", place)
+            done.add(place)
+    for place, rows in sorted(hidden.items()):
+        if place not in done and any(rd.redact_body(envelope_parts(cs.envelope)[0], rows) is not None
+                                     for cs in _unserved(conn, rows)):
+            _erase_in(store, conn, sorted(rows | (todo.get(place) or set())), reason, mine.role, place)
+            done.add(place)
+    return bool(done)
+
+
+def _unserved(conn: Connection, rows: set[RowKey]) -> list[Changeset]:
+    """The bodies held here that are never served and name one of `rows`: a revoked key's changesets
+    held back past its cut-off (at most 1,000 a feed) and fork proofs."""
+    wanted = {row for _, row in rows}
+    envs = [r.envelope for r in conn.execute(select(t.log.c.envelope).where(
+        t.log.c.status == "revoked", t.log.c.envelope.is_not(None)))]
+    envs += [env for r in conn.execute(select(t.forks.c.held, t.forks.c.incoming)) for env in r if env]
+    found = [open_envelope(env) for env in envs]
+    return [cs for cs in found if wanted & {c.row for c in _all_changes(cs)}]
 
 
 def erased_rows(store: Store) -> set[RowKey]:

@@ -55,6 +55,8 @@ def test_soak_seed_whose_changeset_never_reached_the_province(seed: int) -> None
     (12, "a village asked for an erasure in a changeset a restored laptop's other branch shadowed at the province: "
          "the county wrote no delete of its own (the village's was there), so the province's merge state kept the "
          "values the record redacted from the bodies"),
+    (85, "a thief's changesets carried to the township on a USB stick, held back there past the revocation's "
+         "cut-off, kept the values of a person the county erased: no county held them, no record named them"),
 ])
 def test_soak_seed_that_found_a_bug(seed: int, what: str) -> None:
     """Found by the 1,000-schedule soak with county staff settling conflicts; the focused test is
@@ -174,6 +176,38 @@ def test_a_revocation_takes_back_what_was_applied_past_its_cut_off(world: World)
     assert statuses == {"revoked"}  # kept verbatim for the audit, never served
     assert [o["status"] for o in township.store.apply(import_envelopes(township.store, village.author))] == ["refused"]
     assert rev
+
+
+def test_a_thief_s_changesets_held_back_at_the_township_are_erased_there(world: World) -> None:
+    """Soak seed 85: a stolen laptop's key is revoked at the county; the thief edits a card and carries
+    the changeset to the township on a USB stick, where it is held back past the cut-off (never served,
+    so no county ever holds it). The county erases the person: its record does not name that body. The
+    township, which may erase too, redacts what it alone holds with a record of its own."""
+    from node.domain.erase import erase_person
+    from node.engine.redact import erased_rows
+    from siminvariants import erased_values
+
+    village = villages(world)[0]
+    township = world.nodes[village.home[:9] + "000"]
+    county = world.county_of(village)
+    row = bytes.fromhex("%010x" % int(village.home)) + bytes(11)
+    village.store.write("person", row, {"id_number": "513221199001011234", "name": "上官振邦", "phone": "13912345678"})
+    world.client(village, village.county).sync()
+    world.client(township, township.county).sync()
+    enroll.revoke(county.store, village.author, "stolen")
+    village.store.write("person", row, {"phone": "13700000000", "name": "上官振邦"})  # the thief, offline
+    village.store.seal()
+    stick = world.tmp / "stick.laowu"
+    export_bundle(village.store, stick, for_home=township.home)
+    import_bundle(township.store, stick)
+    erase_person(county.store, row, "本人申请删除")
+    county.store.seal()  # as `laowu-hub erase` does
+    for _ in range(2):  # the county's record down to the township, the township's record up
+        world.client(township, township.county).sync()
+    erased = erased_rows(township.store)
+    assert ("person", row) in erased
+    assert erased_values(township, erased) == []
+    assert erased_values(county, erased_rows(county.store)) == []
 
 
 def import_envelopes(store: Store, author: bytes) -> list[bytes]:
