@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,35 @@ def begin_write(conn: Connection) -> None:
     pushing) would both insert it, and one would fail on the log's primary key."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK})
+
+
+@contextmanager
+def unwaited(engine: Engine) -> Iterator[Connection]:
+    """A write transaction whose commit does not wait for the disk (no fsync): for a record that
+    may be lost to a power cut with no harm, such as a finished sync's time and a cursor the next
+    sync finds again (docs/engine.md "hello + pull"). It is atomic as any other, and the next
+    durable commit takes it to the disk with its own. On SQLite `synchronous=NORMAL` for this
+    transaction only (WAL: the database stays consistent), on PostgreSQL `synchronous_commit off`.
+    A full disk: StorageFull, as `Store.transaction`."""
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+            if raw is not None:  # outside a transaction: SQLite refuses to change it inside one
+                raw.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with conn.begin():
+                    begin_write(conn)
+                    if raw is None:
+                        conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                    yield conn
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA synchronous=FULL")
+    except OperationalError as exc:
+        if is_full(exc):
+            raise StorageFull("the disk is full: this change was rolled back, nothing committed was lost; "
+                              "free space and try again") from exc
+        raise
 
 
 def upsert(engine_or_dialect: Engine | str, table: Table, keys: list[str]) -> Any:

@@ -28,6 +28,7 @@ import httpx
 
 from node import backup, logs
 from node.engine import synclog
+from node.engine.db import unwaited
 from node.engine.store import Store
 from node.sync import legacy, prior
 from protocol import certs, codec, messages, session
@@ -346,7 +347,9 @@ class SyncClient:
                 self._save(push=last)
             if progress:
                 progress("push", report.pushed, 0)
-        with store.transaction() as conn:
+        # The sync's time, and a push cursor moved past nothing: lost to a power cut, the next sync
+        # finds them again, so the commit does not wait for the disk (4 ms of a 9 ms sync here).
+        with unwaited(store.engine) as conn:
             synclog.save_cursor(conn, self.url, push=pushed_to, when=store.hlc.physical())
         return report
 

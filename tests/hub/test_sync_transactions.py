@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import httpx
 from hubkit import VILLAGE, World
@@ -48,6 +48,10 @@ def test_a_sync_in_step_reads_once_before_the_network_and_writes_once_after(worl
         report = world.sync(VILLAGE)
     assert (report.pushed, report.pulled, report.sealed) == (0, 0, 0)
     assert seen == ["read", "write"], seen  # cursors, pins, heads, open and unpushed; then the cursor and time
+    # That write's commit does not wait for the disk; every connection the store pools still does.
+    with ExitStack() as stack:
+        conns = [stack.enter_context(village.engine.connect()) for _ in range(5)]
+        assert {c.connection.dbapi_connection.execute("PRAGMA synchronous").fetchone()[0] for c in conns} == {2}
 
     second = os.urandom(16)
     village.write("job_posting", second, {"title": "第二次"})
