@@ -27,9 +27,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Two workers, one test file each at a time (module set-ups stay in one process): the suite is mostly real
-# servers and subprocesses, so it keeps both cores busy. `LAOWU_TEST_WORKERS=0` runs it in one process.
+# servers and subprocesses, so it keeps both cores busy. Files go out longest first (tests/conftest.py
+# orders them; --no-loadscope-reorder keeps xdist from putting the files with most tests first, which
+# left the long scenario files to run alone at the end). `LAOWU_TEST_WORKERS=0` runs it in one process.
 test: $(STAMP) typecheck
-	$(BIN)/pytest -n $${LAOWU_TEST_WORKERS:-2} --dist loadfile
+	$(BIN)/pytest -n $${LAOWU_TEST_WORKERS:-2} --dist loadfile --no-loadscope-reorder
 
 demo: $(STAMP)
 	$(BIN)/python -m hub.demo
