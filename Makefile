@@ -26,12 +26,13 @@ constraints:
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Two workers, one test file each at a time (module set-ups stay in one process): the suite is mostly real
-# servers and subprocesses, so it keeps both cores busy. Files go out longest first (tests/conftest.py
-# orders them; --no-loadscope-reorder keeps xdist from putting the files with most tests first, which
-# left the long scenario files to run alone at the end). `LAOWU_TEST_WORKERS=0` runs it in one process.
+# Four workers on two cores, one test file each at a time (module set-ups stay in one process): the suite is
+# real servers, subprocesses and fsync'd commits, and a file measured at about half a core of CPU for its
+# wall time, so two workers left the cores idle half the run. Files go out longest first (tests/conftest.py
+# orders them; --no-loadscope-reorder keeps xdist from putting the files with most tests first, which left
+# the long scenario files to run alone at the end). `LAOWU_TEST_WORKERS=0` runs it in one process.
 test: $(STAMP) typecheck
-	$(BIN)/pytest -n $${LAOWU_TEST_WORKERS:-2} --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -n $${LAOWU_TEST_WORKERS:-4} --dist loadfile --no-loadscope-reorder
 
 demo: $(STAMP)
 	$(BIN)/python -m hub.demo
