@@ -31,19 +31,19 @@ def build_sandbox() -> Sandbox:
     return box
 
 
-# The slowest test files, in seconds of one pytest-xdist worker on the project's 2-core machine (from
-# `pytest --durations`; only their order matters). `make test` hands out whole files (`--dist
-# loadfile`) in collection order, so a long file collected last kept one worker busy for minutes
-# after the others ran dry; started first, the long files overlap the many short ones.
+# The slowest test files, in seconds of one pytest-xdist worker (four workers on the project's 2-core
+# machine while other work loaded it, 2026-11-28; only their order matters). `make test` hands out whole
+# files (`--dist loadfile`) in collection order, so a long file collected last kept one worker busy for
+# minutes after the others ran dry; started first, the long files overlap the many short ones.
 SLOW_FILES = {
-    "tests/node/test_cli.py": 175, "tests/hub/test_uneven_fleet.py": 140, "tests/hub/test_erasure_e2e.py": 135,
-    "tests/hub/test_identity_e2e.py": 112, "tests/test_dist.py": 83, "tests/hub/test_secrets.py": 78,
-    "tests/sim/test_sim.py": 69, "tests/faults/test_hub_kill_pg.py": 68, "tests/node/test_at_rest.py": 67,
-    "tests/node/test_cli_honest.py": 55, "tests/hub/test_wire_rollout.py": 47, "tests/hub/test_exit_codes.py": 43,
-    "tests/hub/test_console_cli.py": 40, "tests/sim/test_regressions.py": 32, "tests/hub/test_backup.py": 30,
-    "tests/node/test_store_convergence.py": 28, "tests/node/test_cross_village.py": 28,
-    "tests/web/test_desk_browser.py": 25, "tests/web/test_console_browser.py": 24, "tests/node/test_crash.py": 23,
-    "tests/faults/test_hub_kill.py": 22,
+    "tests/hub/test_identity_e2e.py": 685, "tests/node/test_cli.py": 471, "tests/sim/test_sim.py": 459,
+    "tests/hub/test_erasure_e2e.py": 325, "tests/sim/test_regressions.py": 256, "tests/node/test_at_rest.py": 240,
+    "tests/hub/test_exit_codes.py": 231, "tests/hub/test_uneven_fleet.py": 156, "tests/hub/test_backup.py": 150,
+    "tests/hub/test_console_cli.py": 129, "tests/test_dist.py": 125, "tests/faults/test_hub_kill_pg.py": 109,
+    "tests/hub/test_secrets.py": 107, "tests/hub/test_release_upgrade.py": 104, "tests/hub/test_wire_rollout.py": 88,
+    "tests/faults/test_hub_kill.py": 88, "tests/node/test_cli_honest.py": 84, "tests/node/test_store_convergence.py": 82,
+    "tests/conflict/test_convergence.py": 79, "tests/faults/test_node_kill.py": 60, "tests/node/test_cross_village.py": 53,
+    "tests/hub/test_filings.py": 52, "tests/conflict/test_policies.py": 49, "tests/hub/test_issuer_revocation.py": 42,
 }
 
 
