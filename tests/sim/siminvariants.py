@@ -169,8 +169,11 @@ def check(w: World, heal_rounds: int) -> Verdict:
     for hub, status, code in w.attacks:
         # A laptop whose clock runs ahead has its write quarantined first (admission judges the clock
         # before anything else); released after healing, it is refused like the rest, and the log
-        # check below would catch it had it landed.
-        if (status, code) not in (("refused", "not-owner"), ("quarantined", "clock-ahead")):
+        # check below would catch it had it landed. Admission also judges the certificate before
+        # ownership: a write that arrives after the writer's certificate ran out is refused for that
+        # (soak seed 333), and the log check below still proves it landed nowhere.
+        if (status, code) not in (("refused", "not-owner"), ("refused", "certificate-expired"),
+                                  ("quarantined", "clock-ahead")):
             v.cross.append(f"{hub} answered a sibling's write with {status} {code}")
 
     # -- per replica ---------------------------------------------------------------------------

@@ -57,6 +57,8 @@ def test_soak_seed_whose_changeset_never_reached_the_province(seed: int) -> None
          "values the record redacted from the bodies"),
     (85, "a thief's changesets carried to the township on a USB stick, held back there past the revocation's "
          "cut-off, kept the values of a person the county erased: no county held them, no record named them"),
+    (333, "a sibling's write that reached the county after the writer's certificate ran out was refused as "
+          "certificate-expired, and the checker called any refusal but not-owner a landed write (the checker's bug)"),
 ])
 def test_soak_seed_that_found_a_bug(seed: int, what: str) -> None:
     """Found by the 1,000-schedule soak with county staff settling conflicts; the focused test is
