@@ -242,6 +242,8 @@ def test_revision_0007_converts_in_bounded_chunks_both_ways(county_db: str, monk
     again gives the same per-field state."""
     from alembic import command
 
+    # The real migration with a smaller chunk (2,000 in use), so a handful of rows crosses every chunk
+    # boundary; nothing is replaced.
     monkeypatch.setattr(legacy_state, "CHUNK", 3)
     engine = make_engine(county_db)
     try:

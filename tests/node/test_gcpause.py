@@ -24,6 +24,8 @@ def test_the_collector_is_paused_inside_and_runs_again_after_an_apply(make_store
         seen.append(gc.isenabled())
         merge(self, *args)  # type: ignore[arg-type]
 
+    # A spy, not a stand-in: the real merge runs; the wrapper only records whether the collector was
+    # paused at the moment the apply's merge ran, which nothing else can observe from outside.
     monkeypatch.setattr(Store, "_merge", watching)
     assert gc.isenabled()
     assert statuses(county.apply(envs)) == ["accepted"]
