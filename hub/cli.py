@@ -33,21 +33,24 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub import cli_filing, cli_identity, enroll, review
 from hub import config as hubconfig
-from hub.app import Hub
 from node import logs
 from node.domain.rules import RULES
 from node.files import ProvinceFile, load_chain, load_province, save_chain, save_province, write_atomic
 from node.engine.db import HUB_CACHE_MB
 from node.engine.store import Store
 from node.version import describe
-from node.sync.client import Background, SyncClient
 from node.sync.verdict import EXIT_ERROR, verdict
 from protocol import certs, clock, messages, scope
 from protocol.errors import ConfigError, LaowuError
 from protocol.keys import KeyPair, short_id
+
+if TYPE_CHECKING:  # the network client (httpx), the web app (starlette) and the filings (xlsxwriter) are
+    # imported by the commands that use them: at the top they were a third of every `laowu-hub` start-up
+    from node.sync.client import SyncClient
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 log = logging.getLogger("laowu.hub")
@@ -135,6 +138,8 @@ def _upstream(store: Store, args: argparse.Namespace) -> SyncClient | None:
         return None
     if not getattr(args, "upstream_key", None):
         raise ConfigError("--upstream 需要 --upstream-key / --upstream needs --upstream-key (the province hub's id)")
+    from node.sync.client import SyncClient
+
     return SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key))
 
 
@@ -237,7 +242,9 @@ def cmd_review(args: argparse.Namespace) -> dict[str, object]:
 
 
 def cmd_serve(args: argparse.Namespace) -> dict[str, object]:
+    from hub.app import Hub
     from hub.server import serve
+    from node.sync.client import Background, SyncClient
 
     store = _open(args)
     store.hlc.max_ahead_ms = int(args.max_ahead_minutes * 60_000)
@@ -279,6 +286,8 @@ def cmd_config_check(args: argparse.Namespace) -> dict[str, object]:
 
 
 def cmd_relay(args: argparse.Namespace) -> dict[str, object]:
+    from node.sync.client import SyncClient
+
     store = _open(args)
     report = SyncClient(store, args.upstream, bytes.fromhex(args.upstream_key), ca_file=args.ca_file).sync()
     code, message = verdict(report.counts)

@@ -19,11 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hub.filings import FILINGS
-from hub.filings.access import export, export_all
-from hub.filings.common import Ctx
-from node.engine.store import Store
-
 
 def add(sub: Any, db_of: Any) -> None:
     sp = sub.add_parser("filing", help="produce an official table or list (laowu-hub filing list)")
@@ -44,6 +39,13 @@ def add(sub: Any, db_of: Any) -> None:
 
 
 def run(args: argparse.Namespace, db_of: Any) -> dict[str, object]:
+    # The filings (xlsxwriter, every table's query) are imported here, by the one command using them:
+    # every other `laowu-hub` run would pay for them at start-up.
+    from hub.filings import FILINGS
+    from hub.filings.access import export, export_all
+    from hub.filings.common import Ctx
+    from node.engine.store import Store
+
     if args.name == "list":
         return {name: text for name, (text, _) in FILINGS.items()}
     from protocol.errors import InvalidValue

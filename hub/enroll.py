@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -16,9 +17,11 @@ from node.engine import tables as t
 from node.engine.db import upsert
 from node.engine.store import Store
 from protocol import certs, codec, messages, redaction, scope
-from node.sync.client import SyncClient, SyncFailed
 from protocol.errors import ConfigError, InvalidValue, NotAllowed, RemoteError
 from protocol.keys import KeyPair, short_id
+
+if TYPE_CHECKING:  # the network client (httpx) only when there is an upstream to ask: see hub/cli.py
+    from node.sync.client import SyncClient
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 
@@ -67,6 +70,8 @@ def ask_upstream(upstream: SyncClient | None) -> str:
     Returns what happened, for the preview; an unreachable province is said, not hidden."""
     if upstream is None:
         return "未询问上级 upstream not asked: what only the province holds past these heads waits for review"
+    from node.sync.client import SyncFailed
+
     try:
         return f"已与上级同步 synced with {upstream.url}: {upstream.sync().line()}"
     except (SyncFailed, RemoteError) as exc:

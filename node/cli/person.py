@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from node.domain import importing, validate
+from node.domain import validate
 from node.cli.view import PERSON_LABELS, card, find_person, given, mask, rows, settings, table
 from node.domain import identity, ops, transfers
 from node.domain.person import EMPLOYMENT, Person
@@ -124,6 +124,8 @@ def cmd_transfer(args: argparse.Namespace, node: Node) -> dict[str, Any]:
 
 def cmd_import(args: argparse.Namespace, node: Node) -> dict[str, Any]:
     """CSV or .xlsx, Chinese or English headers, UTF-8/GBK/GB18030 (`node.domain.importing`, shared with the desk)."""
+    from node.domain import importing  # with its encoding detector: for this command only, not every start-up
+
     table = importing.read_file(args.csv)
     store = node.store()
     pv = importing.preview(store, table)
