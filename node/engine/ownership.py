@@ -12,6 +12,9 @@ A changeset with one foreign change is refused whole (code `not-owner`): half-ap
 changeset would leave replicas disagreeing on what it means, and an honest node never writes one
 (`Store.write` refuses before sealing). Everything the same feed wrote after it then waits, as after
 any refused changeset: a feed that writes where it may not is shown to county staff, not trusted.
+A changeset stamped too far ahead is judged on ownership before it is quarantined (`_Batch.hold_early`):
+a release lifts the clock bound and nothing else, so a foreign one would only be refused then, after
+waiting in the quarantine for good (soak seeds 372 and 502).
 
 Rows with 0.1.0 ids (16 random bytes, or the keyed hash of an ID number) carry no place. Their place
 is the value of their replicated `scope` field as this replica holds it, which the changeset that

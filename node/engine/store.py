@@ -526,7 +526,7 @@ class Store:
             if isinstance(why, PastCutoff):  # genuine, past a revocation's cut-off: held back for review
                 back.append((i, cs, why))
                 continue
-            if why is not None:  # genuine and ours to hold, only early: quarantined, after the scope checks
+            if why is not None:  # genuine and ours to hold, only early: quarantined after the scope and ownership checks
                 early.append((i, cs, why))
                 continue
             admitted.append((i, cs))
@@ -994,6 +994,13 @@ class _Batch:
                 "reason": f"{exc}" + ("; held here for county review" if kept else "")}
 
     def hold_early(self, cs: Changeset, exc: ClockAhead) -> Outcome:
+        """Quarantine a changeset that is only early. Ownership is judged first, like the scope checks
+        before it: a release lifts the clock bound and nothing else, so a sibling's write stamped in
+        2099 would only be refused `not-owner` then, and meanwhile sit in the quarantine for good
+        (soak seeds 372 and 502)."""
+        why = self.store._not_owner(self.conn, cs, self.claimed)
+        if why is not None:
+            return _refused(cs, ownership.CODE, why)
         held = self.conn.execute(select(func.count()).select_from(t.quarantine).where(
             t.quarantine.c.author == cs.author, t.quarantine.c.scope == cs.scope, t.quarantine.c.id != cs.id)).scalar_one()
         if held >= self.store.max_quarantined_per_feed:

@@ -167,13 +167,12 @@ def check(w: World, heal_rounds: int) -> Verdict:
 
     # -- no cross-village write lands -------------------------------------------------------------
     for hub, status, code in w.attacks:
-        # A laptop whose clock runs ahead has its write quarantined first (admission judges the clock
-        # before anything else); released after healing, it is refused like the rest, and the log
-        # check below would catch it had it landed. Admission also judges the certificate before
-        # ownership: a write that arrives after the writer's certificate ran out is refused for that
-        # (soak seed 333), and the log check below still proves it landed nowhere.
-        if (status, code) not in (("refused", "not-owner"), ("refused", "certificate-expired"),
-                                  ("quarantined", "clock-ahead")):
+        # Refused at once, whatever the writer's clock: a laptop at 2099 is judged on ownership before
+        # the quarantine (it was quarantined, and every release refused it and kept it there: soak
+        # seeds 372 and 502). Admission judges the certificate before ownership: a write that arrives
+        # after the writer's certificate ran out is refused for that (soak seed 333), and the log
+        # check below still proves it landed nowhere.
+        if (status, code) not in (("refused", "not-owner"), ("refused", "certificate-expired")):
             v.cross.append(f"{hub} answered a sibling's write with {status} {code}")
 
     # -- per replica ---------------------------------------------------------------------------

@@ -59,10 +59,15 @@ def test_soak_seed_whose_changeset_never_reached_the_province(seed: int) -> None
          "cut-off, kept the values of a person the county erased: no county held them, no record named them"),
     (333, "a sibling's write that reached the county after the writer's certificate ran out was refused as "
           "certificate-expired, and the checker called any refusal but not-owner a landed write (the checker's bug)"),
+    (372, "a sibling's write from a laptop at 2099 was quarantined at the county (the clock is judged before "
+          "ownership), and every release refused it not-owner and kept it there: quarantined after healing"),
+    (502, "a sibling's delete from a laptop at 2099, the same: quarantined for good at the county"),
 ])
 def test_soak_seed_that_found_a_bug(seed: int, what: str) -> None:
-    """Found by the 1,000-schedule soak with county staff settling conflicts; the focused test is
-    tests/node/test_redact.py::test_an_erasure_purges_a_replica_holding_the_other_branch_of_the_village_s_forked_feed."""
+    """Found by the 1,000-schedule soak with county staff settling conflicts; the focused tests are
+    tests/node/test_redact.py::test_an_erasure_purges_a_replica_holding_the_other_branch_of_the_village_s_forked_feed
+    (12), test_a_thief_s_changesets_held_back_at_the_township_are_erased_there below (85) and
+    tests/hub/test_ownership.py::test_a_sibling_write_stamped_in_2099_is_refused_at_the_hub_not_quarantined (372, 502)."""
     verdict = run_schedule(seed, shape_for(seed, None, True))
     assert verdict.converged, f"{what}: {verdict.problems[:5]}"
 
