@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from node.engine.store import Store
-from node.sync.client import SyncClient, SyncFailed, SyncReport
 from protocol.errors import ConfigError
 from protocol.keys import short_id
+
+if TYPE_CHECKING:  # the client (and httpx) when a sync runs: `laowu-node init` reads a hub key from here
+    from node.sync.client import SyncClient, SyncFailed, SyncReport
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ def sync(store: Store, hubs: list[HubAddress], progress: Callable[[str, int, int
          make: Callable[[Store, str, bytes], SyncClient] | None = None) -> SyncRun:
     """Sync with the first hub that answers. `report` stays None when none did, or when one refused
     the whole exchange (its failure is the last in `failures`); local data is never at risk."""
+    from node.sync.client import SyncClient, SyncFailed
+
     run = SyncRun()
     for hub in hubs:
         client = make(store, hub.url, hub.key) if make else SyncClient(store, hub.url, hub.key)

@@ -203,6 +203,26 @@ def test_the_revision_files_have_one_head_and_the_fast_reader_agrees_with_alembi
     assert {r.revision for r in script.walk_revisions()} == set(migrations.revisions())
 
 
+def test_a_new_database_is_stamped_at_the_head_exactly_as_alembic_stamps_one(tmp_path: Path) -> None:
+    """`stamp_head` writes alembic's version table itself (an `init` no longer imports alembic): alembic
+    reads the head from it, and the table is the one `alembic stamp head` makes."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    ours, theirs = make_engine(tmp_path / "ours.sqlite"), make_engine(tmp_path / "theirs.sqlite")
+    with ours.begin() as conn:
+        migrations.stamp_head(conn)
+    with theirs.begin() as conn:
+        MigrationContext.configure(conn).stamp(ScriptDirectory(str(migrations.HERE)), "head")
+    made = []
+    for engine in (ours, theirs):
+        with engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_heads() == migrations.heads()
+            made.append(conn.execute(text("SELECT type, name, sql FROM sqlite_master ORDER BY name")).all())
+        engine.dispose()
+    assert made[0] == made[1]
+
+
 def test_a_database_from_a_newer_release_is_refused_with_what_to_do(tmp_path: Path) -> None:
     shutil.copy2(RELEASE / "county" / "hub.sqlite", tmp_path / "hub.sqlite")
     engine = make_engine(tmp_path / "hub.sqlite")
