@@ -151,7 +151,7 @@ class Store:
         if author is None:
             raise ConfigError("a store needs its author: give a key or an author id")
         engine = target if isinstance(target, Engine) else make_engine(target, **kw.pop("engine_kw", {}))
-        t.metadata.create_all(engine)
+        t.create_all(engine)
         with engine.begin() as conn:
             if not migrations.current(conn):
                 migrations.stamp_head(conn)  # made from today's models: at the newest revision

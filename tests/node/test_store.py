@@ -9,10 +9,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from storekit import (
     COUNTY,
     MINUTE,
@@ -29,6 +30,7 @@ from storekit import (
 
 from conflict.orset import add_op
 from node.engine import tables as t
+from node.engine.db import make_engine
 from node.engine.schema import SCHEMA_VERSION
 from node.engine.store import Store
 from protocol import certs, changeset
@@ -52,6 +54,26 @@ def envelopes(css: list[changeset.Changeset]) -> list[bytes]:
 
 def statuses(outcomes: list[dict[str, Any]]) -> list[str]:
     return [o["status"] for o in outcomes]
+
+
+def test_a_new_sqlite_store_has_exactly_the_schema_sqlalchemy_creates(tmp_path: Path) -> None:
+    """A new SQLite file gets DDL compiled once per process (`node.engine.tables.create_all`): the same
+    tables, columns and indexes as `metadata.create_all`, plain or encrypted; a file that already has
+    tables is left as it is."""
+    def schema(engine: Engine) -> list[Any]:
+        with engine.connect() as conn:
+            return list(conn.exec_driver_sql("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"))
+
+    made = make_engine(tmp_path / "made.sqlite")
+    t.metadata.create_all(made)
+    for name, kw in (("plain", {}), ("encrypted", {"db_key": bytes(range(32))})):
+        fast = make_engine(tmp_path / f"{name}.sqlite", **kw)  # type: ignore[arg-type]
+        t.create_all(fast)
+        assert schema(fast) == schema(made) and len(schema(made)) > 40, name
+        t.create_all(fast)
+        assert schema(fast) == schema(made), name
+        fast.dispose()
+    made.dispose()
 
 
 # -- local writes and sealing ---------------------------------------------------------------------
