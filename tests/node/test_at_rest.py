@@ -1,11 +1,13 @@
 """Secrets at rest on a village laptop (issue 9, item 8), as the operator runs the installed command:
 a stolen laptop or USB stick yields no ID numbers. The database (and its WAL) is SQLCipher-encrypted
 under a key the passphrase unlocks, bundles are sealed under a passphrase (scrypt + AES-GCM), data
-files are 0600, and a wrong passphrase is a clear error, never a traceback."""
+files are 0600, and a wrong passphrase is a clear error, never a traceback. The village node is made by
+`init` and `install-certs` once for the module (`made`); each test works on a copy of its files, modes kept."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -61,8 +63,19 @@ def village(box: Sandbox, d: Path) -> Path:
     return d
 
 
-def test_a_stolen_laptop_yields_no_id_number(box: Sandbox, tmp_path: Path) -> None:
-    d = village(box, tmp_path / "village")
+@pytest.fixture(scope="module")
+def made(box: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return village(box, tmp_path_factory.mktemp("made") / "village")
+
+
+def copy(made: Path, d: Path) -> Path:
+    """A test's own village node: the files the two commands wrote, with their modes (`copytree`)."""
+    shutil.copytree(made, d)
+    return d
+
+
+def test_a_stolen_laptop_yields_no_id_number(made: Path, tmp_path: Path) -> None:
+    d = copy(made, tmp_path / "village")
     out = laowu(d, "person", "add", "--id-number", ID_NUMBER, "--name", "张秀英", "--phone", "13812345678")
     assert out.returncode == 0, out.stderr
     bundle = tmp_path / "usb" / "to-county.laowu"
@@ -90,8 +103,8 @@ def test_a_stolen_laptop_yields_no_id_number(box: Sandbox, tmp_path: Path) -> No
     assert json.loads(laowu(d, "status").stdout)["encrypted"] == "是 yes"
 
 
-def test_a_wrong_passphrase_is_a_clear_error(box: Sandbox, tmp_path: Path) -> None:
-    d = village(box, tmp_path / "village")
+def test_a_wrong_passphrase_is_a_clear_error(box: Sandbox, made: Path, tmp_path: Path) -> None:
+    d = copy(made, tmp_path / "village")
     assert laowu(d, "person", "add", "--id-number", ID_NUMBER, "--name", "张秀英").returncode == 0
     bundle = tmp_path / "out.laowu"
     assert laowu(d, "export-bundle", "--out", str(bundle)).returncode == 0
@@ -106,8 +119,8 @@ def test_a_wrong_passphrase_is_a_clear_error(box: Sandbox, tmp_path: Path) -> No
     assert good.returncode == 0 and json.loads(good.stdout)["imported"] == {"accepted": 1}
 
 
-def test_a_database_made_before_encryption_is_encrypted_in_place(box: Sandbox, tmp_path: Path) -> None:
-    d = village(box, tmp_path / "old")
+def test_a_database_made_before_encryption_is_encrypted_in_place(box: Sandbox, made: Path, tmp_path: Path) -> None:
+    d = copy(made, tmp_path / "old")
     key = KeyPair.load(d / "node.key", PASSPHRASE)
     (d / "node.sqlite").unlink()
     chain = [box.members[PROVINCE].cert, box.members[COUNTY].cert]

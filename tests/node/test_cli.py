@@ -3,7 +3,8 @@
 A node is set up the offline way: `init` against a province file, then the county's certificate for
 the key the node made (read from its enrollment request file) installed with `install-certs`. No
 network is needed for local work. Each subprocess costs about a second of imports, so the day of
-work is one test walking through it and the refusals are one more.
+work is one test walking through it and the refusals are one more, and the village node is made by
+the two commands once for the module (`village_made`): each test works on a copy of its directory.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -81,6 +83,19 @@ def make_node(d: Path, place: str, role: str, box: Sandbox, province_file: Path)
     return d
 
 
+@pytest.fixture(scope="module")
+def village_made(box: Sandbox, province_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A village node made by `init` and `install-certs`, once for the module; tests take `village_copy`."""
+    return make_node(tmp_path_factory.mktemp("made") / "village", VILLAGE, "village", box, province_file)
+
+
+def village_copy(made: Path, d: Path) -> Path:
+    """A village node of a test's own: the files the two commands wrote (key, database, config,
+    certificates, logs), copied with their modes, so no test sees another's work."""
+    shutil.copytree(made, d)
+    return d
+
+
 def sql(d: Path, query: str) -> list[tuple[Any, ...]]:
     """Read a node's (encrypted) database directly, with the key its passphrase unlocks."""
     con = connect_raw(d / "node.sqlite", db_key(KeyPair.load(d / "node.key", ENV["LAOWU_PASSPHRASE"])))
@@ -90,8 +105,9 @@ def sql(d: Path, query: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
-def test_a_village_day_of_work_round_trips_to_the_county(box: Sandbox, province_file: Path, tmp_path: Path) -> None:
-    village = make_node(tmp_path / "village", VILLAGE, "village", box, province_file)
+def test_a_village_day_of_work_round_trips_to_the_county(box: Sandbox, province_file: Path, village_made: Path,
+                                                         tmp_path: Path) -> None:
+    village = village_copy(village_made, tmp_path / "village")
 
     # Morning: the station imports its spreadsheet; two bad rows are refused, the rest kept.
     folk = people(random.Random(7), VILLAGE, "新民村", 20, county="九寨沟县", township="漳扎镇", today=date.today())
@@ -166,8 +182,8 @@ def test_a_village_day_of_work_round_trips_to_the_county(box: Sandbox, province_
     assert conflict["kind"] == "broker-twice" and conflict["table"] == "broker" and len(conflict["rows"]) == 2
 
 
-def test_bad_input_exits_2_and_writes_nothing(box: Sandbox, province_file: Path, tmp_path: Path) -> None:
-    village = make_node(tmp_path / "village", VILLAGE, "village", box, province_file)
+def test_bad_input_exits_2_and_writes_nothing(village_made: Path, tmp_path: Path) -> None:
+    village = village_copy(village_made, tmp_path / "village")
     good = ident(date(1990, 3, 7), 3)
     laowu(village, "person", "add", "--id-number", good, "--name", "张三")
     before = sql(village, "SELECT count(*) FROM lw_open")
@@ -188,9 +204,8 @@ def test_bad_input_exits_2_and_writes_nothing(box: Sandbox, province_file: Path,
     assert (number, phone, json.loads(skills or "null")) == (good, None, None)
 
 
-def test_monitoring_arrears_and_broker_training_from_the_command_line(box: Sandbox, province_file: Path,
-                                                                       tmp_path: Path) -> None:
-    village = make_node(tmp_path / "village", VILLAGE, "village", box, province_file)
+def test_monitoring_arrears_and_broker_training_from_the_command_line(village_made: Path, tmp_path: Path) -> None:
+    village = village_copy(village_made, tmp_path / "village")
     poor, broker = ident(date(1990, 3, 7), 11), ident(date(1980, 5, 1), 13)
     laowu(village, "person", "add", "--id-number", poor, "--name", "王芳", "--poverty", "脱贫人口")
     laowu(village, "broker", "apply", "--id-number", broker, "--name", "李四", "--phone", "13912345678",

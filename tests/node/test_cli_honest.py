@@ -8,9 +8,8 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-from test_cli import BIN, COUNTY, ENV, PROVINCE, VILLAGE, box, ident, laowu, make_node, province_file  # noqa: F401
-
-from node.sandbox import Sandbox
+from test_cli import (BIN, COUNTY, ENV, PROVINCE, VILLAGE, box, ident, laowu, province_file,  # noqa: F401
+                      village_copy, village_made)
 
 
 def run(d: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -25,11 +24,12 @@ def plain(out: subprocess.CompletedProcess[str], code: int = 2) -> str:
     return out.stderr
 
 
-def test_errors_are_plain_words_with_an_exit_code(box: Sandbox, province_file: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_errors_are_plain_words_with_an_exit_code(province_file: Path, village_made: Path,  # noqa: F811
+                                                 tmp_path: Path) -> None:
     said = plain(run(tmp_path / "typo", "init", "--place", VILLAGE, "--province", str(province_file), "--hub",
                      "http://127.0.0.1:9", "--hub-key", "513225-county-key"))
     assert "64" in said and not (tmp_path / "typo" / "config.json").exists()
-    node = make_node(tmp_path / "v", VILLAGE, "village", box, province_file)
+    node = village_copy(village_made, tmp_path / "v")
     laowu(node, "person", "add", "--id-number", ident(date(1990, 3, 7), 44), "--name", "测试")
     assert "U盘" in plain(run(node, "export-bundle", "--out", str(tmp_path / "no-usb" / "x.laowu")))
     assert "U盘" in plain(run(node, "import-bundle", "--file", str(tmp_path / "no-usb" / "x.laowu")))
@@ -37,9 +37,8 @@ def test_errors_are_plain_words_with_an_exit_code(box: Sandbox, province_file: P
     assert "没有这个文件" in plain(run(node, "person", "import", "--file", str(tmp_path / "none.csv")))
 
 
-def test_json_keys_are_stable_identifiers_and_times_are_local(box: Sandbox, province_file: Path,  # noqa: F811
-                                                              tmp_path: Path) -> None:
-    node = make_node(tmp_path / "v", VILLAGE, "village", box, province_file)
+def test_json_keys_are_stable_identifiers_and_times_are_local(village_made: Path, tmp_path: Path) -> None:  # noqa: F811
+    node = village_copy(village_made, tmp_path / "v")
     status = json.loads(laowu(node, "status").stdout)
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", k) for k in status), list(status)
     assert status["open_changes"] == 0 and "conflicts" in status
