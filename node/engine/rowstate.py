@@ -3,23 +3,25 @@
 The conflict/ policies are the specification; this module computes the same states with a few
 statements per table per batch instead of a Python merge per field:
 
-    lw_row    one per replicated row: the feed scope that first wrote it, the delete tombstone
-    lw_field  one per (row, field) of an `lww` or `lattice` field: its clock `(rank, hlc, author)`,
-              the value's canonical bytes `val` (msgpack, the exact value and the last tie-break)
-              and `mat`, the value as its materialized column takes it (text; NULL when it does not
-              fit the column or the table has no such column). A `set` field has a row here too,
-              whose `mat` is the set's JSON list
-    lw_set    one per (row, field, element, tag) of a `set` field: `removed` once a remove named it
+    lw_row          one per replicated row: the feed scope that first wrote it, the delete tombstone
+    lw_state_<tbl>  one per row of a table the model declares (`node.engine.widestate`): for each
+                    declared field, its clock `(rank, hlc, author)`, the value's canonical bytes `val`
+                    (msgpack, the exact value and the last tie-break) and `mat`, the value as its
+                    materialized column takes it (text; NULL when it does not fit). A `set` field's
+                    group holds only a marker (`hlc` 0) and `mat`, the set's JSON list
+    lw_field        the same five per (row, field) for fields and tables this build does not know
+    lw_set          one per (row, field, element, tag) of a `set` field: `removed` once a remove named it
 
-LWW and lattice: `INSERT ... ON CONFLICT DO UPDATE ... WHERE (rank, hlc, author, val) >` the stored
-clock; `rank` is 0 for lww and the stage's rank for a lattice, so one statement serves both and the
-order is exactly the policies' `(rank, hlc, author)` then the value's bytes. OR-set: tags are rows;
-a remove upserts `removed = 1`, an add inserts `removed = 0` unless the row exists (a tag removed
-before its add arrived stays removed). Row delete: the tombstone is the greater `(hlc, author)`, the
-row's lw_field and lw_set rows are deleted, and edits to a tombstoned row are dropped before they
-reach the statements. Materializing: one INSERT ... SELECT ... GROUP BY row ... ON CONFLICT (id) DO
-UPDATE pivots `mat` into the domain table, and one DELETE removes rows that are deleted or lack a
-required value.
+LWW and lattice: one upsert per row, `INSERT ... ON CONFLICT (row) DO UPDATE SET` each field's columns
+`CASE WHEN` the stored field has no state or `(rank, hlc, author, val) >` its stored clock; `rank`
+is 0 for lww and the stage's rank for a lattice, so the order is exactly the policies' `(rank, hlc,
+author)` then the value's bytes (in lw_field: one upsert per field, `WHERE` the same comparison).
+OR-set: tags are rows; a remove upserts `removed = 1`, an add inserts `removed = 0` unless the row
+exists (a tag removed before its add arrived stays removed). Row delete: the tombstone is the
+greater `(hlc, author)`, the row's state rows are deleted, and edits to a tombstoned row are dropped
+before they reach the statements. Materializing: one INSERT ... SELECT of the `mat` columns ... ON
+CONFLICT (id) DO UPDATE writes the domain table, and one DELETE removes rows that are deleted or lack
+a required value.
 """
 from __future__ import annotations
 
@@ -34,7 +36,6 @@ from sqlalchemy import (
     Connection,
     MetaData,
     Table,
-    and_,
     bindparam,
     case,
     cast,
@@ -53,8 +54,9 @@ from conflict.registry import Registry
 from conflict.row import RowState
 from conflict.types import Incoming
 from node.engine import tables as t
-from node.engine import schema
+from node.engine import schema, widestate
 from node.engine.db import executemany
+from node.engine.widestate import Layout
 from protocol import codec
 from protocol.changeset import DELETE_FIELD, Change
 
@@ -207,23 +209,31 @@ def _hex(dialect: str, col: Any) -> Any:
     return func.encode(col, "hex") if dialect == "postgresql" else func.lower(func.hex(col))
 
 
-def _pivot(dialect: str, table: str, cols: Sequence[Any]) -> Any:
-    """SELECT id and `cols` of the live rows `:rows` of `table`, pivoted from lw_field: those whose
-    required columns all have a value."""
-    r, f = t.rows.c, t.fields.c
-    has_scope = func.max(case((f.field == "scope", 1), else_=0)) == 1
+def _shown(dialect: str, table: str, fields: tuple[str, ...], cols: Sequence[Any]) -> Any:
+    """SELECT id and `cols` of the live rows `:rows` of `table` from their state row's `mat`
+    columns (no pivot): those whose required columns all have a value. A column whose field has no
+    state columns (a migration's database at revision 0007) reads its lw_field row instead."""
+    r = t.rows.c
+    state = widestate.table(table, fields) if fields else None
+
+    def held(name: str, part: str) -> Any:
+        if state is not None and name in fields:
+            return state.c[widestate.col(name, part)]
+        f = t.fields.c
+        return (select(f[part]).where(f.tbl == table, f.row == r.row, f.field == name)
+                .correlate(t.rows).scalar_subquery())
+
     exprs: dict[str, Any] = {}
-    for col in cols:
-        value: Any = func.max(case((f.field == col.name, f.mat)))
-        if col.name == "scope":  # a row that never carried a scope shows the feed that wrote it
-            value = case((has_scope, value), else_=func.max(r.feed_scope))
-        exprs[col.name] = _cast(dialect, value, col)
+    for c in cols:
+        value: Any = held(c.name, "mat")
+        if c.name == "scope":  # a row that never carried a scope shows the feed that wrote it
+            value = case((held("scope", "hlc").is_not(None), value), else_=r.feed_scope)
+        exprs[c.name] = _cast(dialect, value, c)
     required = [exprs[c.name] for c in cols if not c.nullable]
-    q = (select(_hex(dialect, r.row).label("id"), *[e.label(n) for n, e in exprs.items()])
-         .select_from(t.rows.join(t.fields, and_(f.tbl == r.tbl, f.row == r.row)))
-         .where(r.tbl == table, r.row.in_(_ROWS_IN), r.tomb_hlc.is_(None))
-         .group_by(r.row))
-    return q.having(and_(*[e.is_not(None) for e in required])) if required else q
+    source = t.rows if state is None else t.rows.outerjoin(state, state.c.row == r.row)
+    return (select(_hex(dialect, r.row).label("id"), *[e.label(n) for n, e in exprs.items()])
+            .select_from(source)
+            .where(r.tbl == table, r.row.in_(_ROWS_IN), r.tomb_hlc.is_(None), *[e.is_not(None) for e in required]))
 
 
 def _cast(dialect: str, value: Any, col: Any) -> Any:
@@ -240,30 +250,44 @@ def _cast(dialect: str, value: Any, col: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=None)
-def _materializers(dialect: str, table: str, names: tuple[str, ...] | None = None) -> tuple[Any, Any]:
+def _materializers(dialect: str, table: str, fields: tuple[str, ...],
+                   names: tuple[str, ...] | None = None) -> tuple[Any, Any]:
     """(upsert of the rows that qualify, returning their ids; delete of the ids `:ids`) for
-    `table`, over the columns `names` (default: every column of today's model; a migration passes
-    the ones its database has)."""
+    `table`, whose state row holds `fields`, over the columns `names` (default: every column of
+    today's model; a migration passes the ones its database has)."""
     model: Any = schema.TABLES[table].__table__  # type: ignore[attr-defined]
     cols = [c for c in model.columns if c.name != "id" and (names is None or c.name in names)]
     target = model if names is None else Table(
         table, MetaData(), *[Column(c.name, c.type, primary_key=c.primary_key)
                              for c in model.columns if c.name == "id" or c in cols])
     ins = _insert(dialect, target)
-    upsert = ins.from_select(["id", *[c.name for c in cols]], _pivot(dialect, table, cols))
+    upsert = ins.from_select(["id", *[c.name for c in cols]], _shown(dialect, table, fields, cols))
     upsert = upsert.on_conflict_do_update(index_elements=["id"], set_={c.name: ins.excluded[c.name] for c in cols})
     stale = delete(target).where(target.c.id.in_(bindparam("ids", expanding=True)))
     return upsert.returning(target.c.id), stale
 
 
+@functools.lru_cache(maxsize=None)
+def _wide_purge(table: str, fields: tuple[str, ...]) -> Any:
+    w = widestate.table(table, fields)
+    return delete(w).where(w.c.row.in_(_ROWS_IN))
+
+
+@functools.lru_cache(maxsize=None)
+def _wide_load(table: str, fields: tuple[str, ...]) -> Any:
+    w = widestate.table(table, fields)
+    return select(w).where(w.c.row.in_(_ROWS_IN))
+
+
 # -- merging --------------------------------------------------------------------------------------
 
 
-def merge(conn: Connection, registry: Registry, changes: Iterable[tuple[Change, bytes, str]]) -> dict[str, list[bytes]]:
+def merge(conn: Connection, registry: Registry, changes: Iterable[tuple[Change, bytes, str]],
+          layout: Layout | None = None) -> dict[str, list[bytes]]:
     """Merge `(change, author, feed scope)` triples into the state tables; the rows touched, per table.
 
     Equal to folding the changes through `conflict.row.merge_row` in any order (docs/engine.md;
-    tests/conflict/test_sql_merge.py): each statement is a join of a semilattice, so batching,
+    tests/hub/test_sql_merge.py): each statement is a join of a semilattice, so batching,
     order and duplicates do not matter."""
     by_table: dict[str, tuple[dict[bytes, str], list[tuple[Change, bytes]], dict[bytes, tuple[int, bytes]]]] = {}
     for change, author, feed_scope in changes:
@@ -281,18 +305,19 @@ def merge(conn: Connection, registry: Registry, changes: Iterable[tuple[Change, 
                 deletes[row] = tag
         else:
             edits.append((change, author))
-    dialect = conn.dialect.name
+    wide = widestate.current() if layout is None else layout
     for table, (rows, edits, deletes) in by_table.items():
-        _merge_table(conn, dialect, registry, table, rows, edits, deletes)
+        _merge_table(conn, registry, table, wide.get(table, ()), rows, edits, deletes)
     return {table: list(got[0]) for table, got in by_table.items()}
 
 
 _ROW_COLS = ("tbl", "row", "feed_scope", "tomb_hlc", "tomb_author")
 _FIELD_COLS = ("tbl", "row", "field", "rank", "hlc", "author", "val", "mat")
 _TAG_COLS = ("tbl", "row", "field", "elem", "hlc", "author", "removed")
+Clock = tuple[int, int, bytes, bytes]  # (rank, hlc, author, val): the order every lww and lattice field merges by
 
 
-def _merge_table(conn: Connection, dialect: str, registry: Registry, table: str, rows: dict[bytes, str],
+def _merge_table(conn: Connection, registry: Registry, table: str, wide: tuple[str, ...], rows: dict[bytes, str],
                  edits: list[tuple[Change, bytes]], deletes: dict[bytes, tuple[int, bytes]]) -> None:
     executemany(conn, _row_insert, _ROW_COLS, [(table, row, sc, None, None) for row, sc in rows.items()])
     if edits:
@@ -300,7 +325,7 @@ def _merge_table(conn: Connection, dialect: str, registry: Registry, table: str,
         for part in _chunks(list(rows), _CHUNK):
             dead.update(r.row for r in conn.execute(_TOMBSTONED, {"tbl": table, "rows": part}))
         # (row, field) → ((rank, hlc, author, val), value): the greatest clock of the batch per field.
-        best: dict[tuple[bytes, str], tuple[tuple[int, int, bytes, bytes], Any]] = {}
+        best: dict[tuple[bytes, str], tuple[Clock, Any]] = {}
         tags: dict[tuple[bytes, str, bytes, int, bytes], int] = {}
         sets: set[tuple[bytes, str]] = set()
         kinds: dict[str, Any] = {}
@@ -327,21 +352,55 @@ def _merge_table(conn: Connection, dialect: str, registry: Registry, table: str,
             if old is None or clock > old[0]:
                 best[(row, name)] = (clock, value)
         if best:
-            renders = _renderers(table)
-            executemany(conn, _field_upsert, _FIELD_COLS, [
-                (table, row, name, rank, hlc, author, val, renders.get(name, _nothing)(value))
-                for (row, name), ((rank, hlc, author, val), value) in best.items()])
+            _upsert_fields(conn, table, wide, best)
         if tags:
             executemany(conn, _tag_upsert, _TAG_COLS, [
                 (table, row, name, elem, hlc, author, removed)
                 for (row, name, elem, hlc, author), removed in tags.items()])
         if sets:
-            set_json(conn, table, sets)
+            set_json(conn, table, sets, {table: wide})
     if deletes:
         executemany(conn, _tomb_upsert, _ROW_COLS, [(table, row, rows[row], h, a) for row, (h, a) in deletes.items()])
-        for part in _chunks(list(deletes), _CHUNK):
-            conn.execute(_PURGE_FIELDS, {"tbl": table, "rows": part})
-            conn.execute(_PURGE_TAGS, {"tbl": table, "rows": part})
+        _purge_state(conn, table, wide, list(deletes))
+
+
+def _upsert_fields(conn: Connection, table: str, wide: tuple[str, ...],
+                   best: dict[tuple[bytes, str], tuple[Clock, Any]]) -> None:
+    """Write each field's winning clock of the batch: one upsert per row into the state table for
+    the fields it has columns for (rows grouped by which fields they carry: one statement each),
+    one per field into lw_field for the others."""
+    renders = _renderers(table)
+    narrow: list[tuple[Any, ...]] = []
+    per_row: dict[bytes, dict[str, tuple[Any, ...]]] = {}
+    for (row, name), ((rank, hlc, author, val), value) in best.items():
+        mat = renders.get(name, _nothing)(value)
+        if name in wide:
+            got = per_row.get(row)
+            if got is None:
+                got = per_row[row] = {}
+            got[name] = (rank, hlc, author, val, mat)
+        else:
+            narrow.append((table, row, name, rank, hlc, author, val, mat))
+    executemany(conn, _field_upsert, _FIELD_COLS, narrow)
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for row, got in per_row.items():
+        names = tuple(sorted(got))
+        params: list[Any] = [row]
+        for name in names:
+            params += got[name]
+        groups.setdefault(names, []).append(tuple(params))
+    ph = widestate.mark(conn.dialect.paramstyle)
+    for names, params_ in groups.items():
+        conn.exec_driver_sql(widestate.upsert_sql(ph, table, names), params_)
+
+
+def _purge_state(conn: Connection, table: str, wide: tuple[str, ...], rows: list[bytes]) -> None:
+    """Delete the state of `rows` (values purged), the tombstone in lw_row aside."""
+    for part in _chunks(rows, _CHUNK):
+        conn.execute(_PURGE_FIELDS, {"tbl": table, "rows": part})
+        conn.execute(_PURGE_TAGS, {"tbl": table, "rows": part})
+        if wide:
+            conn.execute(_wide_purge(table, wide), {"rows": part})
 
 
 def _set_rows(policy: Any, change: Change, author: bytes) -> list[tuple[tuple[bytes, int, bytes], int]]:
@@ -352,9 +411,10 @@ def _set_rows(policy: Any, change: Change, author: bytes) -> list[tuple[tuple[by
             + [((codec.pack(e), h, a), 1) for e, (h, a) in delta.removed if h < _TAG_LIMIT])
 
 
-def set_json(conn: Connection, table: str, keys: set[tuple[bytes, str]]) -> None:
-    """Write the JSON list of each set field `keys` names into its lw_field row's `mat`: the set's
-    live elements, once each, ints before strings (`SetState.elements`)."""
+def set_json(conn: Connection, table: str, keys: set[tuple[bytes, str]], layout: Layout | None = None) -> None:
+    """Write the JSON list of each set field `keys` names into its state's `mat` (and mark the field
+    present): the set's live elements, once each, ints before strings (`SetState.elements`)."""
+    wide = (widestate.current() if layout is None else layout).get(table, ())
     elems: dict[tuple[bytes, str], set[Any]] = {k: set() for k in keys}
     rows = sorted({row for row, _ in keys})
     for part in _chunks(rows, _CHUNK):
@@ -363,9 +423,13 @@ def set_json(conn: Connection, table: str, keys: set[tuple[bytes, str]]) -> None
             if got is not None:
                 got.add(msgpack.unpackb(r.elem))
     render = _renderers(table)
+    shown = {key: render.get(key[1], _nothing)(sorted(found, key=_element_order)) for key, found in elems.items()}
     executemany(conn, _set_mat, _FIELD_COLS, [
-        (table, row, name, 0, 0, b"", None, render.get(name, _nothing)(sorted(found, key=_element_order)))
-        for (row, name), found in elems.items()])
+        (table, row, name, 0, 0, b"", None, mat) for (row, name), mat in shown.items() if name not in wide])
+    ph = widestate.mark(conn.dialect.paramstyle)
+    for name in sorted({name for _, name in keys if name in wide}):
+        conn.exec_driver_sql(widestate.set_sql(ph, table, name),
+                             [(row, b"", mat) for (row, n), mat in shown.items() if n == name])
 
 
 def _element_order(e: Any) -> tuple[bool, Any]:
@@ -375,16 +439,17 @@ def _element_order(e: Any) -> tuple[bool, Any]:
 # -- materializing --------------------------------------------------------------------------------
 
 
-def materialize(conn: Connection, table: str, rows: Sequence[bytes], names: tuple[str, ...] | None = None) -> None:
+def materialize(conn: Connection, table: str, rows: Sequence[bytes], names: tuple[str, ...] | None = None,
+                layout: Layout | None = None) -> None:
     """Write `rows` of `table` from their state: upserted when live with every required value,
     taken out of the table otherwise. A table this build does not know keeps only its state."""
     if table not in schema.TABLES:
         return
-    upsert, stale = _materializers(conn.dialect.name, table, names)
+    wide = (widestate.current() if layout is None else layout).get(table, ())
+    upsert, stale = _materializers(conn.dialect.name, table, wide, names)
     for part in _chunks(list(rows), _CHUNK):
-        # The pivot runs once: the rows that qualify are upserted and named back (RETURNING, on
-        # both backends), and the others of the batch (deleted, or lacking a required value) are
-        # taken out, usually none.
+        # The rows that qualify are upserted and named back (RETURNING, on both backends), and
+        # the others of the batch (deleted, or lacking a required value) are taken out, usually none.
         kept = {r[0] for r in conn.execute(upsert, {"rows": part})}
         gone = [h for h in (r.hex() for r in part) if h not in kept]
         if gone:
@@ -394,63 +459,76 @@ def materialize(conn: Connection, table: str, rows: Sequence[bytes], names: tupl
 # -- reading and replacing state (rare paths: local writes, retract, redact, screens) -------------
 
 
-def load(conn: Connection, registry: Registry, keys: Iterable[RowKey]) -> dict[RowKey, RowState]:
+def load(conn: Connection, registry: Registry, keys: Iterable[RowKey], layout: Layout | None = None) -> dict[RowKey, RowState]:
     """The merge states of `keys` (those that have one) as conflict/ objects."""
     by_table: dict[str, list[bytes]] = {}
     for tb, row in keys:
         by_table.setdefault(tb, []).append(row)
+    wide = widestate.current() if layout is None else layout
     out: dict[RowKey, RowState] = {}
     for tb, rows in by_table.items():
         for part in _chunks(list(dict.fromkeys(rows)), _CHUNK):
             args = {"tbl": tb, "rows": part}
             states = {r.row: RowState({}, (r.tomb_hlc, r.tomb_author) if r.tomb_hlc is not None else None)
                       for r in conn.execute(_LOAD_ROWS, args)}
-            _fill(conn, registry, tb, states, args)
+            _fill(conn, registry, tb, wide.get(tb, ()), states, args)
             out.update({(tb, row): st for row, st in states.items()})
     return out
 
 
-def _fill(conn: Connection, registry: Registry, tb: str, states: dict[bytes, RowState], args: dict[str, Any]) -> None:
+def _fill(conn: Connection, registry: Registry, tb: str, wide: tuple[str, ...], states: dict[bytes, RowState],
+          args: dict[str, Any]) -> None:
     adds: dict[tuple[bytes, str], set[Any]] = {}
     gone: dict[tuple[bytes, str], set[Any]] = {}
     for r in conn.execute(_LOAD_TAGS, args):
         pair = (msgpack.unpackb(r.elem), (r.hlc, r.author))
         (gone if r.removed else adds).setdefault((r.row, r.field), set()).add(pair)
-    for r in conn.execute(_LOAD_FIELDS, args):
-        st = states.get(r.row)
+    held: list[tuple[bytes, str, int, int, bytes, bytes | None]] = [
+        (r.row, r.field, r.rank, r.hlc, r.author, r.val) for r in conn.execute(_LOAD_FIELDS, args)]
+    if wide:
+        for r in conn.execute(_wide_load(tb, wide), {"rows": args["rows"]}):
+            m = r._mapping
+            held += [(r.row, f, m[widestate.col(f, "rank")], m[widestate.col(f, "hlc")], m[widestate.col(f, "author")],
+                      m[widestate.col(f, "val")]) for f in wide if m[widestate.col(f, "hlc")] is not None]
+    for row, field, rank, hlc, author, val in held:
+        st = states.get(row)
         if st is None:
             continue
-        policy = registry.policy(tb, r.field)
+        policy = registry.policy(tb, field)
         if policy.name == "set":
-            key = (r.row, r.field)
-            st.fields[r.field] = SetState(frozenset(adds.get(key, ())), frozenset(gone.get(key, ())))
+            key = (row, field)
+            st.fields[field] = SetState(frozenset(adds.get(key, ())), frozenset(gone.get(key, ())))
         elif isinstance(policy, Lattice):
-            value = msgpack.unpackb(r.val)
-            st.fields[r.field] = LatticeState(value, policy.rank(value), r.hlc, r.author)
+            value = msgpack.unpackb(val)
+            st.fields[field] = LatticeState(value, policy.rank(value), hlc, author)
         else:
-            st.fields[r.field] = LwwState(msgpack.unpackb(r.val), r.hlc, r.author)
+            st.fields[field] = LwwState(msgpack.unpackb(val), hlc, author)
 
 
-def load_all(conn: Connection, registry: Registry, table: str | None = None) -> dict[RowKey, RowState]:
+def load_all(conn: Connection, registry: Registry, table: str | None = None,
+             layout: Layout | None = None) -> dict[RowKey, RowState]:
     """Every row's merge state (of `table`), for comparing replicas and re-materializing."""
     q = select(t.rows.c.tbl, t.rows.c.row).order_by(t.rows.c.tbl, t.rows.c.row)
     if table is not None:
         q = q.where(t.rows.c.tbl == table)
     keys = [(r.tbl, r.row) for r in conn.execute(q)]
-    got = load(conn, registry, keys)
+    got = load(conn, registry, keys, layout)
     return {k: got[k] for k in keys}
 
 
 def save(conn: Connection, registry: Registry, states: dict[RowKey, RowState],
-         feed_scopes: dict[RowKey, str | None]) -> None:
+         feed_scopes: dict[RowKey, str | None], layout: Layout) -> None:
     """Write whole merge states of rows that have none here (a migration converting the msgpack
-    states of earlier releases), materialized text included."""
-    rows, fields, tags = [], [], []
+    states of earlier releases, in the `layout` its database has), materialized text included."""
+    rows, tags = [], []
+    fields: dict[tuple[bytes, str], tuple[Clock, Any]] = {}
+    by_table: dict[str, dict[tuple[bytes, str], tuple[Clock, Any]]] = {}
     sets: dict[str, set[tuple[bytes, str]]] = {}
     for (tb, row), st in states.items():
         tomb = st.tombstone or (None, None)
         rows.append({"tbl": tb, "row": row, "feed_scope": feed_scopes.get((tb, row)), "tomb_hlc": tomb[0],
                      "tomb_author": tomb[1]})
+        fields = by_table.setdefault(tb, {})
         for name, fs in st.fields.items():
             if isinstance(fs, SetState):
                 sets.setdefault(tb, set()).add((row, name))
@@ -459,17 +537,18 @@ def save(conn: Connection, registry: Registry, states: dict[RowKey, RowState],
                          for e, (h, a) in pairs if h < _TAG_LIMIT]
                 continue
             policy = registry.policy(tb, name)
-            fields.append({"tbl": tb, "row": row, "field": name, "hlc": fs.hlc, "author": fs.author,
-                           "rank": policy.rank(fs.value) if isinstance(policy, Lattice) else 0,
-                           "val": codec.pack(fs.value), "mat": render(tb, name, fs.value)})
-    for stmt, params in ((t.rows.insert(), rows), (t.fields.insert(), fields), (t.set_tags.insert(), tags)):
+            rank = policy.rank(fs.value) if isinstance(policy, Lattice) else 0
+            fields[(row, name)] = ((rank, fs.hlc, fs.author, codec.pack(fs.value)), fs.value)
+    for stmt, params in ((t.rows.insert(), rows), (t.set_tags.insert(), tags)):
         for part in _chunks(params, _CHUNK):
             conn.execute(stmt, part)
+    for tb, best in by_table.items():
+        _upsert_fields(conn, tb, layout.get(tb, ()), best)
     for tb, keys in sets.items():
-        set_json(conn, tb, keys)
+        set_json(conn, tb, keys, layout)
 
 
-def rerender(conn: Connection, registry: Registry, table: str) -> None:
+def rerender(conn: Connection, registry: Registry, table: str, layout: Layout) -> None:
     """Compute `mat` and lattice ranks again for every field of `table` with today's model: a
     migration added a column (a value a newer writer sent for it before this replica knew the
     column now fits) or a lattice stage (a value that ranked below every known stage now ranks)."""
@@ -479,16 +558,38 @@ def rerender(conn: Connection, registry: Registry, table: str) -> None:
         if r.val is None:
             sets.add((r.row, r.field))
             continue
-        value = msgpack.unpackb(r.val)
-        policy = registry.policy(table, r.field)
-        rank = policy.rank(value) if isinstance(policy, Lattice) else r.rank
-        plain.append({"r": r.row, "f": r.field, "k": rank, "m": render(table, r.field, value)})
+        plain.append({"r": r.row, "f": r.field, **_rendered(registry, table, r.field, r.rank, r.val)})
     stmt = t.fields.update().where(t.fields.c.tbl == table, t.fields.c.row == bindparam("r"),
                                    t.fields.c.field == bindparam("f")).values(mat=bindparam("m"), rank=bindparam("k"))
     for part in _chunks(plain, _CHUNK):
         conn.execute(stmt, part)
+    wide = layout.get(table, ())
+    if wide:
+        w = widestate.table(table, wide)
+        lww = [f for f in wide if registry.policy(table, f).name != "set"]
+        update_ = w.update().where(w.c.row == bindparam("r")).values(
+            {widestate.col(f, p): bindparam(f"{p}_{i}") for i, f in enumerate(lww) for p in ("rank", "mat")})
+        rows: list[dict[str, Any]] = []
+        for r in conn.execute(select(w)):
+            m = r._mapping
+            params: dict[str, Any] = {"r": r.row}
+            for i, f in enumerate(lww):
+                val = m[widestate.col(f, "val")]
+                got = {"k": None, "m": None} if val is None else _rendered(registry, table, f, m[widestate.col(f, "rank")], val)
+                params[f"rank_{i}"], params[f"mat_{i}"] = got["k"], got["m"]
+            rows.append(params)
+            sets.update((r.row, f) for f in wide if f not in lww and m[widestate.col(f, "hlc")] is not None)
+        if lww:
+            for part in _chunks(rows, _CHUNK):
+                conn.execute(update_, part)
     if sets:
-        set_json(conn, table, sets)
+        set_json(conn, table, sets, layout)
+
+
+def _rendered(registry: Registry, table: str, field: str, rank: int, val: bytes) -> dict[str, Any]:
+    value = msgpack.unpackb(val)
+    policy = registry.policy(table, field)
+    return {"k": policy.rank(value) if isinstance(policy, Lattice) else rank, "m": render(table, field, value)}
 
 
 def purge(conn: Connection, keys: Iterable[RowKey]) -> None:
@@ -497,9 +598,9 @@ def purge(conn: Connection, keys: Iterable[RowKey]) -> None:
     for tb, row in keys:
         by_table.setdefault(tb, []).append(row)
     for tb, rows in by_table.items():
+        _purge_state(conn, tb, widestate.current().get(tb, ()), rows)
         for part in _chunks(rows, _CHUNK):
-            for stmt in (_PURGE_FIELDS, _PURGE_TAGS, _PURGE_ROWS):
-                conn.execute(stmt, {"tbl": tb, "rows": part})
+            conn.execute(_PURGE_ROWS, {"tbl": tb, "rows": part})
 
 
 def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:

@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 
 from conflict.lattice import Lattice
 from conflict.registry import Registry
+from node.engine import widestate
 from protocol import scope as scopes
 from protocol.errors import Malformed
 
@@ -73,8 +74,10 @@ class Record(SQLModel):
 
 
 def replicated(cls: type[Record]) -> type[Record]:
-    """Register a table model so stores materialize it and registries know its policies."""
+    """Register a table model so stores materialize it and registries know its policies, and declare
+    its wide merge-state table (`node.engine.widestate`: a group of columns per field)."""
     TABLES[str(cls.__tablename__)] = cls
+    widestate.declare(str(cls.__tablename__), tuple(columns(cls)), SQLModel.metadata)
     return cls
 
 

@@ -6,7 +6,10 @@ already have sent; calling `rematerialize(op.get_bind(), "person")` at the end o
 writes them into the materialized rows, so they show up at once instead of after the row's next
 edit. Only columns the database has at that revision are written, so an old migration keeps working
 when later ones change the same table. Before revision 0007 the state is the msgpack map of
-`lw_row.state` (`legacy_state`); from 0007 on, the per-field rows of `node.engine.rowstate`.
+`lw_row.state` (`legacy_state`); from 0007 on, the per-field rows of `node.engine.rowstate`, and from
+0008 on the wide state rows (`node.engine.widestate`) for the fields whose columns the database has:
+a migration that adds a field to a model adds its columns to `lw_state_<table>` too, and this moves
+the field's state there from lw_field before materializing.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from sqlalchemy import Column, Connection, MetaData, Table, inspect, select
 
 from conflict.row import row_values
 from node.engine import tables as t
-from node.engine import rowstate, schema
+from node.engine import rowstate, schema, widestate
 from node.engine.db import upsert
 from node.migrations import legacy_state
 
@@ -28,9 +31,11 @@ def rematerialize(conn: Connection, table: str) -> int:
     present = {c["name"] for c in inspect(conn).get_columns(table)}
     if "state" in {c["name"] for c in inspect(conn).get_columns("lw_row")}:
         return _legacy(conn, table, cls.__table__, present)  # type: ignore[attr-defined]
-    rowstate.rerender(conn, registry, table)
+    layout = widestate.of(conn)  # the state tables this revision has (0007: none, every field in lw_field)
+    widestate.widen(conn, table, layout.get(table, ()))  # a field that just got its columns: its state moves in
+    rowstate.rerender(conn, registry, table, layout)
     rows = [r.row for r in conn.execute(select(t.rows.c.row).where(t.rows.c.tbl == table))]
-    rowstate.materialize(conn, table, rows, tuple(sorted(present)))
+    rowstate.materialize(conn, table, rows, tuple(sorted(present)), layout)
     return len(conn.execute(select(cls.__table__.c.id)).all())  # type: ignore[attr-defined]
 
 

@@ -22,7 +22,7 @@ from hub.app import Hub
 from hub.server import ServerThread
 from node.engine import tables as t
 from node import migrations
-from node.engine import rowstate, schema
+from node.engine import rowstate, schema, widestate
 from node.engine.db import make_engine
 from node.domain.rules import RULES
 from node.migrations import legacy_state
@@ -67,12 +67,13 @@ def engine_state(engine: Engine) -> dict[str, Any]:
 
 def merge_states(conn: Any) -> dict[tuple[str, bytes], Any]:
     """Every row's merge state as conflict/ objects, from the msgpack column of releases before
-    revision 0007 or from the per-field rows after it: an upgrade keeps what they mean."""
+    revision 0007, from the per-field rows after it, or from the wide state rows from 0008 on (the
+    layout the database has): an upgrade keeps what they mean."""
     registry = schema.registry()
     if "state" in {c["name"] for c in inspect(conn).get_columns("lw_row")}:
         return {(r.tbl, r.row): legacy_state.decode(registry, r.tbl, r)
                 for r in conn.execute(text("SELECT tbl, row, state, tomb_hlc, tomb_author FROM lw_row"))}
-    return rowstate.load_all(conn, registry)
+    return rowstate.load_all(conn, registry, layout=widestate.of(conn))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -293,5 +294,53 @@ def test_revision_0007_converts_in_bounded_chunks_both_ways(county_db: str, monk
         with engine.connect() as conn:
             assert merge_states(conn) == before
             assert sorted(tuple(r) for r in conn.execute(select(t.fields))) == fields
+    finally:
+        engine.dispose()
+
+
+def test_revision_0008_moves_declared_fields_into_wide_rows_both_ways(county_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """0008 moves every declared field's lw_field rows into the tables' wide state rows, set-based,
+    a chunk of rows at a time (3 here, so every boundary is crossed; 20,000 in use): the merge
+    states are the same, no declared field is left in lw_field, and the materialized rows read the
+    same. Downgrading gives back exactly the lw_field rows of 0007; upgrading again the same wide rows."""
+    from alembic import command
+
+    monkeypatch.setattr(widestate, "WIDEN_CHUNK", 3)
+    engine = make_engine(county_db)
+    try:
+        with engine.begin() as conn:
+            if not migrations.current(conn):
+                command.stamp(migrations.config(conn), migrations.BASELINE)
+            command.upgrade(migrations.config(conn), "0007_field_state")
+            rematerialize(conn, "person")  # as 0007's layout shows them (the 0.1.0 rows wrote JSON null as 'null')
+        with engine.connect() as conn:
+            before = merge_states(conn)
+            fields = sorted(tuple(r) for r in conn.execute(select(t.fields)))
+        shown = engine_state(engine)["person"]
+        assert len({row for tb, row, *_ in fields if tb == "person"}) > 3 * 2  # several chunks
+        with engine.begin() as conn:
+            command.upgrade(migrations.config(conn), "0008_wide_state")
+        with engine.connect() as conn:
+            assert merge_states(conn) == before
+            declared = {(tb, f) for tb, cls in schema.TABLES.items() for f in schema.columns(cls)}
+            assert not [r for r in conn.execute(select(t.fields)) if (r.tbl, r.field) in declared]
+            wide = {tb: sorted(tuple(r) for r in conn.execute(text(f'SELECT * FROM "{widestate.name(tb)}"')))
+                    for tb in widestate.of(conn)}
+            assert wide["person"]
+        assert engine_state(engine)["person"] == shown
+        with engine.begin() as conn:
+            rematerialize(conn, "person")  # a later revision's rematerialize reads the wide rows
+        assert engine_state(engine)["person"] == shown
+        with engine.begin() as conn:
+            command.downgrade(migrations.config(conn), "0007_field_state")
+        with engine.connect() as conn:
+            assert sorted(tuple(r) for r in conn.execute(select(t.fields))) == fields
+            assert not widestate.of(conn)
+        with engine.begin() as conn:
+            command.upgrade(migrations.config(conn), "0008_wide_state")
+        with engine.connect() as conn:
+            assert merge_states(conn) == before
+            assert {tb: sorted(tuple(r) for r in conn.execute(text(f'SELECT * FROM "{widestate.name(tb)}"')))
+                    for tb in widestate.of(conn)} == wide
     finally:
         engine.dispose()

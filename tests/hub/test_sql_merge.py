@@ -23,7 +23,7 @@ from sqlalchemy import Engine, delete, select
 
 from conflict.row import RowState, merge_row, row_values
 from node import domain  # noqa: F401  (registers the domain tables and their policies)
-from node.engine import rowstate, schema
+from node.engine import rowstate, schema, widestate
 from node.engine import tables as t
 from node.engine.db import make_engine
 from protocol.changeset import DELETE_FIELD, DELETE_VALUE, Change
@@ -135,7 +135,9 @@ def engine(backend: Backend) -> Iterator[Engine]:
 
 def wipe(engine: Engine) -> None:
     with engine.begin() as conn:
-        for table in (t.rows, t.fields, t.set_tags, schema.TABLES["person"].__table__,  # type: ignore[attr-defined]
+        for table in (t.rows, t.fields, t.set_tags, t.metadata.tables[widestate.name("person")],
+                      t.metadata.tables[widestate.name("placement")],
+                      schema.TABLES["person"].__table__,  # type: ignore[attr-defined]
                       schema.TABLES["placement"].__table__):  # type: ignore[attr-defined]
             conn.execute(delete(table))
 
@@ -153,3 +155,37 @@ def test_the_sql_merge_equals_the_conflict_policies_on_any_history(engine: Engin
         assert rowstate.load_all(conn, REGISTRY) == dict(sorted(want.items()))
     for table in ("person", "placement"):
         assert same(materialized(engine, table), shown(want, table))
+
+
+def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every state row, as stored."""
+    names = ["lw_row", "lw_field", "lw_set", widestate.name("person"), widestate.name("placement")]
+    with engine.connect() as conn:
+        return {n: sorted(tuple(r) for r in conn.execute(select(t.metadata.tables[n]))) for n in names}
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=history())
+def test_widening_the_per_field_state_gives_what_the_wide_merge_stores(engine: Engine, batches: list[list[Any]]) -> None:
+    """Revision 0008's move (`widestate.widen`, one row per chunk here) of a history merged in
+    0007's layout, every field in lw_field, stores exactly what merging it in the wide layout
+    stores, and both layouts materialize the rows the specification shows."""
+    want = spec(batches)
+    wipe(engine)
+    for batch in batches:
+        with engine.begin() as conn:
+            for table, rows in rowstate.merge(conn, REGISTRY, [(c, a, VILLAGE) for c, a in batch], widestate.NARROW).items():
+                rowstate.materialize(conn, table, rows, layout=widestate.NARROW)
+    with engine.connect() as conn:
+        assert rowstate.load_all(conn, REGISTRY, layout=widestate.NARROW) == dict(sorted(want.items()))
+    for table in ("person", "placement"):
+        assert same(materialized(engine, table), shown(want, table))
+    with engine.begin() as conn:
+        for table in ("person", "placement"):
+            widestate.widen(conn, table, widestate.current()[table], chunk=1)
+    widened = dump(engine)
+    wipe(engine)
+    for batch in batches:
+        with engine.begin() as conn:
+            rowstate.merge(conn, REGISTRY, [(c, a, VILLAGE) for c, a in batch])
+    assert dump(engine) == widened

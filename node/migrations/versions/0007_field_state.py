@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import MetaData, Table, inspect, select, text, tuple_
 
-from node.engine import rowstate, schema
+from node.engine import rowstate, schema, widestate
 from node.engine import tables as t
 from node.migrations import legacy_state
 
@@ -63,7 +63,7 @@ def upgrade() -> None:
         states = {(r.tbl, r.row): legacy_state.decode(registry, r.tbl, r) for r in chunk}
         scopes = {(tb, row): _shown_scope(conn, present, tb, row) for (tb, row), st in states.items()
                   if "scope" not in st.fields and tb in schema.TABLES}
-        rowstate.save(conn, registry, states, scopes)
+        rowstate.save(conn, registry, states, scopes, widestate.NARROW)  # 0007's layout: every field in lw_field
     op.drop_table(STAGE)
 
 
@@ -126,7 +126,7 @@ def downgrade() -> None:
         keys = [(r.tbl, r.row) for r in conn.execute(q)]
         if not keys:
             break
-        states = rowstate.load(conn, registry, keys)
+        states = rowstate.load(conn, registry, keys, widestate.NARROW)
         conn.execute(stage.insert(), [
             {"tbl": tb, "row": row, "state": legacy_state.encode(registry, tb, st),
              "tomb_hlc": st.tombstone[0] if st.tombstone else None,
