@@ -35,7 +35,7 @@ import msgpack
 from sqlalchemy import Connection, delete, inspect, select, text, update
 
 from conflict.row import SALT
-from node.engine import schema
+from node.engine import schema, widestate
 from node.engine import tables as t
 from protocol import redaction as rd
 from protocol.changeset import (DELETE_FIELD, Change, Changeset, Value, body_changes, envelope_parts, open_envelope,
@@ -346,7 +346,9 @@ def forget(store: Store, *, full: bool = False) -> float:
             log.warning("WAL checkpoint stayed busy: the erased pages leave the WAL at the next checkpoint")
     elif store.engine.dialect.name == "postgresql":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(("VACUUM FULL " if full else "VACUUM ") + ", ".join(_VACUUM)))
+            # The wide merge-state tables (`node.engine.widestate`) held the erased rows' values as lw_field did.
+            states = [f'"{widestate.name(tb)}"' for tb in sorted(widestate.current())]
+            conn.execute(text(("VACUUM FULL " if full else "VACUUM ") + ", ".join([*_VACUUM, *states])))
     return time.perf_counter() - started
 
 

@@ -351,47 +351,56 @@ def _merge_table(conn: Connection, registry: Registry, table: str, wide: tuple[s
             # statement that updates a row twice, and it spares the database the losing writes.
             if old is None or clock > old[0]:
                 best[(row, name)] = (clock, value)
-        if best:
-            _upsert_fields(conn, table, wide, best)
         if tags:
             executemany(conn, _tag_upsert, _TAG_COLS, [
                 (table, row, name, elem, hlc, author, removed)
                 for (row, name, elem, hlc, author), removed in tags.items()])
-        if sets:
-            set_json(conn, table, sets, {table: wide})
+        # The sets' JSON is read after their tags are merged, and written with the row's other fields:
+        # one upsert per row (SQLite rewrites a whole row for any update of it).
+        shown = _set_values(conn, table, sets) if sets else {}
+        _write_sets(conn, table, {k: v for k, v in shown.items() if k[1] not in wide})
+        _upsert_fields(conn, table, wide, best, {k: v for k, v in shown.items() if k[1] in wide})
     if deletes:
         executemany(conn, _tomb_upsert, _ROW_COLS, [(table, row, rows[row], h, a) for row, (h, a) in deletes.items()])
         _purge_state(conn, table, wide, list(deletes))
 
 
-def _upsert_fields(conn: Connection, table: str, wide: tuple[str, ...],
-                   best: dict[tuple[bytes, str], tuple[Clock, Any]]) -> None:
-    """Write each field's winning clock of the batch: one upsert per row into the state table for
-    the fields it has columns for (rows grouped by which fields they carry: one statement each),
-    one per field into lw_field for the others."""
+def _upsert_fields(conn: Connection, table: str, wide: tuple[str, ...], best: dict[tuple[bytes, str], tuple[Clock, Any]],
+                   sets: dict[tuple[bytes, str], str | None]) -> None:
+    """Write each field's winning clock of the batch (`best`) and the sets' JSON (`sets`, the
+    fields of `wide` only): one upsert per row into the state table for the fields it has columns
+    for (rows grouped by which fields they carry: one statement each), one per field into lw_field
+    for the others."""
     renders = _renderers(table)
     narrow: list[tuple[Any, ...]] = []
-    per_row: dict[bytes, dict[str, tuple[Any, ...]]] = {}
+    per_row: dict[bytes, tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]] = {}
     for (row, name), ((rank, hlc, author, val), value) in best.items():
         mat = renders.get(name, _nothing)(value)
         if name in wide:
             got = per_row.get(row)
             if got is None:
-                got = per_row[row] = {}
-            got[name] = (rank, hlc, author, val, mat)
+                got = per_row[row] = ({}, {})
+            got[0][name] = (rank, hlc, author, val, mat)
         else:
             narrow.append((table, row, name, rank, hlc, author, val, mat))
     executemany(conn, _field_upsert, _FIELD_COLS, narrow)
-    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    for row, got in per_row.items():
-        names = tuple(sorted(got))
+    for (row, name), mat in sets.items():
+        got = per_row.get(row)
+        if got is None:
+            got = per_row[row] = ({}, {})
+        got[1][name] = (0, 0, b"", None, mat)  # the marker lw_field's set rows carry: rank 0, hlc 0, no author
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[Any, ...]]] = {}
+    for row, (plain, marked) in per_row.items():
+        names = (tuple(sorted(plain)), tuple(sorted(marked)))
         params: list[Any] = [row]
-        for name in names:
-            params += got[name]
+        for name in names[0]:
+            params += plain[name]
+        for name in names[1]:
+            params += marked[name]
         groups.setdefault(names, []).append(tuple(params))
     ph = widestate.mark(conn.dialect.paramstyle)
-    for names, params_ in groups.items():
-        conn.exec_driver_sql(widestate.upsert_sql(ph, table, names), params_)
+    for (fields, set_fields), rows in groups.items():
+        conn.exec_driver_sql(widestate.upsert_sql(ph, table, fields, set_fields), rows)
 
 
 def _purge_state(conn: Connection, table: str, wide: tuple[str, ...], rows: list[bytes]) -> None:
@@ -415,6 +424,13 @@ def set_json(conn: Connection, table: str, keys: set[tuple[bytes, str]], layout:
     """Write the JSON list of each set field `keys` names into its state's `mat` (and mark the field
     present): the set's live elements, once each, ints before strings (`SetState.elements`)."""
     wide = (widestate.current() if layout is None else layout).get(table, ())
+    shown = _set_values(conn, table, keys)
+    _write_sets(conn, table, {k: v for k, v in shown.items() if k[1] not in wide})
+    _upsert_fields(conn, table, wide, {}, {k: v for k, v in shown.items() if k[1] in wide})
+
+
+def _set_values(conn: Connection, table: str, keys: set[tuple[bytes, str]]) -> dict[tuple[bytes, str], str | None]:
+    """The JSON text of each set field `keys` names, from its live tags (one SELECT per 500 rows)."""
     elems: dict[tuple[bytes, str], set[Any]] = {k: set() for k in keys}
     rows = sorted({row for row, _ in keys})
     for part in _chunks(rows, _CHUNK):
@@ -423,13 +439,12 @@ def set_json(conn: Connection, table: str, keys: set[tuple[bytes, str]], layout:
             if got is not None:
                 got.add(msgpack.unpackb(r.elem))
     render = _renderers(table)
-    shown = {key: render.get(key[1], _nothing)(sorted(found, key=_element_order)) for key, found in elems.items()}
-    executemany(conn, _set_mat, _FIELD_COLS, [
-        (table, row, name, 0, 0, b"", None, mat) for (row, name), mat in shown.items() if name not in wide])
-    ph = widestate.mark(conn.dialect.paramstyle)
-    for name in sorted({name for _, name in keys if name in wide}):
-        conn.exec_driver_sql(widestate.set_sql(ph, table, name),
-                             [(row, b"", mat) for (row, n), mat in shown.items() if n == name])
+    return {key: render.get(key[1], _nothing)(sorted(found, key=_element_order)) for key, found in elems.items()}
+
+
+def _write_sets(conn: Connection, table: str, shown: dict[tuple[bytes, str], str | None]) -> None:
+    """The sets' JSON into their lw_field rows (a table or field this build does not know)."""
+    executemany(conn, _set_mat, _FIELD_COLS, [(table, row, name, 0, 0, b"", None, mat) for (row, name), mat in shown.items()])
 
 
 def _element_order(e: Any) -> tuple[bool, Any]:
@@ -543,7 +558,7 @@ def save(conn: Connection, registry: Registry, states: dict[RowKey, RowState],
         for part in _chunks(params, _CHUNK):
             conn.execute(stmt, part)
     for tb, best in by_table.items():
-        _upsert_fields(conn, tb, layout.get(tb, ()), best)
+        _upsert_fields(conn, tb, layout.get(tb, ()), best, {})
     for tb, keys in sets.items():
         set_json(conn, tb, keys, layout)
 

@@ -89,33 +89,28 @@ def mark(paramstyle: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def upsert_sql(ph: str, tb: str, fields: tuple[str, ...]) -> str:
-    """Merge `fields` (lww or lattice) of one row: parameters `row`, then PARTS of each field.
+def upsert_sql(ph: str, tb: str, fields: tuple[str, ...], sets: tuple[str, ...] = ()) -> str:
+    """Merge one row's `fields` (lww or lattice) and write its `sets` (OR-set fields: a marker and
+    the set's JSON, computed from lw_set after this batch's tags): parameters `row`, then PARTS of
+    each field of `fields`, then of `sets`.
 
-    Each field's five columns take the incoming ones `CASE WHEN` the stored field has no state or
+    Each of `fields` takes the incoming five columns `CASE WHEN` the stored field has no state or
     the incoming `(rank, hlc, author, val)` is greater (row values compare lexicographically on
     SQLite and PostgreSQL; blobs bytewise, then by length). Every expression of a SET reads the
-    row as it was, so the condition is judged on the stored clock for all five."""
+    row as it was, so the condition is judged on the stored clock for all five. A set field's
+    columns are replaced: its JSON was computed from every tag the row holds."""
     n = _q(name(tb))
-    cols = ["row", *[col(f, p) for f in fields for p in PARTS]]
-    sets = []
+    cols = ["row", *[col(f, p) for f in (*fields, *sets) for p in PARTS]]
+    assign = []
     for f in fields:
         ours = ", ".join(f"{n}.{_q(col(f, p))}" for p in PARTS[:4])
         theirs = ", ".join(f"excluded.{_q(col(f, p))}" for p in PARTS[:4])
         newer = f"{n}.{_q(col(f, 'hlc'))} IS NULL OR ({theirs}) > ({ours})"
-        sets += [f"{_q(c)} = CASE WHEN {newer} THEN excluded.{_q(c)} ELSE {n}.{_q(c)} END"
-                 for c in (col(f, p) for p in PARTS)]
+        assign += [f"{_q(c)} = CASE WHEN {newer} THEN excluded.{_q(c)} ELSE {n}.{_q(c)} END"
+                   for c in (col(f, p) for p in PARTS)]
+    assign += [f"{_q(col(f, p))} = excluded.{_q(col(f, p))}" for f in sets for p in PARTS]
     return (f"INSERT INTO {n} ({', '.join(map(_q, cols))}) VALUES ({', '.join([ph] * len(cols))}) "
-            f"ON CONFLICT ({_q('row')}) DO UPDATE SET {', '.join(sets)}")
-
-
-@functools.lru_cache(maxsize=None)
-def set_sql(ph: str, tb: str, field: str) -> str:
-    """Write a set field's marker (`rank` 0, `hlc` 0, `author` the parameter: empty) and its JSON
-    `mat`: parameters `row`, `author`, `mat`."""
-    n, r, h, a, m = _q(name(tb)), _q(col(field, "rank")), _q(col(field, "hlc")), _q(col(field, "author")), _q(col(field, "mat"))
-    return (f"INSERT INTO {n} ({_q('row')}, {r}, {h}, {a}, {m}) VALUES ({ph}, 0, 0, {ph}, {ph}) "
-            f"ON CONFLICT ({_q('row')}) DO UPDATE SET {r} = 0, {h} = 0, {a} = excluded.{a}, {m} = excluded.{m}")
+            f"ON CONFLICT ({_q('row')}) DO UPDATE SET {', '.join(assign)}")
 
 
 # -- moving state between lw_field and the state tables (migrations) ------------------------------

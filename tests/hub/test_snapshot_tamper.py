@@ -37,8 +37,8 @@ def _tamper(data: bytes, county: bytes) -> bytes:
                        (SIBLING, msgpack.packb(["person", GHOST, field, val, stamp], use_bin_type=True)))
         db.execute("INSERT INTO lw_row (tbl, row, feed_scope, tomb_hlc, tomb_author) VALUES ('person', ?, ?, NULL, NULL)",
                    (GHOST, SIBLING))
-        db.execute("INSERT INTO lw_field (tbl, row, field, rank, hlc, author, val, mat) VALUES ('person', ?, 'name', 0, ?, ?, ?, ?)",
-                   (GHOST, stamp, county, msgpack.packb("王五", use_bin_type=True), "王五"))
+        db.execute("INSERT INTO lw_state_person (row, name__rank, name__hlc, name__author, name__val, name__mat) "
+                   "VALUES (?, 0, ?, ?, ?, ?)", (GHOST, stamp, county, msgpack.packb("王五", use_bin_type=True), "王五"))
         ghost = {"id": GHOST.hex(), "name": "王五", "employment": "已就业", "monthly_pay": 8000, "scope": SIBLING,
                  "id_number": generate.id_number(random.Random(5), COUNTY[:6], date(1990, 3, 7), "男")}
         for _, col, typ, notnull, default, _ in db.execute("PRAGMA table_info(person)").fetchall():
