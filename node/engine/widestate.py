@@ -38,13 +38,17 @@ def col(field: str, part: str) -> str:
 
 
 def columns(fields: tuple[str, ...]) -> list[Column[Any]]:
-    """The state table's columns for `fields`: `row`, then five per field, all nullable (as lw_field's,
-    whose `rank`, `hlc` and `author` are never NULL where a field has state)."""
-    out: list[Column[Any]] = [Column("row", LargeBinary(16), primary_key=True)]
-    for f in fields:
-        out += [Column(col(f, "rank"), Integer), Column(col(f, "hlc"), BigInteger),
-                Column(col(f, "author"), LargeBinary(32)), Column(col(f, "val"), LargeBinary), Column(col(f, "mat"), Text)]
-    return out
+    """The state table's columns for `fields`: `row`, then five per field (`field_columns`)."""
+    return [Column("row", LargeBinary(16), primary_key=True), *[c for f in fields for c in field_columns(f)]]
+
+
+def field_columns(field: str) -> list[Column[Any]]:
+    """One field's five state columns, all nullable (as lw_field's, whose `rank`, `hlc` and `author`
+    are never NULL where a field has state). A migration that adds a field to a model adds these
+    to `lw_state_<table>` and calls `rematerialize`, which moves the field's state here."""
+    return [Column(col(field, "rank"), Integer), Column(col(field, "hlc"), BigInteger),
+            Column(col(field, "author"), LargeBinary(32)), Column(col(field, "val"), LargeBinary),
+            Column(col(field, "mat"), Text)]
 
 
 def declare(table: str, fields: tuple[str, ...], metadata: MetaData) -> None:
