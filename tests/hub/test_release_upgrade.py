@@ -256,6 +256,16 @@ def test_rematerialize_shows_values_the_merge_state_kept_for_a_column_added_late
     store.close()
 
 
+def upgrade_to(engine: Engine, revision: str) -> None:
+    """A release's database (0.1.0's has no version table: stamped at the baseline first) upgraded to `revision`."""
+    from alembic import command
+
+    with engine.begin() as conn:
+        if not migrations.current(conn):
+            command.stamp(migrations.config(conn), migrations.BASELINE)
+        command.upgrade(migrations.config(conn), revision)
+
+
 def test_revision_0007_converts_in_bounded_chunks_both_ways(county_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """0007 streams lw_row through a staging table a chunk at a time (its first version held every
     state in memory: gigabytes at a million rows). With chunks of 3 rows, so every boundary is
@@ -268,10 +278,7 @@ def test_revision_0007_converts_in_bounded_chunks_both_ways(county_db: str, monk
     monkeypatch.setattr(legacy_state, "CHUNK", 3)
     engine = make_engine(county_db)
     try:
-        with engine.begin() as conn:
-            if not migrations.current(conn):
-                command.stamp(migrations.config(conn), migrations.BASELINE)
-            command.upgrade(migrations.config(conn), "0006_log_indexes")
+        upgrade_to(engine, "0006_log_indexes")
         with engine.connect() as conn:
             before = merge_states(conn)
             rows = sorted(tuple(r) for r in conn.execute(text("SELECT tbl, row, tomb_hlc, tomb_author FROM lw_row")))
@@ -308,10 +315,8 @@ def test_revision_0008_moves_declared_fields_into_wide_rows_both_ways(county_db:
     monkeypatch.setattr(widestate, "WIDEN_CHUNK", 3)
     engine = make_engine(county_db)
     try:
+        upgrade_to(engine, "0007_field_state")
         with engine.begin() as conn:
-            if not migrations.current(conn):
-                command.stamp(migrations.config(conn), migrations.BASELINE)
-            command.upgrade(migrations.config(conn), "0007_field_state")
             rematerialize(conn, "person")  # as 0007's layout shows them (the 0.1.0 rows wrote JSON null as 'null')
         with engine.connect() as conn:
             before = merge_states(conn)
