@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from conflict.row import RowState, merge_row, row_values
 from node.engine import tables as t
-from node.engine import schema
+from node.engine import schema, widestate
 from node.domain.person import TRANSFERRED, digest
 from node.domain.rules import TransferEdit
 from node.engine.redact import erased_rows
@@ -244,6 +244,10 @@ def erased_values(node: Node, erased: set[tuple[str, bytes]]) -> list[str]:
         bodies += [("fork", env) for r in conn.execute(select(t.forks.c.held, t.forks.c.incoming)) for env in r]
         states = [(r.tbl, r.row) for q in (select(t.fields.c.tbl, t.fields.c.row), select(t.set_tags.c.tbl, t.set_tags.c.row))
                   for r in conn.execute(q)]
+        for tb, fields in widestate.current().items():  # the declared fields' state: one wide row per record
+            st = widestate.table(tb, fields)
+            held = or_(*[st.c[widestate.col(f, part)].is_not(None) for f in fields for part in ("val", "mat")])
+            states += [(tb, r.row) for r in conn.execute(select(st.c.row).where(held))]
     for where, env in bodies:
         if env and redact_body(envelope_parts(env)[0], erased) is not None:
             cs = open_envelope(env)

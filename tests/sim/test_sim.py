@@ -17,6 +17,7 @@ from siminvariants import Verdict
 from simworld import Shape, World
 
 from node.engine import tables as t
+from node.engine import widestate
 from protocol import redaction
 from protocol.changeset import body_changes, envelope_parts
 from protocol.keys import KeyPair
@@ -148,6 +149,30 @@ def unredact(w: World) -> None:
             conn.execute(t.redactions.insert(), {"id": b"t" * 32, "applied": 0, "raw": redaction.make(
                 node.store.key or KeyPair.generate(), node.home, sorted(rows), [], 0, "tampered")})
         return
+
+
+UNPURGED: list[str] = []  # the replica `unpurge` tampered with (the others hold the card's state too)
+
+
+def unpurge(w: World) -> None:
+    """A county erases a card but purges only its lw_field and lw_set rows: its wide state row (the
+    declared fields' values) stays."""
+    node = w.live("county")[0]
+    UNPURGED.append(node.name)
+    state = widestate.table("person", widestate.current()["person"])
+    with node.store.engine.connect() as conn:
+        row = conn.execute(select(state.c.row).limit(1)).one().row
+    with node.store.transaction() as conn:
+        conn.execute(delete(t.fields).where(t.fields.c.tbl == "person", t.fields.c.row == row))
+        conn.execute(delete(t.set_tags).where(t.set_tags.c.tbl == "person", t.set_tags.c.row == row))
+        conn.execute(t.redactions.insert(), {"id": b"u" * 32, "applied": 0, "raw": redaction.make(
+            node.store.key or KeyPair.generate(), node.home, [("person", row)], [], 0, "tampered")})
+
+
+def test_the_checker_finds_an_erased_card_s_wide_state_row() -> None:
+    verdict = run_schedule(3, Shape(villages=3, days=1, steps=60), tamper=unpurge)
+    found = [e for e in verdict.erased if e.startswith(f"{UNPURGED[-1]}: merge state of erased person")]
+    assert found, verdict.erased
 
 
 @pytest.mark.parametrize("tamper, caught", [
