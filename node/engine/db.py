@@ -98,6 +98,23 @@ def encrypt_in_place(path: Path, db_key: bytes) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
+CHECKPOINT_PAGES = 10_000  # WAL pages (about 40 MB) past which a commit checkpoints anyway; SQLite's default is 1,000
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy what the WAL holds back into the database file, as far as readers allow (PASSIVE: never
+    waits). SQLite: sealing calls it, so saves never pay for it; no-op on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.OperationalError:
+        pass  # another connection holds a lock: the next seal (or the bound) checkpoints instead
+    finally:
+        raw.close()
+
+
 def make_engine(target: str | Path, *, max_page_count: int | None = None, db_key: bytes | None = None,
                 cache_mb: int | None = None) -> Engine:
     """An engine for a path or URL. SQLite gets WAL and synchronous=FULL: an acknowledged write survives a
@@ -130,6 +147,9 @@ def make_engine(target: str | Path, *, max_page_count: int | None = None, db_key
                                         "or not this node's database") from exc
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
+            # A clerk's save does not copy the WAL back into the file: `Store.seal` (at sync or export)
+            # does, so this is only the bound on the WAL between two syncs (docs/engine.md).
+            cur.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
             cur.execute("PRAGMA busy_timeout=30000")
             # Erasure (PIPL): freed bytes are zeroed, not left in free pages (node.redact, docs/erasure.md).
             cur.execute("PRAGMA secure_delete=ON")

@@ -33,7 +33,7 @@ from node import domain  # noqa: F401  (registers the replicated tables before a
 from node.engine import tables as t
 from node import logs, migrations
 from node.engine import gcpause, ownership, rowstate, schema
-from node.engine.db import StorageFull, begin_write, executemany, is_full, make_engine, upsert
+from node.engine.db import StorageFull, begin_write, checkpoint, executemany, is_full, make_engine, upsert
 from node.engine.redact import after_apply, erased_rows, forget, salted
 from node.engine import release as releases
 from node.engine.retract import rebuild, reconcile
@@ -454,7 +454,9 @@ class Store:
                 for part in seal_parts(sized):
                     out += self._seal_part(conn, feed_scope, part)
             conn.execute(_OPEN_CLEAR, {"upto": pending[-1].n})
-            return out
+        if self._open_unit() is None:  # committed: the saves' WAL goes back into the file here, not at a save
+            checkpoint(self.engine)
+        return out
 
     def _seal_part(self, conn: Connection, feed_scope: str, changes: list[Change]) -> list[Changeset]:
         """Sign `changes` as the feed's next changeset; halved again if the encoding outgrows the

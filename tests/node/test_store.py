@@ -6,6 +6,7 @@ door, township and county are above both. Clocks are injected, so quarantine is 
 """
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from storekit import (
 
 from conflict.orset import add_op
 from node.engine import tables as t
-from node.engine.db import make_engine
+from node.engine.db import CHECKPOINT_PAGES, make_engine
 from node.engine.schema import SCHEMA_VERSION
 from node.engine.store import Store
 from protocol import certs, changeset
@@ -119,6 +120,36 @@ def test_seal_empties_the_open_changes(make_store: MakeStore) -> None:
     village.seal()
     assert village.status().open_changes == 0
     assert village.seal() == []
+
+
+def wal_frames(store: Store) -> int:
+    """Frames written to the store's WAL since it last restarted (a PASSIVE checkpoint reports them;
+    the next write after it starts the WAL again)."""
+    with sqlite3.connect(store.engine.url.database or "") as probe:
+        return int(probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+
+
+def test_saves_leave_the_wal_to_the_seal(make_store: MakeStore) -> None:
+    """A clerk's save never pays for copying the WAL into the file (SQLite's default did so every 1,000
+    pages: the save's p99); until the seal, or CHECKPOINT_PAGES, the WAL just grows."""
+    village = make_store("village-a")
+    wal = Path(str(village.engine.url.database) + "-wal")
+    past_default = 1_100 * (4096 + 24)  # 1,100 frames: beyond where SQLite's default restarts the WAL
+    n = 0
+    while wal.stat().st_size <= past_default and n < 2_000:
+        n += 1
+        register(village, n, phone=f"139{n:08d}")
+    assert wal.stat().st_size > past_default
+    assert 1_100 < wal_frames(village) < CHECKPOINT_PAGES
+
+
+def test_a_seal_checkpoints_the_wal(make_store: MakeStore) -> None:
+    village = make_store("village-a")
+    for n in range(1, 80):
+        register(village, n, phone=f"139{n:08d}")
+    village.seal()
+    register(village, 99)  # the first write after a complete checkpoint starts the WAL again
+    assert wal_frames(village) < 50
 
 
 def test_seal_chains_seq_and_prev_within_a_feed(make_store: MakeStore) -> None:
