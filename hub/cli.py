@@ -43,7 +43,7 @@ from node.files import ProvinceFile, load_chain, load_province, save_chain, save
 from node.engine.db import HUB_CACHE_MB
 from node.engine.store import Store
 from node.version import describe
-from node.sync.verdict import EXIT_ERROR, verdict
+from node.sync.verdict import EXIT_ERROR, EXIT_REFUSED, REFUSED, verdict
 from protocol import certs, clock, messages, scope
 from protocol.errors import ConfigError, LaowuError
 from protocol.keys import KeyPair, short_id
@@ -197,14 +197,40 @@ def cmd_quarantine(args: argparse.Namespace) -> dict[str, object]:
                 "下一步 next": f"{q.waiting} later changesets of this village still wait: re-key its laptop "
                                "(laowu-hub rekey) after its clock is fixed"}
     if args.as_stamped:  # its values outrank every later edit until the date they claim
-        outcomes = store.release_quarantine([q.id])
-        logs.event(log, "quarantine.release", place=q.scope, seq=q.seq, capped=False)
+        cap, outcomes = None, store.release_quarantine([q.id])
+    else:
+        cap, outcomes = review.release_capped(store, q.id)
+    refused = [o for o in outcomes if o.get("status") in REFUSED]
+    logs.event(log, "quarantine.release", place=q.scope, seq=q.seq, capped=not args.as_stamped,
+               outcome=refused[0].get("code") if refused else "released")
+    if refused:
+        return _not_released(args, store, q, refused[0], signed=cap is not None)
+    if cap is None:  # as stamped: no ruling
         return {"已按原时间戳放行 released as stamped": f"{q.scope} #{q.seq}",
                 "结果 outcome": [o.get("status") for o in outcomes]}
-    cap, outcomes = review.release_capped(store, q.id)
-    logs.event(log, "quarantine.release", place=q.scope, seq=q.seq, capped=True)
     return {"已放行 released": f"{q.scope} #{q.seq}, stamps capped at {clock.format_hlc(cap)} on every replica",
             "结果 outcome": [o.get("status") for o in outcomes]}
+
+
+def _not_released(args: argparse.Namespace, store: Store, q: review.Quarantined, outcome: dict[str, object],
+                  signed: bool) -> dict[str, object]:
+    """A release refused (before its ruling was signed, or by the apply): said plainly, with why and
+    what to do, and exit 3 as for any refused changeset (node.sync.verdict)."""
+    from node.web.messages import refusal
+
+    code = outcome.get("code")
+    why = f"{refusal(code)} {code}: {outcome.get('reason')}"
+    if any(x.id == q.id for x in review.quarantined(store)):
+        then = (f"拒绝放行 decline it: laowu-hub quarantine decline --dir {args.dir} --id {q.id.hex()[:16]}; "
+                "该村之后的记录仍会等待,需为该电脑更换密钥 the village's later changesets keep waiting: re-key its laptop")
+    else:
+        then = "它已不在隔离区 it is no longer quarantined: laowu-hub status"
+    print(f"未能放行 release refused: {q.scope} #{q.seq}: {why}\n下一步 next: {then}", file=sys.stderr)
+    args.exit_code = EXIT_REFUSED
+    return {"未能放行 not released": f"{q.scope} #{q.seq}", "原因 reason": why,
+            "放行裁定 ruling": "拒绝前已签署,留在本平台的记录里 signed before the refusal: it stays in this hub's feed"
+                               if signed else "未签署 none signed",
+            "下一步 next": then}
 
 
 def _explained(store: Store, items: list[review.Quarantined]) -> list[dict[str, str]]:

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
+from conflict.row import check_values
+from node.engine import ownership
 from node.engine import tables as t
 from node.engine import release as releases
 from node.engine.store import Store
 from protocol import certs, clock
 from protocol import release as ruling
+from protocol.admit import admit
 from protocol.changeset import open_envelope
-from protocol.errors import ConfigError, InvalidValue
+from protocol.errors import ConfigError, InvalidValue, NotAllowed, RemoteError
 from protocol.keys import short_id
 
 
@@ -128,6 +131,10 @@ def choices(store: Store, q: Quarantined) -> Choices:
         cap = release_cap(store, q.id)
     except InvalidValue as exc:
         return Choices(None, f"{blocked}. 暂不能放行 cannot release yet: {exc}", _declined(q))
+    refused = release_refusal(store, q.id)
+    if refused is not None:
+        return Choices(None, f"{blocked}. 放行会被拒绝 a release would be refused ({refused['code']}: "
+                             f"{refused['reason']}); 请拒绝 decline it", _declined(q))
     return Choices(cap, f"{blocked}. 放行 release: applied with its stamps capped at {clock.format_hlc(cap)} (just "
                         "after the village's previous changeset), alike on every replica: its values beat nothing "
                         f"written since, later edits by anyone win, and the {q.waiting} waiting changesets land",
@@ -145,10 +152,7 @@ def release_cap(store: Store, changeset_id: bytes) -> int:
     first. InvalidValue when that changeset is not applied here yet (it must be released or arrive
     first: the cap is decided from it)."""
     with store.engine.connect() as conn:
-        raw = conn.execute(select(t.quarantine.c.envelope).where(t.quarantine.c.id == changeset_id)).scalar_one_or_none()
-        if raw is None:
-            raise InvalidValue("id", f"{changeset_id.hex()[:16]} 不在隔离区 is not quarantined here")
-        cs = open_envelope(raw)
+        cs = open_envelope(_quarantined(conn, changeset_id))
         if cs.prev is None:
             cert = store.trust.certs.get(cs.author)
             if cert is None:
@@ -163,13 +167,42 @@ def release_cap(store: Store, changeset_id: bytes) -> int:
         return ruling.greatest(releases.merged(releases.held(store, conn), open_envelope(prev.envelope))) + 1
 
 
-def release_capped(store: Store, changeset_id: bytes) -> tuple[int, list[dict[str, object]]]:
+def release_refusal(store: Store, changeset_id: bytes) -> dict[str, object] | None:
+    """Why a release of the quarantined changeset would be refused now (as an outcome of `Store.apply`),
+    or None: the checks a release runs, the clock bound lifted and nothing else, against the trust and
+    the records held here now. Its author's certificate can run out, a key above it be revoked, or a
+    0.1.0 record it names be placed elsewhere, while it waits (docs/trust.md §6). Its feed's scope was
+    judged against this hub's place when it was quarantined, and neither changes."""
+    with store.engine.connect() as conn:
+        try:
+            cs = admit(_quarantined(conn, changeset_id), store.trust, store.hlc.physical(), clock.MAX_HLC)
+            check_values(cs.changes, store.registry)
+        except RemoteError as exc:
+            return {"id": changeset_id, "status": "refused", "code": exc.code, "reason": str(exc)}
+        code, why = NotAllowed.code, releases.refusal(cs, store.trust)
+        if why is None:
+            code, why = ownership.CODE, store._not_owner(conn, cs, {})
+    return None if why is None else {"id": changeset_id, "status": "refused", "code": code, "reason": why}
+
+
+def _quarantined(conn: Connection, changeset_id: bytes) -> bytes:
+    raw = conn.execute(select(t.quarantine.c.envelope).where(t.quarantine.c.id == changeset_id)).scalar_one_or_none()
+    if raw is None:
+        raise InvalidValue("id", f"{changeset_id.hex()[:16]} 不在隔离区 is not quarantined here")
+    return bytes(raw)
+
+
+def release_capped(store: Store, changeset_id: bytes) -> tuple[int | None, list[dict[str, object]]]:
     """Release a quarantined changeset with its stamps capped, alike on every replica: sign a ruling
     (protocol.release) in this hub's feed, in the village's place, then apply the changeset here under
-    it. The ruling travels like any changeset, so every replica caps alike, whatever it held first."""
+    it. The ruling travels like any changeset, so every replica caps alike, whatever it held first.
+    A release that would be refused signs nothing: (None, [the refusal]) (`release_refusal`)."""
     if store.key is None:
         raise ConfigError("this hub was opened without its key: cannot sign a release")
     cap = release_cap(store, changeset_id)
+    refused = release_refusal(store, changeset_id)
+    if refused is not None:
+        return None, [refused]
     with store.engine.connect() as conn:
         scope = conn.execute(select(t.quarantine.c.scope).where(t.quarantine.c.id == changeset_id)).scalar_one()
     store.write(ruling.TABLE, ruling.row_id(scope, changeset_id),

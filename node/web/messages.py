@@ -43,6 +43,7 @@ REFUSAL_CODES: dict[str, str] = {
     "revoked": "密钥已被吊销",
     "chain-broken": "记录的前后顺序对不上",
     "fork": "同一序号出现了两份不同的记录(可能用了旧备份)",
+    "not-owner": "记录不属于写它的这个村(只能改本村自己的记录)",
     "clock-ahead": "记录的时间比平台快太多(电脑时间不准)",
     "malformed": "记录格式不对",
     "duplicate-id": "身份证号重复",
