@@ -23,10 +23,11 @@ rows the request names.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import BindParameter, Select, bindparam, or_, select
 
 from node.engine import tables as t
 from node.engine import schema
@@ -133,7 +134,6 @@ def cards_of(store: Store, row: bytes) -> tuple[set[bytes], set[str]]:
     card already deleted here (its village asked for the erasure) keeps no value in the merge state,
     so its successor and ID number are read from the bodies that wrote them, which the erasure is about
     to redact."""
-    person = schema.TABLES["person"].__table__  # type: ignore[attr-defined]
     cards: set[bytes] = set()
     seen: set[bytes] = set()
     numbers: set[str] = set()
@@ -145,9 +145,7 @@ def cards_of(store: Store, row: bytes) -> tuple[set[bytes], set[str]]:
             hexes = sorted(c.hex() for c in todo)
             found: set[str] = set()
             held = set()
-            q = select(person.c.id, person.c.successor, person.c.id_number).where(
-                or_(person.c.id.in_(hexes), person.c.successor.in_(hexes)))
-            for r in conn.execute(q):
+            for r in conn.execute(links(), {"cards": hexes}):
                 found |= {r.id, r.successor or ""}
                 held.add(r.id)
                 if r.id in hexes and r.id_number:
@@ -163,6 +161,16 @@ def cards_of(store: Store, row: bytes) -> tuple[set[bytes], set[str]]:
                         numbers.add(str(value))
             todo = {c for c in map(_row, found) if c is not None} - seen
     return cards, numbers
+
+
+@functools.cache
+def links() -> Select[Any]:
+    """One step of a successor chain both ways: the cards `:cards` (hex ids), and the cards whose
+    `successor` is one of them (the way back, served by `ix_person_successor`)."""
+    person = schema.TABLES["person"].__table__  # type: ignore[attr-defined]
+    cards: BindParameter[list[str]] = bindparam("cards", expanding=True)
+    return select(person.c.id, person.c.successor, person.c.id_number).where(
+        or_(person.c.id.in_(cards), person.c.successor.in_(cards)))
 
 
 def _row(hexed: str) -> bytes | None:

@@ -61,7 +61,8 @@ class Person(Record, table=True):
     # card stays as a reference in its village and counts nowhere (filings count active cards).
     closed_on: str | None = Field(default=None, index=True)  # ISO date; None = an active card
     closed_reason: str | None = None  # CLOSED_REASONS
-    successor: str | None = Field(default=None, max_length=32)  # hex id of the card it moved to / merged into
+    # hex id of the card it moved to / merged into; indexed: an erasure follows the chain back (`erase.cards_of`)
+    successor: str | None = Field(default=None, index=True, max_length=32)
     copied: str | None = Field(default=None, max_length=64)  # digest of what a transfer copied (see identity.py)
     needs_correction: bool | None = None  # a county found this card's ID number belongs to someone else
 

@@ -1,6 +1,7 @@
 """No O(n) per request (issue 13 item 6, node/engine/stats.py): the log's indexes serve hello, pull and
-the pending lookup on both backends, and planner statistics follow the log as it grows. Plans are read
-with EXPLAIN on a real SQLite file and a real PostgreSQL database; timings live in bench/scale.py."""
+the pending lookup on both backends, and planner statistics follow the log as it grows; an erasure's
+walk of a successor chain reads the person table by its indexes. Plans are read with EXPLAIN on a
+real SQLite file and a real PostgreSQL database; timings live in bench/scale.py."""
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ from conftest import Backend
 from hubkit import COUNTY, SIBLING, VILLAGE, feed
 from sqlalchemy import Connection, text
 
+from node.domain import erase
 from node.engine import stats, synclog
 from node.engine import tables as t
 from node.engine.store import _WAITING, Store
@@ -46,13 +48,12 @@ def _fill(store: Store) -> None:
 
 
 def _plan(conn: Connection, query: Any, params: dict[str, Any] | None = None) -> str:
-    compiled = query.params(**(params or {})).compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    state = query.compile(dialect=conn.dialect).construct_expanded_state(params or {})  # an IN's list expanded
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # tiny tables: is the index usable at all?
-        rows = conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).all()
+        rows = conn.exec_driver_sql("EXPLAIN " + state.statement, state.parameters).all()
     else:
-        args = tuple(compiled.params[name] for name in compiled.positiontup or ())
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), args).all()
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + state.statement, state.positional_parameters).all()
     return "\n".join(str(r[-1]) for r in rows)
 
 
@@ -77,6 +78,18 @@ def test_a_pull_past_a_cursor_reads_the_subscriber_s_scopes_not_the_whole_log(ba
             plans = [_plan(conn, synclog.past(20, SIBLING).limit(synclog.PAGE)), _plan(conn, synclog.past(20, SIBLING).limit(1))]
         assert all("lw_log_scope_pos" in p and "lw_log_pos" not in p for p in plans), plans
         assert not synclog.has_after(store, 20, SIBLING) and synclog.has_after(store, 0, VILLAGE)
+    finally:
+        store.close()
+
+
+def test_a_step_back_along_a_successor_chain_reads_the_successor_index(backend: Backend, sandbox: Sandbox) -> None:
+    """Erasing a person who moved follows their cards both ways (`erase.cards_of`): the step back,
+    the cards whose successor is one of these, reads ix_person_successor, not every card."""
+    store = _hub(backend, sandbox)
+    try:
+        with store.engine.begin() as conn:
+            plan = _plan(conn, erase.links(), {"cards": ["ab" * 16, "cd" * 16]})
+        assert "ix_person_successor" in plan and "SCAN person" not in plan, plan
     finally:
         store.close()
 

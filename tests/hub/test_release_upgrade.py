@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from hubkit import PG_URL, key_copy, no_postgresql
-from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select, text
+from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import make_url
 
 from hub.app import Hub
@@ -60,8 +61,10 @@ def engine_state(engine: Engine) -> dict[str, Any]:
             "rows": sorted(tuple(r) for r in conn.execute(text("SELECT tbl, row, tomb_hlc, tomb_author FROM lw_row"))),
             "merge": merge_states(conn),
             # Columns later releases add are empty on an upgraded 0.1.0 card: its values, not its width.
+            # Read through the table's own types, as the application reads it: an empty JSON column is
+            # None whether an older release wrote JSON null or the merge path SQL NULL (0009 makes it NULL).
             "person": sorted(tuple(sorted((k, v) for k, v in r._mapping.items() if v is not None))
-                             for r in conn.execute(text("SELECT * FROM person"))),
+                             for r in conn.execute(select(Table("person", MetaData(), autoload_with=conn)))),
         }
 
 
@@ -316,8 +319,6 @@ def test_revision_0008_moves_declared_fields_into_wide_rows_both_ways(county_db:
     engine = make_engine(county_db)
     try:
         upgrade_to(engine, "0007_field_state")
-        with engine.begin() as conn:
-            rematerialize(conn, "person")  # as 0007's layout shows them (the 0.1.0 rows wrote JSON null as 'null')
         with engine.connect() as conn:
             before = merge_states(conn)
             fields = sorted(tuple(r) for r in conn.execute(select(t.fields)))
@@ -347,5 +348,112 @@ def test_revision_0008_moves_declared_fields_into_wide_rows_both_ways(county_db:
             assert merge_states(conn) == before
             assert {tb: sorted(tuple(r) for r in conn.execute(text(f'SELECT * FROM "{widestate.name(tb)}"')))
                     for tb in widestate.of(conn)} == wide
+    finally:
+        engine.dispose()
+
+
+def json_columns(engine: Engine) -> dict[tuple[str, str, str], str | None]:
+    """Every JSON column of every domain table the database has, as it holds it, by (table, id,
+    column): its text, or None for SQL NULL (the drivers read a JSON null as None too; the CAST
+    keeps the two apart)."""
+    out: dict[tuple[str, str, str], str | None] = {}
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        present = set(insp.get_table_names())
+        for tb, cls in sorted(schema.TABLES.items()):
+            has = {c["name"] for c in insp.get_columns(tb)} if tb in present else set()
+            for c in cls.__table__.columns:  # type: ignore[attr-defined]
+                if isinstance(c.type, sqltypes.JSON) and c.name in has:
+                    for r in conn.execute(text(f'SELECT id, CAST("{c.name}" AS TEXT) FROM "{tb}"')):
+                        out[(tb, r[0], c.name)] = r[1]
+    return out
+
+
+def test_rematerializing_before_0007_writes_an_empty_json_column_as_sql_null(county_db: str) -> None:
+    """0.1.0 and 0.2.0 wrote an empty JSON column (a card's skills and certificates, a follow-up's
+    issues) as JSON null, the text 'null'; the merge path writes SQL NULL. Revision 0005
+    re-materializes the cards and follow-ups from the msgpack state: SQL NULL, as the merge path."""
+    engine = make_engine(county_db)
+    try:
+        before = json_columns(engine)
+        assert "null" in before.values()  # what the release wrote
+        upgrade_to(engine, "0005_identity")
+        shown = json_columns(engine)
+        assert [k for k in shown if k[0] == "person"] and "null" not in shown.values()
+    finally:
+        engine.dispose()
+
+
+def test_an_upgraded_card_shows_an_empty_json_column_as_sql_null_as_the_merge_path_does(county_db: str) -> None:
+    """An upgraded card's certificates are SQL NULL, as on a card materialized now: every JSON column
+    of the upgraded database equals what materializing every row again from its merge state shows."""
+    engine = make_engine(county_db)
+    try:
+        migrations.upgrade(engine)
+        upgraded = json_columns(engine)
+        certificates = [v for (tb, _, c), v in upgraded.items() if (tb, c) == ("person", "certificates")]
+        assert certificates and set(certificates) == {None}
+        with engine.begin() as conn:
+            for table in sorted({tb for tb, _, _ in upgraded}):
+                rematerialize(conn, table)  # the merge path's materializing, from every row's state
+        assert json_columns(engine) == upgraded
+    finally:
+        engine.dispose()
+
+
+def test_revision_0009_repairs_the_json_nulls_an_earlier_build_left_in_an_upgraded_database(
+        county_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database an earlier build upgraded to 0008 kept the JSON nulls its release wrote (0005
+    re-materialized with JSON null too, and 0007 and 0008 re-materialize nothing): 0009 shows those
+    columns as the merge path does, SQL NULL, every other value as it was. Pages of 5 rows (20,000
+    in use), so a page boundary is crossed."""
+    from alembic import command
+
+    monkeypatch.setattr("node.migrations.rematerialize.PAGE", 5)
+    engine = make_engine(county_db)
+    try:
+        left = [k for k, v in json_columns(engine).items() if v == "null"]  # the release's JSON nulls
+        upgrade_to(engine, "0008_wide_state")
+        json_null = "'null'" if engine.dialect.name == "sqlite" else "CAST('null' AS JSON)"
+        with engine.begin() as conn:  # as an earlier build's upgrade left them
+            for tb, row, column in left:
+                conn.execute(text(f'UPDATE "{tb}" SET "{column}" = {json_null} WHERE id = :id'), {"id": row})
+        assert left and {json_columns(engine)[k] for k in left} == {"null"}
+        state = engine_state(engine)
+        with engine.begin() as conn:
+            command.upgrade(migrations.config(conn), "0009_json_null_successor")
+        repaired = json_columns(engine)
+        assert {repaired[k] for k in left} == {None} and engine_state(engine) == state
+        with engine.begin() as conn:
+            for table in sorted({tb for tb, _, _ in repaired}):
+                rematerialize(conn, table)
+        assert json_columns(engine) == repaired
+    finally:
+        engine.dispose()
+
+
+def test_revision_0009_indexes_person_successor_and_goes_down_and_up_again(county_db: str) -> None:
+    """0009 adds the index the erasure's walk of a successor chain reads; its downgrade drops it and
+    leaves every card as it is (an empty JSON column reads as empty in every release, SQL NULL or
+    not), and upgrading again gives the same database."""
+    from alembic import command
+
+    def indexed(engine: Engine) -> bool:
+        with engine.connect() as conn:
+            return "ix_person_successor" in {i["name"] for i in inspect(conn).get_indexes("person")}
+
+    engine = make_engine(county_db)
+    try:
+        upgrade_to(engine, "0009_json_null_successor")
+        state, shown = engine_state(engine), json_columns(engine)
+        assert indexed(engine)
+        with engine.begin() as conn:
+            command.downgrade(migrations.config(conn), "0008_wide_state")
+        assert not indexed(engine)
+        assert engine_state(engine) == state and json_columns(engine) == shown
+        with engine.begin() as conn:
+            command.upgrade(migrations.config(conn), "0009_json_null_successor")
+        assert indexed(engine)
+        assert engine_state(engine) == state and json_columns(engine) == shown
     finally:
         engine.dispose()
