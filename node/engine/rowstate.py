@@ -140,6 +140,18 @@ def _column_renderers(cls: Any) -> dict[str, Render]:
     return {c.name: renderer(c) for c in cls.__table__.columns if c.name != "id"}
 
 
+@functools.lru_cache(maxsize=None)
+def _text_limits(table: str) -> dict[str, int]:
+    """The length limit of each plain string column of `table` (what `renderer` inlines for them)."""
+    cls = schema.TABLES.get(table)
+    out: dict[str, int] = {}
+    for c in [] if cls is None else cls.__table__.columns:
+        kind = c.type.impl if isinstance(c.type, sqltypes.TypeDecorator) else c.type
+        if c.name != "id" and isinstance(kind, sqltypes.String) and not isinstance(kind, sqltypes.Enum):
+            out[c.name] = kind.length or (1 << 62)
+    return out
+
+
 def render(table: str, field: str, value: Any) -> str | None:
     """The `mat` text of a value of `table.field` (None: no such column, or it does not fit)."""
     return _renderers(table).get(field, _nothing)(value)
@@ -315,6 +327,7 @@ _ROW_COLS = ("tbl", "row", "feed_scope", "tomb_hlc", "tomb_author")
 _FIELD_COLS = ("tbl", "row", "field", "rank", "hlc", "author", "val", "mat")
 _TAG_COLS = ("tbl", "row", "field", "elem", "hlc", "author", "removed")
 Clock = tuple[int, int, bytes, bytes]  # (rank, hlc, author, val): the order every lww and lattice field merges by
+Best = dict[bytes, dict[str, tuple[Clock, Any]]]  # row → field → (the batch's greatest clock, its value)
 
 
 def _merge_table(conn: Connection, registry: Registry, table: str, wide: tuple[str, ...], rows: dict[bytes, str],
@@ -324,33 +337,41 @@ def _merge_table(conn: Connection, registry: Registry, table: str, wide: tuple[s
         dead = set(deletes)
         for part in _chunks(list(rows), _CHUNK):
             dead.update(r.row for r in conn.execute(_TOMBSTONED, {"tbl": table, "rows": part}))
-        # (row, field) → ((rank, hlc, author, val), value): the greatest clock of the batch per field.
-        best: dict[tuple[bytes, str], tuple[Clock, Any]] = {}
+        # row → field → ((rank, hlc, author, val), value): the greatest clock of the batch per field.
+        best: Best = {}
         tags: dict[tuple[bytes, str, bytes, int, bytes], int] = {}
         sets: set[tuple[bytes, str]] = set()
-        kinds: dict[str, Any] = {}
+        kinds: dict[str, Any] = {}  # field → its policy, None for lww (most fields: no rank to compute)
         pack = codec.pack
         for change, author in edits:
             row = change.row
             if row in dead:
                 continue  # a deleted row takes no edits: delete wins
             name = change.field
-            policy = kinds.get(name)
-            if policy is None:
-                policy = kinds[name] = registry.policy(table, name)
             value = change.value
-            if policy.name == "set":
+            if name in kinds:
+                policy = kinds[name]
+            else:
+                policy = registry.policy(table, name)
+                policy = kinds[name] = None if policy.name == "lww" else policy
+            if policy is None:
+                clock = (0, change.hlc, author, pack(value))
+            elif policy.name == "set":
                 sets.add((row, name))
                 for (elem, h, a), removed in _set_rows(policy, change, author):
                     key = (row, name, elem, h, a)
                     tags[key] = max(tags.get(key, 0), removed)  # a removed tag stays removed
                 continue
-            clock = (policy.rank(value) if isinstance(policy, Lattice) else 0, change.hlc, author, pack(value))
-            old = best.get((row, name))
+            else:
+                clock = (policy.rank(value), change.hlc, author, pack(value))
+            fields = best.get(row)
+            if fields is None:
+                fields = best[row] = {}
+            old = fields.get(name)
             # Within one batch only the greatest clock for a field can win: PostgreSQL refuses one
             # statement that updates a row twice, and it spares the database the losing writes.
             if old is None or clock > old[0]:
-                best[(row, name)] = (clock, value)
+                fields[name] = (clock, value)
         if tags:
             executemany(conn, _tag_upsert, _TAG_COLS, [
                 (table, row, name, elem, hlc, author, removed)
@@ -365,42 +386,48 @@ def _merge_table(conn: Connection, registry: Registry, table: str, wide: tuple[s
         _purge_state(conn, table, wide, list(deletes))
 
 
-def _upsert_fields(conn: Connection, table: str, wide: tuple[str, ...], best: dict[tuple[bytes, str], tuple[Clock, Any]],
+def _upsert_fields(conn: Connection, table: str, wide: tuple[str, ...], best: Best,
                    sets: dict[tuple[bytes, str], str | None]) -> None:
     """Write each field's winning clock of the batch (`best`) and the sets' JSON (`sets`, the
     fields of `wide` only): one upsert per row into the state table for the fields it has columns
     for (rows grouped by which fields they carry: one statement each), one per field into lw_field
     for the others."""
     renders = _renderers(table)
+    limits = _text_limits(table)
+    columns = set(wide)
     narrow: list[tuple[Any, ...]] = []
-    per_row: dict[bytes, tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]] = {}
-    for (row, name), ((rank, hlc, author, val), value) in best.items():
-        mat = renders.get(name, _nothing)(value)
-        if name in wide:
-            got = per_row.get(row)
-            if got is None:
-                got = per_row[row] = ({}, {})
-            got[0][name] = (rank, hlc, author, val, mat)
-        else:
-            narrow.append((table, row, name, rank, hlc, author, val, mat))
-    executemany(conn, _field_upsert, _FIELD_COLS, narrow)
+    marks: dict[bytes, dict[str, str | None]] = {}
     for (row, name), mat in sets.items():
-        got = per_row.get(row)
-        if got is None:
-            got = per_row[row] = ({}, {})
-        got[1][name] = (0, 0, b"", None, mat)  # the marker lw_field's set rows carry: rank 0, hlc 0, no author
+        marks.setdefault(row, {})[name] = mat
     groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[Any, ...]]] = {}
-    for row, (plain, marked) in per_row.items():
-        names = (tuple(sorted(plain)), tuple(sorted(marked)))
+    for row in [*best, *(r for r in marks if r not in best)]:
+        fields = best.get(row, {})
         params: list[Any] = [row]
-        for name in names[0]:
-            params += plain[name]
-        for name in names[1]:
-            params += marked[name]
-        groups.setdefault(names, []).append(tuple(params))
+        plain = []
+        for name in sorted(fields):
+            (rank, hlc, author, val), value = fields[name]
+            limit = limits.get(name)
+            if limit is not None:  # a plain string column: `text_value` inlined (most fields)
+                mat = value if type(value) is str and len(value) <= limit and "\x00" not in value else None
+            else:
+                mat = renders.get(name, _nothing)(value)
+            if name in columns:
+                plain.append(name)
+                params += (rank, hlc, author, val, mat)
+            else:
+                narrow.append((table, row, name, rank, hlc, author, val, mat))
+        marked = marks.get(row)
+        set_names: tuple[str, ...] = ()
+        if marked:
+            set_names = tuple(sorted(marked))
+            for name in set_names:
+                params += (0, 0, b"", None, marked[name])  # the marker lw_field's set rows carry: rank 0, hlc 0, no author
+        if plain or set_names:
+            groups.setdefault((tuple(plain), set_names), []).append(tuple(params))
+    executemany(conn, _field_upsert, _FIELD_COLS, narrow)
     ph = widestate.mark(conn.dialect.paramstyle)
-    for (fields, set_fields), rows in groups.items():
-        conn.exec_driver_sql(widestate.upsert_sql(ph, table, fields, set_fields), rows)
+    for (names, set_fields), rows in groups.items():
+        conn.exec_driver_sql(widestate.upsert_sql(ph, table, names, set_fields), rows)
 
 
 def _purge_state(conn: Connection, table: str, wide: tuple[str, ...], rows: list[bytes]) -> None:
@@ -536,14 +563,13 @@ def save(conn: Connection, registry: Registry, states: dict[RowKey, RowState],
     """Write whole merge states of rows that have none here (a migration converting the msgpack
     states of earlier releases, in the `layout` its database has), materialized text included."""
     rows, tags = [], []
-    fields: dict[tuple[bytes, str], tuple[Clock, Any]] = {}
-    by_table: dict[str, dict[tuple[bytes, str], tuple[Clock, Any]]] = {}
+    by_table: dict[str, Best] = {}
     sets: dict[str, set[tuple[bytes, str]]] = {}
     for (tb, row), st in states.items():
         tomb = st.tombstone or (None, None)
         rows.append({"tbl": tb, "row": row, "feed_scope": feed_scopes.get((tb, row)), "tomb_hlc": tomb[0],
                      "tomb_author": tomb[1]})
-        fields = by_table.setdefault(tb, {})
+        fields = by_table.setdefault(tb, {}).setdefault(row, {})
         for name, fs in st.fields.items():
             if isinstance(fs, SetState):
                 sets.setdefault(tb, set()).add((row, name))
@@ -553,7 +579,7 @@ def save(conn: Connection, registry: Registry, states: dict[RowKey, RowState],
                 continue
             policy = registry.policy(tb, name)
             rank = policy.rank(fs.value) if isinstance(policy, Lattice) else 0
-            fields[(row, name)] = ((rank, fs.hlc, fs.author, codec.pack(fs.value)), fs.value)
+            fields[name] = ((rank, fs.hlc, fs.author, codec.pack(fs.value)), fs.value)
     for stmt, params in ((t.rows.insert(), rows), (t.set_tags.insert(), tags)):
         for part in _chunks(params, _CHUNK):
             conn.execute(stmt, part)
