@@ -5,6 +5,7 @@ protocol instead of `node.engine.store.Store` keeps the import graph one-way (st
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -36,7 +37,7 @@ class StoreCore(Protocol):
     def _write(self, conn: Connection, table: str, row: bytes, items: list[tuple[str, Value]],
                scope: str | None) -> None: ...
 
-    def _merge(self, conn: Connection, changes: list[tuple[Change, bytes, str]]) -> None: ...
+    def _merge(self, conn: Connection, changes: list[tuple[Sequence[Change], bytes, str]]) -> None: ...
 
     def _materialize(self, conn: Connection, table: str, rows: list[bytes]) -> None: ...
 

@@ -8,7 +8,7 @@ the county's ruling on its own changeset.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
@@ -66,10 +66,10 @@ def cap_of(rulings: Rulings, cs: Changeset) -> int | None:
     return found[1] if found is not None and found[0] == cs.id else None
 
 
-def merged(rulings: Rulings, cs: Changeset) -> list[Change]:
+def merged(rulings: Rulings, cs: Changeset) -> Sequence[Change]:
     """The changes `cs` merges with: capped when a ruling names it, else as signed."""
-    cap = cap_of(rulings, cs)
-    return list(cs.changes) if cap is None else rl.capped(cs.changes, cap)
+    cap = cap_of(rulings, cs) if rulings else None
+    return cs.changes if cap is None else rl.capped(cs.changes, cap)
 
 
 def named_in_quarantine(store: Store, conn: Connection, rulings: Rulings) -> list[Changeset]:

@@ -20,6 +20,7 @@ laptop; it needs the envelopes, so log pruning (not implemented) must keep those
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import msgpack
@@ -90,18 +91,18 @@ def retract(store: Store, conn: Connection, rev: Revocation) -> int:
 
 def rebuild(store: Store, conn: Connection, keys: set[RowKey]) -> None:
     """Merge `keys` again from every applied changeset and our open changes; materialize them."""
-    changes: list[tuple[Change, bytes, str]] = []
+    changes: list[tuple[Sequence[Change], bytes, str]] = []
     applied = select(t.log.c.envelope).where(t.log.c.status == "applied").order_by(t.log.c.pos)
     rulings = release.held(store, conn)  # a released changeset merges capped (docs/trust.md §6)
     for r in conn.execute(applied):
         if r.envelope is None:
             continue
         cs = open_envelope(r.envelope)
-        changes += [(c, cs.author, cs.scope) for c in release.merged(rulings, cs) if (c.table, c.row) in keys]
+        changes.append(([c for c in release.merged(rulings, cs) if (c.table, c.row) in keys], cs.author, cs.scope))
     for r in conn.execute(select(t.open_changes.c.scope, t.open_changes.c.change).order_by(t.open_changes.c.n)):
         tb, row, f, v, h = msgpack.unpackb(r.change)
         if (tb, row) in keys:
-            changes.append((Change(tb, row, f, v, h), store.author, r.scope))
+            changes.append(([Change(tb, row, f, v, h)], store.author, r.scope))
     rowstate.purge(conn, keys)
     store._merge(conn, changes)
     by_table: dict[str, list[bytes]] = {}

@@ -145,7 +145,7 @@ def _text_limits(table: str) -> dict[str, int]:
     """The length limit of each plain string column of `table` (what `renderer` inlines for them)."""
     cls = schema.TABLES.get(table)
     out: dict[str, int] = {}
-    for c in [] if cls is None else cls.__table__.columns:
+    for c in [] if cls is None else cls.__table__.columns:  # type: ignore[attr-defined]
         kind = c.type.impl if isinstance(c.type, sqltypes.TypeDecorator) else c.type
         if c.name != "id" and isinstance(kind, sqltypes.String) and not isinstance(kind, sqltypes.Enum):
             out[c.name] = kind.length or (1 << 62)
@@ -294,29 +294,35 @@ def _wide_load(table: str, fields: tuple[str, ...]) -> Any:
 # -- merging --------------------------------------------------------------------------------------
 
 
-def merge(conn: Connection, registry: Registry, changes: Iterable[tuple[Change, bytes, str]],
+def merge(conn: Connection, registry: Registry, groups: Iterable[tuple[Sequence[Change], bytes, str]],
           layout: Layout | None = None) -> dict[str, list[bytes]]:
-    """Merge `(change, author, feed scope)` triples into the state tables; the rows touched, per table.
+    """Merge `(changes, author, feed scope)` groups (a changeset's, a local write's) into the state
+    tables; the rows touched, per table.
 
     Equal to folding the changes through `conflict.row.merge_row` in any order (docs/engine.md;
     tests/hub/test_sql_merge.py): each statement is a join of a semilattice, so batching,
     order and duplicates do not matter."""
-    by_table: dict[str, tuple[dict[bytes, str], list[tuple[Change, bytes]], dict[bytes, tuple[int, bytes]]]] = {}
-    for change, author, feed_scope in changes:
-        got = by_table.get(change.table)
-        if got is None:
-            got = by_table[change.table] = ({}, [], {})
-        rows, edits, deletes = got
-        row = change.row
-        if row not in rows:
-            rows[row] = feed_scope
-        if change.field == DELETE_FIELD:
-            tag = (change.hlc, author)
-            old = deletes.get(row)
-            if old is None or tag > old:
-                deletes[row] = tag
-        else:
-            edits.append((change, author))
+    Edits = dict[bytes, list[Change]]  # author → the changes it wrote
+    by_table: dict[str, tuple[dict[bytes, str], Edits, dict[bytes, tuple[int, bytes]]]] = {}
+    for changes, author, feed_scope in groups:
+        for change in changes:
+            got = by_table.get(change.table)
+            if got is None:
+                got = by_table[change.table] = ({}, {}, {})
+            rows, edits, deletes = got
+            row = change.row
+            if row not in rows:
+                rows[row] = feed_scope
+            if change.field == DELETE_FIELD:
+                tag = (change.hlc, author)
+                old = deletes.get(row)
+                if old is None or tag > old:
+                    deletes[row] = tag
+                continue
+            mine = edits.get(author)
+            if mine is None:
+                mine = edits[author] = []
+            mine.append(change)
     wide = widestate.current() if layout is None else layout
     for table, (rows, edits, deletes) in by_table.items():
         _merge_table(conn, registry, table, wide.get(table, ()), rows, edits, deletes)
@@ -331,7 +337,7 @@ Best = dict[bytes, dict[str, tuple[Clock, Any]]]  # row → field → (the batch
 
 
 def _merge_table(conn: Connection, registry: Registry, table: str, wide: tuple[str, ...], rows: dict[bytes, str],
-                 edits: list[tuple[Change, bytes]], deletes: dict[bytes, tuple[int, bytes]]) -> None:
+                 edits: dict[bytes, list[Change]], deletes: dict[bytes, tuple[int, bytes]]) -> None:
     executemany(conn, _row_insert, _ROW_COLS, [(table, row, sc, None, None) for row, sc in rows.items()])
     if edits:
         dead = set(deletes)
@@ -343,7 +349,7 @@ def _merge_table(conn: Connection, registry: Registry, table: str, wide: tuple[s
         sets: set[tuple[bytes, str]] = set()
         kinds: dict[str, Any] = {}  # field → its policy, None for lww (most fields: no rank to compute)
         pack = codec.pack
-        for change, author in edits:
+        for change, author in ((c, a) for a, mine in edits.items() for c in mine):
             row = change.row
             if row in dead:
                 continue  # a deleted row takes no edits: delete wins

@@ -400,7 +400,7 @@ class Store:
         why = ownership.refusal(feed_scope, changes, lambda tb, r: placed)
         if why is not None:
             raise ConfigError(why)
-        self._merge(conn, [(c, self.author, feed_scope) for c in changes])
+        self._merge(conn, [(changes, self.author, feed_scope)])
         conn.execute(_OPEN_INSERT, [{"scope": feed_scope, "change": codec.pack(c.as_wire())} for c in changes])
         if save_clock:
             self._save_clock(conn)
@@ -624,8 +624,8 @@ class Store:
 
     # -- merging (shared by local and remote paths) --------------------------------------------
 
-    def _merge(self, conn: Connection, changes: list[tuple[Change, bytes, str]]) -> None:
-        """Merge `(change, author, feed scope)` triples and materialize the rows they touch, in SQL
+    def _merge(self, conn: Connection, changes: list[tuple[Sequence[Change], bytes, str]]) -> None:
+        """Merge `(changes, author, feed scope)` groups and materialize the rows they touch, in SQL
         (`node.engine.rowstate`: a few set-based statements per table, whatever the batch's size)."""
         for table, rows in rowstate.merge(conn, self.registry, changes).items():
             self._materialize(conn, table, rows)
@@ -834,7 +834,7 @@ class _Batch:
         self.conn = conn
         self.rulings = rulings or {}  # release rulings: changesets merged with capped stamps
         self.heads: dict[FeedKey, Head | None] = {}
-        self.merge: list[tuple[Change, bytes, str]] = []
+        self.merge: list[tuple[Sequence[Change], bytes, str]] = []
         self.applied: list[Changeset] = []
         self.positions: dict[tuple[FeedKey, int], Changeset] = {}
         self.pending_new: dict[tuple[FeedKey, int], Changeset] = {}
@@ -905,7 +905,7 @@ class _Batch:
             self.store.hlc.observe(cs.max_hlc)
         except ClockAhead:
             pass  # released from quarantine by staff: merged, but our clock does not follow it
-        self.merge += [(c, cs.author, cs.scope) for c in releases.merged(self.rulings, cs)]
+        self.merge.append((releases.merged(self.rulings, cs), cs.author, cs.scope))
         self.applied.append(cs)
         self.positions[(cs.feed, cs.seq)] = cs
         self.heads[cs.feed] = Head(cs.seq, cs.id)

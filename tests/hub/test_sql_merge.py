@@ -148,7 +148,7 @@ def test_the_sql_merge_equals_the_conflict_policies_on_any_history(engine: Engin
     wipe(engine)
     for batch in batches:
         with engine.begin() as conn:
-            for table, rows in rowstate.merge(conn, REGISTRY, [(c, a, VILLAGE) for c, a in batch]).items():
+            for table, rows in rowstate.merge(conn, REGISTRY, [([c], a, VILLAGE) for c, a in batch]).items():
                 rowstate.materialize(conn, table, rows)
     want = spec(batches)
     with engine.connect() as conn:
@@ -174,7 +174,7 @@ def test_widening_the_per_field_state_gives_what_the_wide_merge_stores(engine: E
     wipe(engine)
     for batch in batches:
         with engine.begin() as conn:
-            for table, rows in rowstate.merge(conn, REGISTRY, [(c, a, VILLAGE) for c, a in batch], widestate.NARROW).items():
+            for table, rows in rowstate.merge(conn, REGISTRY, [([c], a, VILLAGE) for c, a in batch], widestate.NARROW).items():
                 rowstate.materialize(conn, table, rows, layout=widestate.NARROW)
     with engine.connect() as conn:
         assert rowstate.load_all(conn, REGISTRY, layout=widestate.NARROW) == dict(sorted(want.items()))
@@ -187,5 +187,5 @@ def test_widening_the_per_field_state_gives_what_the_wide_merge_stores(engine: E
     wipe(engine)
     for batch in batches:
         with engine.begin() as conn:
-            rowstate.merge(conn, REGISTRY, [(c, a, VILLAGE) for c, a in batch])
+            rowstate.merge(conn, REGISTRY, [([c], a, VILLAGE) for c, a in batch])
     assert dump(engine) == widened
