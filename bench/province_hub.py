@@ -43,7 +43,7 @@ from bench.scale import batches, sync_listener
 from bench.scale import feeds as sealed_feeds
 from hub.app import Hub
 from node import migrations
-from node.engine import schema, stats, synclog
+from node.engine import schema, stats, synclog, widestate
 from node.engine import tables as t
 from node.engine.store import Store
 from protocol import clock, codec, messages
@@ -142,8 +142,8 @@ def _copies(table: Table) -> dict[str, str] | None:
                 "author": "overlay(author placing int4send(CAST(:k AS integer)) from 1 for 4)", "scope": scope, "pos": "pos + CAST(:k AS bigint) * CAST(:n AS bigint)"}
     if table is t.heads:
         return {"author": "overlay(author placing int4send(CAST(:k AS integer)) from 1 for 4)", "scope": scope}
-    if {"tbl", "row"} <= cols and isinstance(table.c.row.type, LargeBinary):
-        return {"row": "overlay(row placing int4send(CAST(:k AS integer)) from 9 for 4)"}
+    if ({"tbl", "row"} <= cols or table.name.startswith(widestate.PREFIX)) and isinstance(table.c.row.type, LargeBinary):
+        return {"row": "overlay(row placing int4send(CAST(:k AS integer)) from 9 for 4)"}  # merge state, wide rows too
     if table.name in schema.TABLES:
         return {"id": "encode(overlay(decode(id, 'hex') placing int4send(CAST(:k AS integer)) from 9 for 4), 'hex')", "scope": scope}
     return None
