@@ -30,9 +30,17 @@ class Registry:
 
     def __init__(self) -> None:
         self._policies: dict[tuple[str, str], Policy] = {}
+        self._sets: frozenset[tuple[str, str]] | None = None
 
     def declare(self, table: str, field: str, policy: Policy) -> None:
         self._policies[(table, field)] = policy
+        self._sets = None
+
+    def set_fields(self) -> frozenset[tuple[str, str]]:
+        """The (table, field) pairs whose policy is an OR-set: the only values a change is checked on."""
+        if self._sets is None:
+            self._sets = frozenset(k for k, p in self._policies.items() if p.name == "set")
+        return self._sets
 
     def declare_set(self, table: str, field: str) -> None:
         self.declare(table, field, SET)

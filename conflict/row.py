@@ -71,11 +71,12 @@ def check_values(changes: Iterable[Change], registry: Registry) -> None:
     row, so a check made while merging would refuse a changeset on one replica and accept it on
     another that already holds the tombstone.
     """
+    sets = registry.set_fields()
+    if not sets:
+        return
     for change in changes:
-        if not change.is_delete:
-            policy = registry.policy(change.table, change.field)
-            if policy.name == "set":  # lww and lattice registers take any value
-                policy.merge(None, Incoming(change.value, change.hlc, b""))
+        if (change.table, change.field) in sets:  # lww and lattice registers take any value
+            registry.policy(change.table, change.field).merge(None, Incoming(change.value, change.hlc, b""))
 
 
 def row_values(row: RowState, table: str, registry: Registry) -> dict[str, Value]:

@@ -41,10 +41,14 @@ def refusal(feed_scope: str, changes: Iterable[Change], legacy_place: LegacyPlac
     """Why a changeset of feed scope `feed_scope` may not change these records, or None if it may.
 
     `legacy_place(table, row)` is the place a 0.1.0 row holds on this replica (None if unknown)."""
+    table, row = None, None
     for c in changes:
         if c.field == "scope" and c.value != feed_scope:
             return (f"{c.table} {c.row.hex()[:8]}: a change in scope {feed_scope} may not move a record to "
                     f"{str(c.value)[:12]}; records never move (transfer a person instead)")
+        if c.row == row and c.table == table:
+            continue  # a row's changes come together: its owner is judged once
+        table, row = c.table, c.row
         owner = owner_of(c.table, c.row, legacy_place)
         if owner is not None and owner != feed_scope:
             return (f"{c.table} {c.row.hex()[:8]} belongs to {owner}; a feed of scope {feed_scope} may not "

@@ -688,8 +688,13 @@ class Store:
 
     def _not_owner(self, conn: Connection, cs: Changeset, claimed: dict[tuple[str, bytes], str]) -> str | None:
         """Why `cs` may not change the records it names (`node.engine.ownership`), or None."""
-        legacy = list(dict.fromkeys((c.table, c.row) for c in cs.changes
-                                    if schema.row_place(c.row) is None and (c.table, c.row) not in claimed))
+        named: dict[tuple[str, bytes], None] = {}
+        table, row = None, None
+        for c in cs.changes:
+            if c.row != row or c.table != table:  # a row's changes come together: one key per row
+                table, row = c.table, c.row
+                named[(table, row)] = None
+        legacy = [k for k in named if schema.row_place(k[1]) is None and k not in claimed]
         states = self._load_rows(conn, legacy) if legacy else {}
 
         def held(table: str, row: bytes) -> str | None:
