@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MODULES: tuple[str, ...] = ("sync_core", "store", "hub", "scale", "filings", "desk", "erasure")
+MODULES: tuple[str, ...] = ("sync_core", "store", "hub", "scale", "province_hub", "filings", "desk", "erasure")
 
 
 @dataclass(frozen=True)

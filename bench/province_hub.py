@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, LargeBinary, Table, text
 from sqlalchemy.engine import make_url
 
-from bench import datasets
+from bench import Figure, datasets, report
 from bench.datasets import COUNTY, HUB_VILLAGES, VILLAGE
 from bench.hub import PG_URL, HubProcess
 from bench.scale import batches, sync_listener
@@ -275,11 +275,15 @@ def listen(url: str) -> tuple[float, float, float, str]:
     return statistics.median(handled), first, again, plan
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.province_hub", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--drop", action="store_true", help="drop the database afterwards")
-    args = parser.parse_args(argv)
-    url = url_of(DB)
+def run(seconds: float) -> list[Figure]:
+    """`python -m bench province_hub`: build the 1,000,000-person hub afresh (a kept one is dropped, so
+    every figure, the small-size ingest cost included, comes from this run) and measure it."""
+    admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+    return figures(*measure(url_of(DB)))
+
+
+def measure(url: str) -> tuple[dict[str, float], dict[str, Any]]:
+    """Build the hub if it is missing (what the build cost), then measure it."""
     built: dict[str, float] = {}
     have = people_held(url)
     if REAL <= have < TOTAL:  # an earlier build stopped while copying: copy again from its real part
@@ -292,24 +296,52 @@ def main(argv: list[str] | None = None) -> int:
     size, top = disk(url)
     cost, held, peak = probe(url)
     handled, first, again, plan = listen(url)
-    print(f"\n{DB}: {held:,} people")
+    got = {"size": size, "top": top, "cost": cost, "held": held, "peak": peak, "handled": handled, "first": first,
+           "again": again, "plan": plan, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "load": os.getloadavg()[0]}
+    return built, got
+
+
+def figures(built: dict[str, float], got: dict[str, Any]) -> list[Figure]:
+    held, where = got["held"], f"at {got['held']:,} people, load average {got['load']:.1f}"
+    out = [
+        Figure("province_hub.people", held, "people",
+               note=f"people the PostgreSQL province hub held when measured ({REAL:,} through Store.apply, the rest "
+               "SQL copies of them: bench/province_hub.py)"),
+        Figure("province_hub.disk", got["size"], "GB",
+               note=f"pg_database_size {where}: {got['size'] * 1e6 / held:.1f} kB a person; largest: "
+               + ", ".join(f"{n} {g:.2f} GB" for n, g in got["top"])),
+        Figure("province_hub.memory", max(got["rss"], got["peak"]), "MB",
+               note=f"peak RSS: the hub's writer (then its client) {got['rss']:.0f} MB, the PostgreSQL backend "
+               f"{got['peak']:.0f} MB"
+               + (f"; while ingesting the real part {built['writer_peak_mb']:.0f} and {built['backend_peak_mb']:.0f} MB"
+                  if built else "")),
+        Figure("province_hub.hello_pull", got["handled"] * 1000, "ms",
+               note=f"hello + a pull finding nothing, of a village that never synced, handled by the hub in "
+               f"process (its signing included), median of {RUNS}, {where}"),
+        Figure("province_hub.sync_http", got["again"] * 1000, "ms",
+               note=f"that village's whole no-op sync over HTTP, the hub in its own process: median of {RUNS} after "
+               f"the first ({got['first'] * 1000:.1f} ms), {where}"),
+    ]
     if built:
-        print(f"  real part: {built['real']:,.0f} people through Store.apply in {built['ingest_s']:.0f} s "
-              f"({built['ingest_s'] / built['real'] * 1000:.2f} ms a person); writer peak RSS "
-              f"{built['writer_peak_mb']:.0f} MB, PostgreSQL backend peak {built['backend_peak_mb']:.0f} MB")
-        print(f"  ingest cost per changeset at {TOTAL:,} people: {cost * 1000:.2f} ms, at {REAL // 10:,}: "
-              f"{built['cost_small'] * 1000:.2f} ms; ratio {cost / built['cost_small']:.2f}")
-    else:
-        print(f"  ingest cost per changeset at {held:,} people: {cost * 1000:.2f} ms (rebuild to get the small-size cost)")
-    print(f"  peak RSS: PostgreSQL backend {peak:.0f} MB, this process (the hub's writer, then its client) "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    print(f"  disk: {size:.2f} GB in all, {size * 1e6 / held:.1f} kB a person; largest: "
-          + ", ".join(f"{n} {g:.2f} GB" for n, g in top))
-    print(f"  hello + pull of a village with nothing new, handled by the hub in process: {handled * 1000:.1f} ms "
-          f"(median of {RUNS}); goal <= 20 ms")
-    print(f"  a whole no-op sync of that village over HTTP (hub in its own process): {first * 1000:.1f} ms, then "
-          f"{again * 1000:.1f} ms (median of {RUNS})")
-    print("  the pull's query, EXPLAIN ANALYZE:\n    " + plan.replace("\n", "\n    "))
+        out.insert(1, Figure(
+            "province_hub.ingest", got["cost"] * 1000, "ms/changeset", built["cost_small"] * 1000,
+            f"the same at {REAL // 10:,} people",
+            note=f"Store.apply of {PROBE:,} new one-card changesets (batches of 500) {where}, against the cost once "
+            f"the hub held {REAL // 10:,}; the real part went in at {built['ingest_s'] / built['real'] * 1000:.2f} ms "
+            f"a person ({built['real']:,.0f} in {built['ingest_s']:.0f} s)"))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.province_hub", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--drop", action="store_true", help="drop the database afterwards")
+    args = parser.parse_args(argv)
+    built, got = measure(url_of(DB))
+    shown = figures(built, got)
+    print(report.table(shown))
+    print("\n".join(f"  {f.name}: {f.note}" for f in shown))
+    print("  the pull's query, EXPLAIN ANALYZE:\n    " + got["plan"].replace("\n", "\n    "))
     if args.drop:
         admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         print(f"  dropped {DB}")
