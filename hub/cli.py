@@ -43,7 +43,7 @@ from node.files import ProvinceFile, load_chain, load_province, save_chain, save
 from node.engine.db import HUB_CACHE_MB
 from node.engine.store import Store
 from node.version import describe
-from node.sync.verdict import EXIT_ERROR, EXIT_REFUSED, REFUSED, verdict
+from node.sync.verdict import EXIT_ERROR, EXIT_REFUSED, verdict
 from protocol import certs, clock, messages, scope
 from protocol.errors import ConfigError, LaowuError
 from protocol.keys import KeyPair, short_id
@@ -200,11 +200,11 @@ def cmd_quarantine(args: argparse.Namespace) -> dict[str, object]:
         cap, outcomes = None, store.release_quarantine([q.id])
     else:
         cap, outcomes = review.release_capped(store, q.id)
-    refused = [o for o in outcomes if o.get("status") in REFUSED]
+    refused = review.not_released(store, q.id, outcomes, signed=cap is not None)
     logs.event(log, "quarantine.release", place=q.scope, seq=q.seq, capped=not args.as_stamped,
-               outcome=refused[0].get("code") if refused else "released")
-    if refused:
-        return _not_released(args, store, q, refused[0], signed=cap is not None)
+               outcome=refused.code if refused else "released")
+    if refused is not None:
+        return _not_released(args, q, refused)
     if cap is None:  # as stamped: no ruling
         return {"已按原时间戳放行 released as stamped": f"{q.scope} #{q.seq}",
                 "结果 outcome": [o.get("status") for o in outcomes]}
@@ -212,15 +212,13 @@ def cmd_quarantine(args: argparse.Namespace) -> dict[str, object]:
             "结果 outcome": [o.get("status") for o in outcomes]}
 
 
-def _not_released(args: argparse.Namespace, store: Store, q: review.Quarantined, outcome: dict[str, object],
-                  signed: bool) -> dict[str, object]:
+def _not_released(args: argparse.Namespace, q: review.Quarantined, refused: review.NotReleased) -> dict[str, object]:
     """A release refused (before its ruling was signed, or by the apply): said plainly, with why and
     what to do, and exit 3 as for any refused changeset (node.sync.verdict)."""
     from node.web.messages import refusal
 
-    code = outcome.get("code")
-    why = f"{refusal(code)} {code}: {outcome.get('reason')}"
-    if any(x.id == q.id for x in review.quarantined(store)):
+    why = f"{refusal(refused.code)} {refused.code}: {refused.reason}"
+    if refused.quarantined:
         then = (f"拒绝放行 decline it: laowu-hub quarantine decline --dir {args.dir} --id {q.id.hex()[:16]}; "
                 "该村之后的记录仍会等待,需为该电脑更换密钥 the village's later changesets keep waiting: re-key its laptop")
     else:
@@ -229,7 +227,7 @@ def _not_released(args: argparse.Namespace, store: Store, q: review.Quarantined,
     args.exit_code = EXIT_REFUSED
     return {"未能放行 not released": f"{q.scope} #{q.seq}", "原因 reason": why,
             "放行裁定 ruling": "拒绝前已签署,留在本平台的记录里 signed before the refusal: it stays in this hub's feed"
-                               if signed else "未签署 none signed",
+                               if refused.signed else "未签署 none signed",
             "下一步 next": then}
 
 

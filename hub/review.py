@@ -18,7 +18,8 @@ from conflict.row import check_values
 from node.engine import ownership
 from node.engine import tables as t
 from node.engine import release as releases
-from node.engine.store import Store
+from node.engine.store import Outcome, Store
+from node.sync.verdict import REFUSED
 from protocol import certs, clock
 from protocol import release as ruling
 from protocol.admit import admit
@@ -209,3 +210,28 @@ def release_capped(store: Store, changeset_id: bytes) -> tuple[int | None, list[
                 {ruling.CHANGESET: changeset_id, ruling.CAP: cap}, scope=scope)
     store.seal()
     return cap, store.release_quarantine([changeset_id])
+
+
+@dataclass(frozen=True)
+class NotReleased:
+    """A release that did not happen (docs/trust.md §6), as `laowu-hub quarantine release` and the
+    console's 放行 both tell it: the code and reason that refused it, whether a ruling was signed
+    first, and whether the changeset is still quarantined here (to be declined) or left the
+    quarantine (found to be a fork when applied, say)."""
+
+    code: str
+    reason: str
+    signed: bool
+    quarantined: bool
+
+
+def not_released(store: Store, changeset_id: bytes, outcomes: list[Outcome], signed: bool) -> NotReleased | None:
+    """What refused a release of the quarantined changeset (`release_capped`, or
+    `Store.release_quarantine` as stamped), or None when it was released; `signed`: a ruling was."""
+    refused = [o for o in outcomes if o.get("status") in REFUSED]
+    if not refused:
+        return None
+    with store.engine.connect() as conn:
+        still = conn.execute(select(t.quarantine.c.id).where(t.quarantine.c.id == changeset_id)).first() is not None
+    return NotReleased(str(refused[0].get("code") or refused[0]["status"]), str(refused[0].get("reason") or ""),
+                       signed, still)

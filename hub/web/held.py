@@ -6,6 +6,12 @@ old backup restored), or waiting for an earlier one that never came (a gap), or 
 release (held). The page lists each per village with the reason in plain words and what to do;
 operators release a quarantined changeset, its stamps capped alike on every replica
 (`hub.review.release_capped`), or decline it (`Store.decline_quarantine`).
+
+A release can be refused for a reason that arose while the changeset waited (its village's
+certificate ran out, the key that issued it was revoked): the list warns beforehand
+(`hub.review.release_refusal`), and 放行 then signs nothing and says so as an error, 未能放行, with
+why in plain words, whether a ruling was signed and what to do instead (decline it), as
+`laowu-hub quarantine release` does (docs/trust.md §6).
 """
 from __future__ import annotations
 
@@ -83,8 +89,11 @@ def blocked(quarantine: list[dict[str, Any]], wait: list[dict[str, Any]], fork: 
 async def overview(request: Request, user: Account, form: FormData) -> Response:
     store = hub_of(request).store
     qs, ws, fs = quarantined(store, user), waiting(store, user), forks(store, user)
+    for q in qs:  # said before anyone clicks 放行, as `laowu-hub quarantine list` says it
+        refused = review.release_refusal(store, bytes.fromhex(q["id"]))
+        q["refused"] = refusal(refused["code"]) if refused else ""
     return render(request, "held.html", quarantine=qs, waiting=ws, forks=fs, blocked=blocked(qs, ws, fs),
-                  flash=request.query_params.get("flash", ""))
+                  flash=request.query_params.get("flash", ""), alert=request.query_params.get("alert", ""))
 
 
 def _one(request: Request, user: Account) -> dict[str, Any]:
@@ -95,23 +104,46 @@ def _one(request: Request, user: Account) -> dict[str, Any]:
     return found[0]
 
 
-def _back(request: Request, flash: str) -> Response:
-    return RedirectResponse(f"{root(request)}/held?flash={quote(flash)}", status_code=303)
+def _back(request: Request, flash: str = "", alert: str = "") -> Response:
+    """Back to the list, saying what happened: `flash` when it was done, `alert` (an error) when not."""
+    said = f"alert={quote(alert)}" if alert else f"flash={quote(flash)}"
+    return RedirectResponse(f"{root(request)}/held?{said}", status_code=303)
 
 
 @page("operator")
 async def release(request: Request, user: Account, form: FormData) -> Response:
     item = _one(request, user)
     store = hub_of(request).store
+    cs_id = bytes.fromhex(item["id"])
     try:  # capped alike on every replica (hub.review.release_capped, docs/trust.md §6)
-        _, outcomes = await write(request, review.release_capped, store, bytes.fromhex(item["id"]))
+        cap, outcomes = await write(request, review.release_capped, store, cs_id)
     except InvalidValue as exc:
-        return _back(request, f"暂不能放行{item['scope']}的第{item['seq']}号记录:{exc}")
+        return _back(request, alert=f"暂不能放行{item['scope']}的第{item['seq']}号记录:{exc}")
+    refused = review.not_released(store, cs_id, outcomes, signed=cap is not None)
+    if refused is not None:
+        audit.record(store.engine, user.name, "release", "changeset", item["id"][:16],
+                     f"未能放行 / release refused {item['scope']} #{item['seq']} ({item['short']}): "
+                     f"{refused.code}: {refused.reason}; ruling {'signed' if refused.signed else 'none signed'}")
+        return _back(request, alert=not_released_words(item, refused))
     status = ", ".join(f"{o['status']}" + (f"({refusal(o.get('code'), o.get('reason'))})" if o.get("code") else "")
                        for o in outcomes) or "无"
     audit.record(store.engine, user.name, "release", "changeset", item["id"][:16],
                  f"放行 / released {item['scope']} #{item['seq']} ({item['short']}): {status}")
     return _back(request, f"已放行{item['scope']}的第{item['seq']}号记录:{status}")
+
+
+def not_released_words(item: dict[str, Any], refused: review.NotReleased) -> str:
+    """What the page says when 放行 did not release: that it did not, why in plain words (the code and
+    the technical reason after them, for the county), whether a ruling was signed, and what to do."""
+    if refused.quarantined:
+        then = "点“拒绝”拒绝这条记录。该村之后的记录仍会等待,需为该电脑更换密钥后才能送达。"
+    else:
+        then = "它已不在隔离区" + (",见本页“分叉证据”。" if refused.code == "fork" else "。")
+    return "\n".join([
+        f"未能放行{item['scope']}的第{item['seq']}号记录。",
+        f"原因:{refusal(refused.code)}({refused.code}: {refused.reason})",
+        "放行裁定:" + ("拒绝前已签署,留在本平台的记录里。" if refused.signed else "未签署,本平台没有写入任何记录。"),
+        f"下一步:{then}"])
 
 
 @page("operator")

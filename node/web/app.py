@@ -7,6 +7,8 @@
 and refuses it unless it carries the session's CSRF token, and hands the handler the form. Every
 error ends as a page in plain Chinese: `InvalidValue` and other `LaowuError`s say what was wrong
 and what to do; anything else is logged on the server and shown as "出错了" with no traceback.
+A page rendered with `flash` says at its top that something was done (green); with `alert`, that it
+was not, why and what to do instead, one line each (red, `role="alert"`): base.html shows both.
 """
 from __future__ import annotations
 

@@ -1,7 +1,11 @@
-"""Fixtures of the desk tests: one desk world per module (hubs, node, desk server), a logged-in client."""
+"""Fixtures of the desk tests: one desk world per module (hubs, node, desk server), a logged-in client;
+and where the browser tests put their screenshots: $LAOWU_SCREENSHOTS (docs/screenshots/ when
+regenerating the README's pictures), else a temporary directory."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,3 +26,11 @@ def client(world: DeskWorld) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=world.desk.url, follow_redirects=False, timeout=30) as c:
         world.login(c)
         yield c
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = os.environ.get("LAOWU_SCREENSHOTS")
+    path = Path(where) if where else tmp_path_factory.mktemp("screens")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -7,7 +7,6 @@ the README's pictures), else to the test's temporary directory.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,14 +34,6 @@ def page(world: ConsoleWorld) -> Iterator[Page]:
         p = new_page(browser, world.server.url)
         yield p
         p.context.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = os.environ.get("LAOWU_SCREENSHOTS")
-    path = Path(where) if where else tmp_path_factory.mktemp("screens")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def value(store: Store, row: bytes, name: str) -> object:
