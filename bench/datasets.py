@@ -45,7 +45,7 @@ from node.domain import card
 from node.sandbox import Member, Sandbox
 from node.engine.store import Store
 from protocol import clock, codec
-from protocol.changeset import Change, Value, seal
+from protocol.changeset import BODIES, Change, Value, body_changes, seal
 
 PROVINCE = "510000000000"
 COUNTY = "513431000000"  # 四川省凉山彝族自治州昭觉县
@@ -184,6 +184,26 @@ def village(code: str, n: int, seed: int) -> Path:
     return _built[key]
 
 
+def village_day(code: str, n: int, seed: int) -> Path:
+    """A village node database with `n` people registered by `Store.write` and sealed by one
+    `Store.seal`, as a node seals a day's work when it syncs with a hub that reads body v2: one
+    changeset for the lot, not pushed yet (built once per run; `copy` it first)."""
+    key = (code, -n, seed)
+    if key not in _built:
+        path = tmpdir() / f"village-{code}-{n}-{seed}-day.sqlite"
+        store = node_store(code, build_engine(path))
+        for p in people(code, n, seed):
+            store.write("person", *card_write(code, p))
+        store.learn_bodies(BODIES)  # what the county's hello answer tells it
+        sealed = store.seal()
+        store.close()
+        if len(sealed) != 1 or sealed[0].body != 2:
+            raise AssertionError(f"a day of {n} cards sealed as {len(sealed)} changesets, not one v2")
+        _check_closed(path)
+        _built[key] = path
+    return _built[key]
+
+
 def _check_like_write(code: str, p: generate.Person, envelope: bytes) -> None:
     """The first card, written and sealed by a real store, gives the same changes but for the stamps."""
     store = node_store(code, build_engine(fresh_path("check")))
@@ -202,10 +222,8 @@ def _check_like_write(code: str, p: generate.Person, envelope: bytes) -> None:
 
 
 def open_unchecked(envelope: bytes) -> list[list[Any]]:
-    """The changes of an envelope as wire lists, signature not checked."""
-    body = codec.unpack(codec.unpack(envelope, max_bytes=1 << 20, what="envelope")["body"], max_bytes=1 << 20,
-                        what="changeset")
-    return list(body["changes"])
+    """The changes of an envelope (body v1 or v2) as wire lists, signature not checked."""
+    return list(body_changes(codec.unpack(envelope, max_bytes=1 << 20, what="envelope")["body"])[1])
 
 
 def copy(src: Path, label: str) -> Path:

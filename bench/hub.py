@@ -118,15 +118,16 @@ def sync_all(stores: list[Store], url: str, budget: int = MAX_PULL_BUDGET) -> tu
 def run(seconds: float) -> list[Figure]:
     villages = {code: datasets.village(code, PER_VILLAGE, 100 + i) for i, code in enumerate(HUB_VILLAGES)}
     per_village = {code: datasets.changes_in(datasets.envelopes(path)) for code, path in villages.items()}
-    sqlite = ingest(villages, per_village)
+    sqlite = ingest(villages, per_village) + ingest_synced()
     baseline = next(f.value for f in sqlite if f.name == f"hub.ingest_{PG_CLIENTS}")
     return sqlite + ingest_pg(villages, per_village, baseline) + bootstrap()
 
 
 def ingest_round(target: Path | str, codes: Sequence[str], villages: dict[str, Path], *, again: bool = False,
-                 workers: int = 0) -> tuple[float, list[SyncReport], SyncReport | None]:
+                 workers: int = 0, pushes: int = PER_VILLAGE) -> tuple[float, list[SyncReport], SyncReport | None]:
     """Fresh copies of the villages `codes` syncing at once with a fresh hub on `target` (with `workers`
-    verify workers); with `again`, the first village syncs a second time, already in step."""
+    verify workers), each pushing `pushes` changesets; with `again`, the first village syncs a second
+    time, already in step."""
     w = datasets.world()
     datasets.hub_store(target).close()
     stores = [Store.open(datasets.copy(villages[c], "village"), w.villages[c].key) for c in codes]
@@ -138,9 +139,33 @@ def ingest_round(target: Path | str, codes: Sequence[str], villages: dict[str, P
         for s in stores:
             s.close()
     for r in reports:
-        if r.pushed != PER_VILLAGE or r.refused:
-            raise AssertionError(f"the hub took {r.pushed} of {PER_VILLAGE} changesets: {r.refused[:1]}")
+        if r.pushed != pushes or r.refused:
+            raise AssertionError(f"the hub took {r.pushed} of {pushes} changesets: {r.refused[:1]}")
     return elapsed, reports, noop
+
+
+def ingest_synced() -> list[Figure]:
+    """Figure: 16 villages syncing at once, each pushing its day's PER_VILLAGE new cards as a node now
+    seals them: one v2 changeset (sealed beforehand, as the one-card changesets of `ingest` are: the
+    villages' own work runs on their own laptops, not in this process)."""
+    n = CLIENTS[-1]
+    villages = {code: datasets.village_day(code, PER_VILLAGE, 100 + i) for i, code in enumerate(HUB_VILLAGES[:n])}
+    best, filled, changes = 0.0, datasets.fresh_path("hub-synced"), 0
+    for _ in range(INGEST_RUNS):
+        filled = datasets.fresh_path("hub-synced")
+        elapsed, _, _ = ingest_round(filled, HUB_VILLAGES[:n], villages, pushes=1)
+        changes = datasets.changes_in(datasets.envelopes(filled))
+        best = max(best, changes / elapsed)
+    raw = datasets.RawUpsert(filled)
+    assert len(raw.rows) == n * PER_VILLAGE, len(raw.rows)
+    (raw_rate,) = once_rates([(raw.prepare, changes)])
+    return [Figure(
+        f"hub.ingest_{n}_synced", best, "field changes/s", raw_rate, "raw sqlite3 upsert",
+        f"{n} villages syncing at once with a fresh county hub over HTTP, each pushing its {PER_VILLAGE} new cards "
+        f"as one v2 changeset, as a node seals a day's work (docs/engine.md \"One seal per sync\"; {changes} field "
+        f"changes in all): hello, pull (nothing), push; wall time from the common start to the last report, best "
+        f"of {INGEST_RUNS}. Same baseline as hub.ingest_{n}. Not the goal's figure (bench.goals)",
+    )]
 
 
 def ingest(villages: dict[str, Path], per_village: dict[str, int]) -> list[Figure]:
