@@ -26,11 +26,15 @@ process of its own: once, then the median of `RUNS`. EXPLAIN of the pull's query
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, LargeBinary, Table, text
@@ -277,9 +281,12 @@ def listen(url: str) -> tuple[float, float, float, str]:
 
 def run(seconds: float) -> list[Figure]:
     """`python -m bench province_hub`: build the 1,000,000-person hub afresh (a kept one is dropped, so
-    every figure, the small-size ingest cost included, comes from this run) and measure it."""
+    every figure, the small-size ingest cost included, comes from this run) and measure it, in a
+    process of its own: its peak memory is then the writer's, not that of the modules run before it."""
     admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-    return figures(*measure(url_of(DB)))
+    out = subprocess.run([sys.executable, "-m", "bench.province_hub", "--json"], check=True, stdout=subprocess.PIPE,
+                         text=True, cwd=Path(__file__).resolve().parent.parent).stdout
+    return [Figure(**f) for f in json.loads(out)]
 
 
 def measure(url: str) -> tuple[dict[str, float], dict[str, Any]]:
@@ -336,8 +343,12 @@ def figures(built: dict[str, float], got: dict[str, Any]) -> list[Figure]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.province_hub", description=__doc__.split("\n\n")[0])
     parser.add_argument("--drop", action="store_true", help="drop the database afterwards")
+    parser.add_argument("--json", action="store_true", help="print only the figures, as JSON (for `run`)")
     args = parser.parse_args(argv)
     built, got = measure(url_of(DB))
+    if args.json:
+        print(json.dumps([dataclasses.asdict(f) for f in figures(built, got)]))
+        return 0
     shown = figures(built, got)
     print(report.table(shown))
     print("\n".join(f"  {f.name}: {f.note}" for f in shown))
