@@ -14,7 +14,7 @@ from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from hub.web.app import hub_of
@@ -74,8 +74,7 @@ def queue_for(store: Store, user: Account, *, resolved: bool = False) -> list[di
 @page("viewer")
 async def queue(request: Request, user: Account, form: FormData) -> Response:
     store = hub_of(request).store
-    return render(request, "conflicts.html", open=queue_for(store, user), done=queue_for(store, user, resolved=True)[:50],
-                  flash=request.query_params.get("flash", ""))
+    return render(request, "conflicts.html", open=queue_for(store, user), done=queue_for(store, user, resolved=True)[:50])
 
 
 def side_by_side(rows: list[tuple[bytes, dict[str, Any] | None]]) -> list[tuple[str, list[Any], bool]]:
@@ -116,10 +115,3 @@ async def show(request: Request, user: Account, form: FormData) -> Response:
     key = r.key
     return render(request, "conflict.html", c=r, kind_name=KINDS.get(r.kind, r.kind), rows=rows,
                   fields=side_by_side(rows), names=FIELD_NAMES, choices=list(identity.RESOLUTIONS.get(r.kind, ())), key=key.hex())
-
-
-def back(request: Request, flash: str) -> Response:
-    from urllib.parse import quote
-
-    from node.web.app import root
-    return RedirectResponse(f"{root(request)}/conflicts?flash={quote(flash)}", status_code=303)

@@ -7,14 +7,12 @@ posts it. Each action is written to the access log under the operator's account.
 """
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from hub import enroll, requests
@@ -24,7 +22,7 @@ from hub.web.scoped import prefix, require, sees
 from node.engine import tables as t
 from node.web import audit
 from node.web.accounts import Account
-from node.web.app import page, render, root
+from node.web.app import back, page, render, said
 from protocol import codec, messages
 from protocol import scope as scopes
 from protocol.errors import InvalidValue
@@ -42,11 +40,6 @@ def routes() -> list[BaseRoute]:
             Route("/enroll/{pub:str}/certs", certs_file),
             Route("/keys/revoke", revoke, methods=["GET", "POST"]),
             Route("/keys/rekey", rekey, methods=["POST"])]
-
-
-def _back(request: Request, flash: str, **extra: str) -> Response:
-    more = "".join(f"&{k}={quote(v)}" for k, v in extra.items())
-    return RedirectResponse(f"{root(request)}/enroll?flash={quote(flash)}{more}", status_code=303)
 
 
 def keys_in_scope(request: Request, user: Account) -> list[dict[str, object]]:
@@ -79,10 +72,10 @@ def codes_in_scope(request: Request, user: Account) -> list[dict[str, object]]:
 @page("viewer")
 async def overview(request: Request, user: Account, form: FormData) -> Response:
     store = hub_of(request).store
+    shown = said(request).extra  # the one-time code and the download, kept with the message (node.web.notices)
     return render(request, "enroll.html", requests=requests.listing(store, prefix(user)),
                   keys=keys_in_scope(request, user), codes=codes_in_scope(request, user), roles=ROLES,
-                  flash=request.query_params.get("flash", ""), issued=request.query_params.get("otp", ""),
-                  download=request.query_params.get("download", ""))
+                  issued=shown.get("otp", ""), download=shown.get("download", ""))
 
 
 @page("operator")
@@ -99,7 +92,7 @@ async def upload(request: Request, user: Account, form: FormData) -> Response:
     got = await write(request, requests.add, hub_of(request).store, raw, "file")
     audit.record(hub_of(request).store.engine, user.name, "create", "enroll_request", got.short,
                  f"收到登记申请 / request received: {got.code} {got.role},密钥 key {got.short}")
-    return _back(request, f"已收到{got.code}的登记申请,密钥编号 {got.short}。请核对后批准。")
+    return back(request, "/enroll", f"已收到{got.code}的登记申请,密钥编号 {got.short}。请核对后批准。")
 
 
 def _pending(request: Request, user: Account) -> requests.Pending:
@@ -121,7 +114,7 @@ async def approve(request: Request, user: Account, form: FormData) -> Response:
     await write(request, requests.approve, store, req.pub, user.name)
     audit.record(store.engine, user.name, "approve", "enroll_request", req.short,
                  f"批准登记 / approved: {req.code} {req.role},密钥 key {req.short}")
-    return _back(request, f"已批准{req.code}(密钥 {req.short})。请下载证书文件交给该节点安装。", download=req.pub.hex())
+    return back(request, "/enroll", f"已批准{req.code}(密钥 {req.short})。请下载证书文件交给该节点安装。", download=req.pub.hex())
 
 
 @page("operator")
@@ -131,7 +124,7 @@ async def refuse(request: Request, user: Account, form: FormData) -> Response:
     store = hub_of(request).store
     await write(request, requests.refuse, store, req.pub, user.name, note)
     audit.record(store.engine, user.name, "refuse", "enroll_request", req.short, f"拒绝登记 / refused: {req.code}:{note}")
-    return _back(request, f"已拒绝{req.code}的申请(密钥 {req.short})。")
+    return back(request, "/enroll", f"已拒绝{req.code}的申请(密钥 {req.short})。")
 
 
 @page("viewer")
@@ -151,13 +144,16 @@ async def otp(request: Request, user: Account, form: FormData) -> Response:
         raise InvalidValue("place", "地点代码应为12位数字 / a place code is 12 digits")
     if not sees(user, place):
         raise InvalidValue("place", f"{place}不在您的范围内 / {place} is outside your scope")
-    hours = float(str(form.get("hours") or "24"))
+    try:
+        hours = float(str(form.get("hours") or "24"))
+    except ValueError:
+        raise InvalidValue("hours", "有效时间应为小时数,如 24 / the hours are a number, e.g. 24") from None
     store = hub_of(request).store
     code = enroll.new_otp()
     await write(request, enroll.add_otp, store, code, place, scopes.level(place), int(hours * 3600_000))
     audit.record(store.engine, user.name, "otp", "enroll_code", place, f"发放登记码 / one-time code for {place}, "
                  f"{hours:g} 小时内有效 (…{code[-4:]})")
-    return _back(request, f"已为{place}生成一次性登记码,{hours:g}小时内有效。请电话告知该村操作员。", otp=code)
+    return back(request, "/enroll", f"已为{place}生成一次性登记码,{hours:g}小时内有效。请电话告知该村操作员。", otp=code)
 
 
 @page("operator")
@@ -178,7 +174,7 @@ async def revoke(request: Request, user: Account, form: FormData) -> Response:
             await write(request, enroll.revoke, store, subject, reason, upstream=upstream)
             audit.record(store.engine, user.name, "revoke", "key", short_id(subject),
                          f"吊销密钥 / revoked {short_id(subject)} ({cert.describe()}):{reason}")
-            return _back(request, f"密钥 {short_id(subject)} 已吊销。它以后写的记录一律拒收。")
+            return back(request, "/enroll", f"密钥 {short_id(subject)} 已吊销。它以后写的记录一律拒收。")
         preview = await run_in_threadpool(enroll.revoke_preview, store, subject, upstream)
     finally:
         if upstream is not None:
@@ -212,4 +208,4 @@ async def rekey(request: Request, user: Account, form: FormData) -> Response:
     await write(request, requests.rekey, store, old, raw, user.name)
     audit.record(store.engine, user.name, "rekey", "key", short_id(old),
                  f"更换密钥 / re-keyed {short_id(old)} → {short_id(req.pub)} ({req.code})")
-    return _back(request, f"已为{req.code}更换密钥:{short_id(old)} → {short_id(req.pub)}。请下载证书文件。", download=req.pub.hex())
+    return back(request, "/enroll", f"已为{req.code}更换密钥:{short_id(old)} → {short_id(req.pub)}。请下载证书文件。", download=req.pub.hex())

@@ -16,13 +16,12 @@ why in plain words, whether a ruling was signed and what to do instead (decline 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import func, select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from hub import review
@@ -32,7 +31,8 @@ from node.engine import tables as t
 from node.engine.store import Store
 from node.web import audit
 from node.web.accounts import Account
-from node.web.app import page, render, root
+from node.web.app import back, page, render
+from node.web.notices import failure
 from node.web.messages import refusal
 from protocol.changeset import open_envelope
 from protocol.errors import InvalidValue
@@ -92,22 +92,16 @@ async def overview(request: Request, user: Account, form: FormData) -> Response:
     for q in qs:  # said before anyone clicks 放行, as `laowu-hub quarantine list` says it
         refused = review.release_refusal(store, bytes.fromhex(q["id"]))
         q["refused"] = refusal(refused["code"]) if refused else ""
-    return render(request, "held.html", quarantine=qs, waiting=ws, forks=fs, blocked=blocked(qs, ws, fs),
-                  flash=request.query_params.get("flash", ""), alert=request.query_params.get("alert", ""))
+    return render(request, "held.html", quarantine=qs, waiting=ws, forks=fs, blocked=blocked(qs, ws, fs))
 
 
 def _one(request: Request, user: Account) -> dict[str, Any]:
+    """The quarantined changeset the URL names; 404 when unknown or outside the account's scope."""
     store = hub_of(request).store
     found = [q for q in quarantined(store, user) if q["id"] == request.path_params["id"]]
     if not found:
         raise HTTPException(404)
     return found[0]
-
-
-def _back(request: Request, flash: str = "", alert: str = "") -> Response:
-    """Back to the list, saying what happened: `flash` when it was done, `alert` (an error) when not."""
-    said = f"alert={quote(alert)}" if alert else f"flash={quote(flash)}"
-    return RedirectResponse(f"{root(request)}/held?{said}", status_code=303)
 
 
 @page("operator")
@@ -118,18 +112,20 @@ async def release(request: Request, user: Account, form: FormData) -> Response:
     try:  # capped alike on every replica (hub.review.release_capped, docs/trust.md §6)
         cap, outcomes = await write(request, review.release_capped, store, cs_id)
     except InvalidValue as exc:
-        return _back(request, alert=f"暂不能放行{item['scope']}的第{item['seq']}号记录:{exc}")
+        return back(request, "/held", alert=failure(
+            f"暂不能放行{item['scope']}的第{item['seq']}号记录。", exc.message,
+            "先让该村同步,或先放行它前面的记录,再点“放行”;不该生效就点“拒绝”。"))
     refused = review.not_released(store, cs_id, outcomes, signed=cap is not None)
     if refused is not None:
         audit.record(store.engine, user.name, "release", "changeset", item["id"][:16],
                      f"未能放行 / release refused {item['scope']} #{item['seq']} ({item['short']}): "
                      f"{refused.code}: {refused.reason}; ruling {'signed' if refused.signed else 'none signed'}")
-        return _back(request, alert=not_released_words(item, refused))
+        return back(request, "/held", alert=not_released_words(item, refused))
     status = ", ".join(f"{o['status']}" + (f"({refusal(o.get('code'), o.get('reason'))})" if o.get("code") else "")
                        for o in outcomes) or "无"
     audit.record(store.engine, user.name, "release", "changeset", item["id"][:16],
                  f"放行 / released {item['scope']} #{item['seq']} ({item['short']}): {status}")
-    return _back(request, f"已放行{item['scope']}的第{item['seq']}号记录:{status}")
+    return back(request, "/held", f"已放行{item['scope']}的第{item['seq']}号记录:{status}")
 
 
 def not_released_words(item: dict[str, Any], refused: review.NotReleased) -> str:
@@ -139,21 +135,22 @@ def not_released_words(item: dict[str, Any], refused: review.NotReleased) -> str
         then = "点“拒绝”拒绝这条记录。该村之后的记录仍会等待,需为该电脑更换密钥后才能送达。"
     else:
         then = "它已不在隔离区" + (",见本页“分叉证据”。" if refused.code == "fork" else "。")
-    return "\n".join([
-        f"未能放行{item['scope']}的第{item['seq']}号记录。",
-        f"原因:{refusal(refused.code)}({refused.code}: {refused.reason})",
-        "放行裁定:" + ("拒绝前已签署,留在本平台的记录里。" if refused.signed else "未签署,本平台没有写入任何记录。"),
-        f"下一步:{then}"])
+    return failure(f"未能放行{item['scope']}的第{item['seq']}号记录。",
+                   f"{refusal(refused.code)}({refused.code}: {refused.reason})", then,
+                   "放行裁定:" + ("拒绝前已签署,留在本平台的记录里。" if refused.signed else "未签署,本平台没有写入任何记录。"))
 
 
 @page("operator")
 async def decline(request: Request, user: Account, form: FormData) -> Response:
     item = _one(request, user)
     store = hub_of(request).store
-    await write(request, store.decline_quarantine, [bytes.fromhex(item["id"])])
+    if not await write(request, store.decline_quarantine, [bytes.fromhex(item["id"])]):
+        return back(request, "/held", alert=failure(  # released or declined by someone else meanwhile
+            f"未能拒绝{item['scope']}的第{item['seq']}号记录。", "它已不在隔离区:刚才已有人放行或拒绝了它。",
+            "看本页现在的列表,这条无需再处理。在“访问记录”里可查是谁、何时处理的。"))
     audit.record(store.engine, user.name, "decline", "changeset", item["id"][:16],
                  f"拒绝放行 / declined {item['scope']} #{item['seq']} ({item['short']}): {item['code']}")
-    return _back(request, f"已拒绝{item['scope']}的第{item['seq']}号记录。该村之后的记录会等待,需为该电脑更换密钥。")
+    return back(request, "/held", f"已拒绝{item['scope']}的第{item['seq']}号记录。该村之后的记录会等待,需为该电脑更换密钥。")
 
 
 @page("viewer")

@@ -22,7 +22,9 @@ from node.domain import identity
 from node.engine.store import Store
 from node.web import audit
 from node.web.accounts import Account
-from node.web.app import page
+from node.web.app import back, page
+from node.web.notices import failure, plain
+from protocol.errors import InvalidValue
 
 
 def routes() -> list[BaseRoute]:
@@ -41,10 +43,15 @@ async def resolve(request: Request, user: Account, form: FormData) -> Response:
     decision = str(form.get("resolution") or "")
     keep_hex = str(form.get("keep") or "")
     keep = bytes.fromhex(keep_hex) if len(keep_hex) == 32 and all(c in "0123456789abcdef" for c in keep_hex) else None
-    done, sealed = await write(request, _settle, store, r.kind, [row for row, _ in rows], decision, keep)
+    try:
+        done, sealed = await write(request, _settle, store, r.kind, [row for row, _ in rows], decision, keep)
+    except InvalidValue as exc:
+        return back(request, f"/conflicts/{r.key.hex()}", alert=failure(
+            "未能处理这条冲突,没有写入任何记录。", plain(exc.message),
+            "按原因改选处理方式(或保留的卡)后再提交;拿不准就先不处理,打电话与两村核实。"))
     label = dict(identity.RESOLUTIONS[r.kind])[decision].split(":")[0]
     note = str(form.get("note") or "").strip()
     audit.record(store.engine, user.name, "resolve", r.tbl, (keep or rows[0][0]).hex(),
                  f"处理冲突 / resolved {r.kind}: {decision} ({label}){';' + note if note else ''} "
                  f"[{', '.join(f'{k}={v}' for k, v in done.items())}], {sealed} 份签名记录 sealed")
-    return conflicts.back(request, f"已处理:{label}。各村下次同步后生效,冲突随之关闭。")
+    return back(request, "/conflicts", f"已处理:{label}。各村下次同步后生效,冲突随之关闭。")

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from hub.web.app import hub_of, write
@@ -23,8 +22,10 @@ from node.domain import transfers
 from node.engine.store import Store
 from node.web import audit
 from node.web.accounts import Account
-from node.web.app import page, render, root
+from node.web.app import back, page, render
 from node.web.masking import mask_id_number
+from node.web.notices import failure, plain
+from protocol.errors import InvalidValue
 
 
 def routes() -> list[BaseRoute]:
@@ -38,8 +39,7 @@ def visible(store: Store, user: Account) -> list[dict[str, Any]]:
 
 @page("viewer")
 async def listing(request: Request, user: Account, form: FormData) -> Response:
-    return render(request, "transfers.html", requests=visible(hub_of(request).store, user),
-                  flash=request.query_params.get("flash", ""))
+    return render(request, "transfers.html", requests=visible(hub_of(request).store, user))
 
 
 def _decide(store: Store, row: bytes, decision: str, reason: str) -> int:
@@ -58,10 +58,15 @@ async def decide(request: Request, user: Account, form: FormData) -> Response:
     if not found or decision not in ("approve", "refuse"):
         raise HTTPException(404)
     reason = str(form.get("reason") or "")
-    await write(request, _decide, store, bytes.fromhex(row), decision, reason)
     word = "同意" if decision == "approve" else "不同意"
+    try:
+        await write(request, _decide, store, bytes.fromhex(row), decision, reason)
+    except InvalidValue as exc:
+        then = ("在“不同意”按钮左边的框里写明不同意的原因,再点“不同意”。" if exc.field == "reason" else
+                "看本页现在的列表:已处理的申请不再列出;仍在列的,核实后再试。")
+        return back(request, "/transfers", alert=failure(
+            f"{found[0].get('scope')}的迁移申请没有处理(“{word}”未生效),没有写入任何记录。", plain(exc.message), then))
     audit.record(store.engine, user.name, "resolve", "transfer_request", row,
                  f"迁移申请{word} / transfer {decision}d: {found[0].get('scope')} → {found[0].get('to_place')}"
                  f"{';' + reason if reason else ''}")
-    return RedirectResponse(f"{root(request)}/transfers?flash={quote('已' + word + '迁移申请,各村下次同步后生效。')}",
-                            status_code=303)
+    return back(request, "/transfers", f"已{word}迁移申请,各村下次同步后生效。")

@@ -9,6 +9,8 @@ error ends as a page in plain Chinese: `InvalidValue` and other `LaowuError`s sa
 and what to do; anything else is logged on the server and shown as "出错了" with no traceback.
 A page rendered with `flash` says at its top that something was done (green); with `alert`, that it
 was not, why and what to do instead, one line each (red, `role="alert"`): base.html shows both.
+An action says so across its redirect with `back(request, path, flash=...)` or `alert=...`: the words
+stay on the server (`node.web.notices`), the URL carries only a reference, and `render` shows them once.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from node.web import accounts, audit, charts, messages, sessions, tables
+from node.web import accounts, audit, charts, messages, notices, sessions, tables
 from node.web.accounts import Account
 from protocol.errors import LaowuError
 
@@ -86,14 +88,37 @@ def root(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
 
 
+def back(request: Request, path: str, flash: str = "", *, alert: str = "", **extra: str) -> RedirectResponse:
+    """Redirect to `path` (under `root`) saying what the action did: `flash` when it was done (green),
+    `alert` when it was not (red; `notices.failure` words it), `extra` values the page shows once.
+    The words stay on the server, bound to this session; the URL carries only a reference to them."""
+    said = notices.Said(flash="" if alert else flash, alert=alert, extra=dict(extra))
+    ref = notices.keep(request.app.state.engine, sessions.digest(request), said)
+    joint = "&" if "?" in path else "?"
+    return RedirectResponse(f"{root(request)}{path}{joint}{notices.PARAM}={ref}", status_code=303)
+
+
+def said(request: Request) -> notices.Said:
+    """What the action that led here said (`back`), once per request; `Said()` when nothing was."""
+    found = getattr(request.state, "said", None)
+    if found is None:
+        ref = request.query_params.get(notices.PARAM, "")
+        found = notices.take(request.app.state.engine, sessions.digest(request), ref) if ref else notices.Said()
+        request.state.said = found
+    assert isinstance(found, notices.Said)
+    return found
+
+
 def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
     st = request.app.state
     user = getattr(request.state, "user", None)
     extra = st.context(request) if st.context and user else {}
+    shown = said(request)
+    values = {"flash": shown.flash, "alert": shown.alert, **extra, **ctx}
     html = st.env.get_template(template).render(
         request=request, title=st.title, nav=st.nav, user=user, csrf=getattr(request.state, "csrf", ""),
         root=root(request), path=request.url.path[len(root(request)):] or "/", home=st.home, cli=st.cli,
-        **extra, **ctx)
+        **values)
     return HTMLResponse(html, status_code=status_code)
 
 

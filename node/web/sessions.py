@@ -61,6 +61,13 @@ def current(engine: Engine, request: Request) -> tuple[Account, str] | None:
     return acct, r.csrf
 
 
+def digest(request: Request) -> str:
+    """The digest of this request's session cookie ("" without one): what a page's message is bound to
+    (`node.web.notices`), never the cookie itself."""
+    token = request.cookies.get(COOKIE)
+    return _digest(token) if token else ""
+
+
 def close_session(engine: Engine, request: Request, response: Response) -> None:
     token = request.cookies.get(COOKIE)
     if token:

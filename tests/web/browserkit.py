@@ -29,9 +29,10 @@ def new_page(browser: Browser, base_url: str, **kw: Any) -> Page:
     return page
 
 
-def login(page: Page, user: str, password: str) -> None:
-    page.goto("/login")
+def login(page: Page, user: str, password: str, root: str = "") -> None:
+    """Sign in through the login form of the app at `root` (the console's is "/console")."""
+    page.goto(f"{root}/login")
     page.fill("#in-name", user)
     page.fill("#in-password", password)
     page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    page.wait_for_url(f"**{root}/")

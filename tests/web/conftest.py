@@ -1,6 +1,6 @@
-"""Fixtures of the desk tests: one desk world per module (hubs, node, desk server), a logged-in client;
-and where the browser tests put their screenshots: $LAOWU_SCREENSHOTS (docs/screenshots/ when
-regenerating the README's pictures), else a temporary directory."""
+"""Fixtures of the desk tests: one desk world per module (hubs, node, desk server), a logged-in client,
+a Chromium per module for the browser tests; and where the browser tests put their screenshots:
+$LAOWU_SCREENSHOTS (docs/screenshots/ when regenerating the README's pictures), else a temporary directory."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browserkit import chromium
 from deskkit import DeskWorld
+from playwright.sync_api import Browser
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +28,13 @@ def client(world: DeskWorld) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=world.desk.url, follow_redirects=False, timeout=30) as c:
         world.login(c)
         yield c
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, one per module (a module that needs its own defines its own)."""
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from browserkit import chromium, new_page
+from browserkit import chromium, login, new_page
 from consolekit import COUNTY, COUNTY_USER, PASSWORD, PROVINCE, ConsoleWorld, ident
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
@@ -51,11 +51,7 @@ def world(tmp_path: Path) -> Iterator[ConsoleWorld]:
 @pytest.fixture()
 def page(browser: Browser, world: ConsoleWorld) -> Iterator[Page]:
     p = new_page(browser, world.server.url)
-    p.goto("/console/login")
-    p.fill("#in-name", COUNTY_USER)
-    p.fill("#in-password", PASSWORD)
-    p.click("button[type=submit]")
-    p.wait_for_url("**/console/")
+    login(p, COUNTY_USER, PASSWORD, root="/console")
     yield p
     p.context.close()
 

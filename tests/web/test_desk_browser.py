@@ -48,7 +48,7 @@ def test_register_fix_find_place_and_sync(page: Page, world: DeskWorld) -> None:
     assert page.input_value("#in-name") == "曾志伟"  # nothing typed was lost
     page.fill("#in-id_number", good)
     page.click("#save")
-    page.wait_for_url("**/person/*?saved=1")
+    page.wait_for_url("**/person/*?said=*")
     assert "已保存" in page.inner_text("main")
     assert unsynced(page) == before + 1
 
@@ -61,7 +61,7 @@ def test_register_fix_find_place_and_sync(page: Page, world: DeskWorld) -> None:
     page.fill("#in-start_date", date.today().isoformat())
     page.select_option("#in-region_class", "县内")
     page.click("#save")
-    page.wait_for_url("**/placements?flash=*")
+    page.wait_for_url("**/placements?said=*")
     assert "曾志伟" in page.inner_text("#work-list")
     assert unsynced(page) == before + 2
 

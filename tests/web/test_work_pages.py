@@ -117,7 +117,8 @@ def test_a_service_order_is_accepted_by_a_filed_broker_and_completed(world: Desk
     listing = client.get("/orders").text
     assert "已接单" in listing and "石接单" in listing
     r = client.post(f"/orders/{row}/step", data={"csrf": csrf_of(listing), "event": "complete", "completed_items": "25"})
-    assert r.status_code == 400 and "0到20之间" in r.text  # more than the order holds: refused in plain words
+    refused = client.get(r.headers["location"]).text  # more than the order holds: refused in plain words, in red
+    assert r.status_code == 303 and "0到20之间" in refused.split('role="alert"')[1].split("</div>")[0]
     r = client.post(f"/orders/{row}/step", data={"csrf": csrf_of(listing), "event": "complete", "completed_items": "18"})
     assert r.status_code == 303 and "已完成" in client.get("/orders").text
 

@@ -23,7 +23,7 @@ from node.domain.person import EMPLOYMENT, Person
 from node.domain.placement import SATISFACTION
 from node.web import audit, messages
 from node.web.accounts import Account
-from node.web.app import page, render
+from node.web.app import back, page, render, said
 from node.web.desk import dupes, places, search
 from node.web.desk.history import history
 from node.web.desk.state import Desk
@@ -98,7 +98,7 @@ async def new(request: Request, user: Account, form: FormData) -> Response:
         if row is None:  # rendered after the unit: the page reads on connections of its own
             return render(request, "card_form.html", fields=FIELDS, state=state, similar=similar, person=None,
                           villages=_villages(desk))
-        return RedirectResponse(f"/person/{row.hex()}?saved=1", status_code=303)
+        return back(request, f"/person/{row.hex()}", "已保存。")
     return render(request, "card_form.html", fields=FIELDS, state=state, similar=[], person=None,
                   villages=_villages(desk))
 
@@ -136,8 +136,7 @@ async def show(request: Request, user: Account, form: FormData) -> Response:
         if not reason:
             raise InvalidValue("reason", "查看完整信息须填写原因 / a full view needs a reason")
         audit.full_view(desk.store.engine, user.name, "person", row, FULL_FIELDS, reason)
-    return card_page(request, desk, p, full=full, saved=request.query_params.get("saved") == "1",
-                     moved_from=_moved_from(request))
+    return card_page(request, desk, p, full=full, moved_from=_moved_from(request))
 
 
 def card_page(request: Request, desk: Desk, p: dict[str, Any], *, full: bool = False, status_code: int = 200,
@@ -155,12 +154,12 @@ def card_page(request: Request, desk: Desk, p: dict[str, Any], *, full: bool = F
     return render(request, "card.html", status_code=status_code, p=p if full else mask_person(p), full=full,
                   fields=FIELDS, history=history(desk, str(p["id"])), print_view=False, moves=moves,
                   village_desk=level == "village", went=went, today=date.today().isoformat(),
-                  here=places.name(str(p.get("scope"))), **{"saved": False, "moved_from": "", **extra})
+                  here=places.name(str(p.get("scope"))), **{"moved_from": "", **extra})
 
 
 def _moved_from(request: Request) -> str:
-    """The village a person was just moved from (the transfer redirects here naming it)."""
-    code = request.query_params.get("from", "")
+    """The village a person was just moved from (the transfer's message names it: `transfer.move`)."""
+    code = said(request).extra.get("moved_from", "")
     return places.name(code) if len(code) == 12 and code.isdigit() else ""
 
 
@@ -190,7 +189,7 @@ async def edit(request: Request, user: Account, form: FormData) -> Response:
             state.errors = _all(form, exc)
             return render(request, "card_form.html", status_code=422, fields=FIELDS, state=state, similar=[],
                           person=cur, villages=[])
-        return RedirectResponse(f"/person/{row}?saved=1", status_code=303)
+        return back(request, f"/person/{row}", "已保存。")
     # Opening the edit form shows the card whole: that is a full view, logged like one.
     audit.full_view(desk.store.engine, user.name, "person", row, FULL_FIELDS, "修改卡片 / editing the card")
     return render(request, "card_form.html", fields=FIELDS, state=state, similar=[], person=cur, villages=[])

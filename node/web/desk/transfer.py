@@ -12,12 +12,12 @@ from datetime import date
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from node.domain import identity
 from node.web import audit
 from node.web.accounts import Account
-from node.web.app import Forbidden, page
+from node.web.app import Forbidden, back, page
 from node.web.desk import places
 from node.web.desk.card import _desk, _person, card_page
 from protocol import scope as scopes
@@ -55,4 +55,4 @@ async def move(request: Request, user: Account, form: FormData) -> Response:
         return card_page(request, desk, p, status_code=422, transfer_error=exc.message)
     audit.record(desk.store.engine, user.name, "save", "person", row,
                  f"迁出至 / transferred to {to},新卡 new card {new.hex()}")
-    return RedirectResponse(f"/person/{new.hex()}?from={p['scope']}", status_code=303)
+    return back(request, f"/person/{new.hex()}", moved_from=str(p["scope"]))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from node.web import accounts, audit
 from node.web.accounts import Account
-from node.web.app import page, render
+from node.web.app import back, page, render
 from node.web.desk import refs
 from node.web.desk.state import Desk
 from protocol.errors import InvalidValue
@@ -30,12 +30,12 @@ async def users(request: Request, user: Account, form: FormData) -> Response:
             error = exc.message
         else:
             audit.record(engine, user.name, "create", "web_account", made.broker, f"新账号 / new account {made.name}")
-            return RedirectResponse("/users?flash=已新建账号", status_code=303)
+            return back(request, "/users", f"已新建账号“{made.name}”。")
     brokers = refs.options(engine, "broker")
     names = dict(brokers)
     return render(request, "users.html", status_code=422 if error else 200, accounts=accounts.listing(engine),
                   brokers=brokers, broker_names=names, values=values, error=error,
-                  roles=accounts.ROLES, flash=request.query_params.get("flash", ""))
+                  roles=accounts.ROLES)
 
 
 def routes() -> list[Route]:

@@ -13,14 +13,15 @@ from sqlalchemy import func, select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from node.engine import schema
 from node.domain import ops
 from node.web import audit
 from node.web.accounts import Account
-from node.web.app import page, render
+from node.web.app import back, page, render
+from node.web.notices import failure, plain
 from node.web.desk import refs
 from node.web.desk.kinds import EVENTS, EXTRA_EVENT_FIELDS, KINDS, Kind
 from node.web.desk.state import Desk
@@ -73,7 +74,7 @@ async def listing(request: Request, user: Account, form: FormData) -> Response:
     return render(request, "work_list.html", kind=kind, rows=rows, total=total, page=pg, mine=mine,
                   pages=max(1, -(-total // PAGE)), events=EVENTS, extra=EXTRA_EVENT_FIELDS,
                   brokers=refs.options(desk.store.engine, "broker") if kind.key == "orders" else [],
-                  today=date.today().isoformat(), flash=request.query_params.get("flash", ""))
+                  today=date.today().isoformat())
 
 
 def _options(desk: Desk, kind: Kind, person_row: str | None) -> dict[str, list[tuple[str, str]]]:
@@ -107,40 +108,66 @@ async def new(request: Request, user: Account, form: FormData) -> Response:
         except InvalidValue as exc:
             return render(request, "work_form.html", status_code=422, kind=kind, state=state.fail(exc),
                           options=_options(desk, kind, person_row))
-        return RedirectResponse(f"/{kind.key}?flash=已保存", status_code=303)
+        return back(request, f"/{kind.key}", f"已保存新的{kind.title}。")
     return render(request, "work_form.html", kind=kind, state=state, options=_options(desk, kind, person_row))
 
 
 @page("operator")
 async def step(request: Request, user: Account, form: FormData) -> Response:
-    """One workflow step; its date, reason and the event's own field come from the row's little form."""
+    """One workflow step; its date, reason and the event's own field come from the row's little form.
+    Refused (no reason where one is needed, a date in the wrong form, a step the stage does not allow):
+    back to the list saying so in red, what to do, and that the record did not change."""
     desk: Desk = request.app.state.desk
     kind = _kind(request)
-    row = bytes.fromhex(request.path_params["row"]) if len(request.path_params["row"]) == 32 else b""
+    raw = request.path_params["row"]
     event = str(form.get("event") or "")
+    label = EVENTS.get(event, event)
+    try:
+        row = _advance(desk, kind, raw, event, form)
+    except InvalidValue as exc:
+        return back(request, f"/{kind.key}", alert=failure(
+            f"未能记录“{label}”,这条{kind.title}没有变化。",
+            plain(exc.message).replace(f"“{event}”", f"“{label}”"), _then(exc.field, label)))
+    audit.record(desk.store.engine, user.name, "save", kind.table, row.hex(), f"{label} / {event}")
+    return back(request, f"/{kind.key}", f"{label}:已记录。")
+
+
+def _advance(desk: Desk, kind: Kind, raw: str, event: str, form: FormData) -> bytes:
+    """The step done on the row the URL names; InvalidValue, having written nothing, when it may not be."""
+    if len(raw) != 32 or any(c not in "0123456789abcdef" for c in raw):
+        raise InvalidValue("row", "没有这条记录 / no such record")
+    row = bytes.fromhex(raw)
     on_text = str(form.get("on") or "").strip()
     reason = str(form.get("reason") or "").strip() or None
     try:
-        if not row:
-            raise InvalidValue("row", "没有这条记录 / no such record")
         on = date.fromisoformat(on_text) if on_text else None
-        if kind.key == "placements":
-            ops.placement_advance(desk.store, row, event, on=on, reason=reason)
-        elif kind.key == "broker":
-            ops.broker_advance(desk.store, row, event, on=on, reason=reason,
-                               certificate_no=str(form.get("certificate_no") or "") or None)
-        elif kind.key == "orders":
-            b = str(form.get("broker") or "")
-            items = str(form.get("completed_items") or "")
-            ops.order_advance(desk.store, row, event, on=on, reason=reason,
-                              broker=bytes.fromhex(b) if len(b) == 32 else None,
-                              completed_items=int(items) if items.isdigit() else None)
-        else:
-            raise HTTPException(404)
     except ValueError:
         raise InvalidValue("on", "日期格式应为YYYY-MM-DD / a date is written YYYY-MM-DD") from None
-    audit.record(desk.store.engine, user.name, "save", kind.table, row.hex(), f"{EVENTS.get(event, event)} / {event}")
-    return RedirectResponse(f"/{kind.key}?flash={EVENTS.get(event, event)}:已记录", status_code=303)
+    if kind.key == "placements":
+        ops.placement_advance(desk.store, row, event, on=on, reason=reason)
+    elif kind.key == "broker":
+        ops.broker_advance(desk.store, row, event, on=on, reason=reason,
+                           certificate_no=str(form.get("certificate_no") or "") or None)
+    elif kind.key == "orders":
+        b = str(form.get("broker") or "")
+        items = str(form.get("completed_items") or "")
+        ops.order_advance(desk.store, row, event, on=on, reason=reason,
+                          broker=bytes.fromhex(b) if len(b) == 32 else None,
+                          completed_items=int(items) if items.isdigit() else None)
+    else:
+        raise HTTPException(404)
+    return row
+
+
+def _then(field: str, label: str) -> str:
+    """What to do after a refused step, by the field its check named."""
+    if field == "reason":
+        return f"在这一行的“原因”框里按要求填写(或清空)原因,再点“{label}”。"
+    if field == "on":
+        return f"日期按 年-月-日 填写,如 2026-03-01,再点“{label}”。"
+    if field == "row":
+        return "刷新本页,从列表里重新找到这条记录再操作。"
+    return f"按原因改正这一行的填写,再点“{label}”;拿不准就先不操作,问一下县里劳务办。"
 
 
 def routes() -> list[Route]:
