@@ -11,6 +11,7 @@ in `static/`, so a page works with the network unplugged. What they share lives 
     audit      the access log (`lw_audit`): full views of personal data, logins, saves
     forms      turning a posted form into domain fields and `InvalidValue` into per-field messages
     messages   Chinese words for fields, outcomes and times (local time, never UTC on screen)
+    notices    what a page says after an action, kept on the server for one session, shown once
     masking    ID numbers, phones and sensitive fields as lists show them
 
 Handlers are `async def` and touch the database on the event loop's thread: a `Store` is not
