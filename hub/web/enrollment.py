@@ -23,9 +23,10 @@ from node.engine import tables as t
 from node.web import audit
 from node.web.accounts import Account
 from node.web.app import back, page, render, said
+from node.web.notices import failure, plain
 from protocol import codec, messages
 from protocol import scope as scopes
-from protocol.errors import InvalidValue
+from protocol.errors import DecodeError, InvalidValue, LaowuError
 from protocol.keys import short_id
 
 MAX_REQUEST_FILE = 64 << 10
@@ -78,18 +79,40 @@ async def overview(request: Request, user: Account, form: FormData) -> Response:
                   issued=shown.get("otp", ""), download=shown.get("download", ""))
 
 
-@page("operator")
-async def upload(request: Request, user: Account, form: FormData) -> Response:
+def _refused(request: Request, what: str, exc: LaowuError, then: str) -> Response:
+    """Back to the page saying, in red, what was not done, why in plain Chinese and what to do."""
+    return back(request, "/enroll", alert=failure(what, plain(exc.message if isinstance(exc, InvalidValue) else str(exc)),
+                                                  then))
+
+
+def _decode(raw: bytes) -> messages.EnrollRequest:
+    try:
+        return messages.EnrollRequest.decode(raw)
+    except DecodeError:
+        raise InvalidValue("file", "这不是节点生成的登记申请文件(内容不完整或已损坏)/ not an enrollment request") from None
+
+
+async def _request_file(form: FormData, what: str) -> bytes:
     f = form.get("file")
     if not isinstance(f, UploadFile) or not f.filename:
-        raise InvalidValue("file", "请选择节点生成的登记申请文件(enroll-request.laowu)/ choose the request file")
+        raise InvalidValue("file", f"没有选择文件:请选择{what}生成的登记申请文件(enroll-request.laowu)/ choose the request file")
     raw = await f.read(MAX_REQUEST_FILE + 1)
     if len(raw) > MAX_REQUEST_FILE:
         raise InvalidValue("file", "这不是登记申请文件(太大)/ not an enrollment request (too large)")
-    req = messages.EnrollRequest.decode(raw)
-    if not sees(user, req.code):
-        raise InvalidValue("file", f"申请的地点{req.code}不在您的范围内 / the request is for {req.code}, outside your scope")
-    got = await write(request, requests.add, hub_of(request).store, raw, "file")
+    return raw
+
+
+@page("operator")
+async def upload(request: Request, user: Account, form: FormData) -> Response:
+    try:
+        raw = await _request_file(form, "节点")
+        req = _decode(raw)
+        if not sees(user, req.code):
+            raise InvalidValue("file", f"申请的地点{req.code}不在您的范围内 / the request is for {req.code}, outside your scope")
+        got = await write(request, requests.add, hub_of(request).store, raw, "file")
+    except LaowuError as exc:
+        return _refused(request, "没有收到登记申请,没有写入任何记录。", exc,
+                        "选该村电脑生成的登记申请文件(enroll-request.laowu)再上传;仍不行,请该村重新生成申请文件。")
     audit.record(hub_of(request).store.engine, user.name, "create", "enroll_request", got.short,
                  f"收到登记申请 / request received: {got.code} {got.role},密钥 key {got.short}")
     return back(request, "/enroll", f"已收到{got.code}的登记申请,密钥编号 {got.short}。请核对后批准。")
@@ -111,7 +134,11 @@ def _pending(request: Request, user: Account) -> requests.Pending:
 async def approve(request: Request, user: Account, form: FormData) -> Response:
     req = _pending(request, user)
     store = hub_of(request).store
-    await write(request, requests.approve, store, req.pub, user.name)
+    try:
+        await write(request, requests.approve, store, req.pub, user.name)
+    except LaowuError as exc:
+        return _refused(request, f"未能批准{req.code}的申请(密钥 {req.short}),没有签发证书。", exc,
+                        "看本页现在的列表:已批准或已拒绝的申请无需再处理;仍待批准的,电话核对后再点“批准”。")
     audit.record(store.engine, user.name, "approve", "enroll_request", req.short,
                  f"批准登记 / approved: {req.code} {req.role},密钥 key {req.short}")
     return back(request, "/enroll", f"已批准{req.code}(密钥 {req.short})。请下载证书文件交给该节点安装。", download=req.pub.hex())
@@ -122,7 +149,11 @@ async def refuse(request: Request, user: Account, form: FormData) -> Response:
     req = _pending(request, user)
     note = str(form.get("note") or "").strip() or "未说明 / no reason given"
     store = hub_of(request).store
-    await write(request, requests.refuse, store, req.pub, user.name, note)
+    try:
+        await write(request, requests.refuse, store, req.pub, user.name, note)
+    except LaowuError as exc:
+        return _refused(request, f"未能拒绝{req.code}的申请(密钥 {req.short})。", exc,
+                        "看本页现在的列表:已批准或已拒绝的申请无需再处理;已批准而不该批准的,请吊销它的密钥。")
     audit.record(store.engine, user.name, "refuse", "enroll_request", req.short, f"拒绝登记 / refused: {req.code}:{note}")
     return back(request, "/enroll", f"已拒绝{req.code}的申请(密钥 {req.short})。")
 
@@ -140,20 +171,29 @@ async def certs_file(request: Request, user: Account, form: FormData) -> Respons
 @page("operator")
 async def otp(request: Request, user: Account, form: FormData) -> Response:
     place = str(form.get("place") or "").strip()
-    if not (place.isdigit() and len(place) == 12):
-        raise InvalidValue("place", "地点代码应为12位数字 / a place code is 12 digits")
-    if not sees(user, place):
-        raise InvalidValue("place", f"{place}不在您的范围内 / {place} is outside your scope")
     try:
-        hours = float(str(form.get("hours") or "24"))
-    except ValueError:
-        raise InvalidValue("hours", "有效时间应为小时数,如 24 / the hours are a number, e.g. 24") from None
+        hours = _otp_for(user, place, str(form.get("hours") or "24"))
+    except InvalidValue as exc:
+        return _refused(request, "没有生成登记码。", exc,
+                        "地点代码填本平台范围内的12位代码,有效期填小时数(如 24),再点“生成登记码”。")
     store = hub_of(request).store
     code = enroll.new_otp()
     await write(request, enroll.add_otp, store, code, place, scopes.level(place), int(hours * 3600_000))
     audit.record(store.engine, user.name, "otp", "enroll_code", place, f"发放登记码 / one-time code for {place}, "
                  f"{hours:g} 小时内有效 (…{code[-4:]})")
     return back(request, "/enroll", f"已为{place}生成一次性登记码,{hours:g}小时内有效。请电话告知该村操作员。", otp=code)
+
+
+def _otp_for(user: Account, place: str, hours: str) -> float:
+    """The hours a one-time code for `place` is good for; InvalidValue for a place or hours it may not have."""
+    if not (place.isdigit() and len(place) == 12):
+        raise InvalidValue("place", "地点代码应为12位数字 / a place code is 12 digits")
+    if not sees(user, place):
+        raise InvalidValue("place", f"{place}不在您的范围内 / {place} is outside your scope")
+    try:
+        return float(hours)
+    except ValueError:
+        raise InvalidValue("hours", "有效期应为小时数,如 24 / the hours are a number, e.g. 24") from None
 
 
 @page("operator")
@@ -196,16 +236,17 @@ def upstream_client(request: Request) -> SyncClient | None:
 @page("administrator")
 async def rekey(request: Request, user: Account, form: FormData) -> Response:
     store = hub_of(request).store
-    old = enroll.find_key(store, str(form.get("old") or ""))
-    cert = store.trust.certs.get(old)
-    if cert is None or not any(sees(user, s) for s in cert.scopes):
-        raise InvalidValue("old", "旧密钥不在您的范围内 / the old key is outside your scope")
-    f = form.get("file")
-    if not isinstance(f, UploadFile) or not f.filename:
-        raise InvalidValue("file", "请选择恢复后的电脑生成的登记申请文件 / choose the restored laptop's request file")
-    raw = await f.read(MAX_REQUEST_FILE)
-    req = messages.EnrollRequest.decode(raw)
-    await write(request, requests.rekey, store, old, raw, user.name)
+    try:
+        old = enroll.find_key(store, str(form.get("old") or ""))
+        cert = store.trust.certs.get(old)
+        if cert is None or not any(sees(user, s) for s in cert.scopes):
+            raise InvalidValue("old", "旧密钥不在您的范围内 / the old key is outside your scope")
+        raw = await _request_file(form, "恢复后的电脑")
+        req = _decode(raw)
+        await write(request, requests.rekey, store, old, raw, user.name)
+    except LaowuError as exc:
+        return _refused(request, "未能更换密钥,没有写入任何记录。", exc,
+                        "旧密钥填该电脑原来的8位编号,文件选恢复后的电脑新生成的登记申请文件,再点“更换密钥”。")
     audit.record(store.engine, user.name, "rekey", "key", short_id(old),
                  f"更换密钥 / re-keyed {short_id(old)} → {short_id(req.pub)} ({req.code})")
     return back(request, "/enroll", f"已为{req.code}更换密钥:{short_id(old)} → {short_id(req.pub)}。请下载证书文件。", download=req.pub.hex())

@@ -115,6 +115,18 @@ def test_enrollment_request_approved_then_revoked_by_short_id_with_a_preview(wor
         assert "批准登记" in log and "吊销密钥" in log
 
 
+def test_a_damaged_request_file_is_refused_in_red_with_what_to_do(world: ConsoleWorld) -> None:
+    with client(world) as county:
+        before = county.get("/enroll").text
+        r = county.post("/enroll/upload", data={"csrf": csrf_of(before)}, files={"file": ("enroll-request.laowu", b"\x93not")})
+        assert r.status_code == 303
+        page = county.get(r.headers["location"].removeprefix("/console")).text
+        alert = page.split('role="alert"')[1].split("</div>")[0]
+        assert "没有收到登记申请" in alert and "内容不完整或已损坏" in alert and "下一步:" in alert
+        assert 'class="flash"' not in page
+        assert before.count("待批准</td>") == page.count("待批准</td>")  # nothing was added
+
+
 def test_find_key_takes_the_short_id_and_says_when_it_is_unknown(world: ConsoleWorld) -> None:
     author = world.node(VILLAGE_A).author
     assert enroll.find_key(world.county, short_id(author)) == author
