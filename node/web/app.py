@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -198,27 +199,52 @@ async def audit_page(request: Request, user: Account, form: FormData) -> Respons
                   actions=audit.ACTIONS, q=q)
 
 
+# What every error page says to do next, by status: the operator is never left with only what went wrong.
+NEXT = {
+    400: "点“返回上一页”,按上面的原因改好后再提交 / go back, correct it as said above and submit again",
+    403: "您没有权限做这件事;如工作需要,请联系县里劳务办的工作人员开通 / you may not do this: "
+         "if your work needs it, ask the county office staff",
+    404: "点“返回上一页”或“回到首页”重新查找;如确实应能看到,请联系县里劳务办 / go back or start again "
+         "from the home page; if you should see it, call the county office",
+    405: "点“返回上一页”或“回到首页”,用页面上的按钮操作 / go back and use the page's own buttons",
+}
+WHAT = {403: "没有权限,操作没有完成 / not allowed, nothing was done",
+        404: "打不开这个页面 / this page cannot be shown"}
+NOT_FOUND = "没有这个页面:这条记录不存在,或不在您的管辖范围内 / no such page: the record does not exist or " \
+            "is outside your area"
+
+
 async def _laowu_error(request: Request, exc: Exception) -> Response:
     status = 403 if isinstance(exc, Forbidden) else 400
-    return _error_page(request, str(exc), status)
+    return _error_page(request, status, str(exc))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    text = {404: "没有这个页面 / no such page", 405: "不能这样访问此页面 / method not allowed"}.get(
-        exc.status_code, str(exc.detail))
-    return _error_page(request, text, exc.status_code)
+    text = {404: NOT_FOUND, 405: "不能这样访问此页面 / method not allowed"}.get(exc.status_code, str(exc.detail))
+    return _error_page(request, exc.status_code, text)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    log.exception("%s %s failed", request.method, request.url.path)
-    return _error_page(request, "出错了,本次操作没有完成,数据没有丢失。请重试;一直出错请联系县里劳务办 / something went "
-                       "wrong on our side; nothing was lost. Try again, or call the county office", 500)
+    at = time.strftime("%H:%M")  # the machine's local time, as the operator's clock shows it
+    log.exception("%s %s failed (shown to the operator as %s)", request.method, request.url.path, at)
+    return _error_page(request, 500, f"系统出错,已记录(时间 {at}),数据没有丢失 / something went wrong on our "
+                       f"side at {at}; it is logged and nothing was lost",
+                       then=f"请重试一次;如仍出错,请联系县里劳务办,并告知出错时间 {at} 和您刚才做的操作 / try "
+                            f"again; if it fails again, call the county office and tell them the time {at}",
+                       what="出错了,本次操作没有完成 / something went wrong, nothing was done")
 
 
-def _error_page(request: Request, text: str, status: int) -> Response:
+def _error_page(request: Request, status: int, why: str, *, then: str = "", what: str = "") -> Response:
+    """Every error page: what was not done, why, and what to do next (`notices.failure`, the red box),
+    with the links back; never a traceback."""
+    then = then or NEXT.get(status, NEXT[400])
+    what = what or WHAT.get(status, "操作没有完成 / nothing was done")
+    alert = notices.failure(what, why, then)
     try:
-        return render(request, "error.html", status_code=status, message=text)
+        return render(request, "error.html", status_code=status, alert=alert, flash="")
     except Exception:  # the error page itself failed: still no traceback for the operator
         log.exception("error page failed")
-        return HTMLResponse(f"<p>{jinja2.utils.markupsafe.escape(text)}</p>", status_code=status)
+        lines = "".join(f"<p>{jinja2.utils.markupsafe.escape(line)}</p>" for line in alert.splitlines())
+        return HTMLResponse(f'<div role="alert">{lines}</div><p><a href="/">回到首页 / home</a></p>',
+                            status_code=status)
