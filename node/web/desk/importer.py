@@ -19,6 +19,8 @@ from node.domain import importing
 from node.web import audit
 from node.web.accounts import Account
 from node.web.app import page, render
+from node.web.messages import LABELS
+from node.web.notices import failure, plain
 from node.web.desk.state import Desk
 from protocol.errors import InvalidValue
 
@@ -77,8 +79,21 @@ async def confirm(request: Request, user: Account, form: FormData) -> Response:
     refused = sorted([*pv.bad, *late], key=lambda r: r.line)
     audit.record(desk.store.engine, user.name, "import", "person", None,
                  f"导入 {name}:{imported} 人,拒绝 {len(refused)} 行 / imported {imported}, refused {len(refused)}")
-    return render(request, "import.html", pv=None, token="", name=name, error="",
+    return render(request, "import.html", pv=None, token="", name=name, error="", alert=refused_words(imported, refused),
                   done={"imported": imported, "refused": refused, "encoding": pv.table.encoding})
+
+
+def refused_words(imported: int, refused: list[importing.Row], first: int = 3) -> str:
+    """The red box of an import some rows of which were refused ("" when none was): how many, the first
+    reasons in plain words, that the rows taken are saved, and what to do. Importing the corrected file
+    again does not register anyone twice: `importing.preview` refuses an ID number already here."""
+    if not refused:
+        return ""
+    reasons = ";".join(f"第{r.line}行 {LABELS.get(r.field, r.field)}:{plain(r.error)}" for r in refused[:first])
+    more = f"等(共 {len(refused)} 行,见下表)" if len(refused) > first else ""
+    return failure(f"有 {len(refused)} 行没有导入:拒绝 {len(refused)} 行,登记 {imported} 人", reasons + more,
+                   f"已登记的 {imported} 人已经保存。在原文件里改好被拒绝的这 {len(refused)} 行,再导入一次;"
+                   "已登记的人再导入时会显示“已登记”而跳过,不会重复登记。")
 
 
 def routes() -> list[Route]:
