@@ -18,13 +18,17 @@ from hub.web.app import hub_of, write
 from node.sync.bundles import import_bundle
 from node.web import audit
 from node.web.accounts import Account
-from node.web.app import page, render
+from node.web.app import back, page, render
 from node.web.messages import refusal
+from node.web.notices import failure
 from protocol.errors import InvalidValue
 
 MAX_BUNDLE = 256 << 20
 STATUS = {"accepted": "已接收", "duplicate": "已有(重复)", "pending": "等待前面的记录", "held": "新版本格式,暂存",
           "quarantined": "已隔离(时间超前)", "fork": "分叉", "refused": "拒收"}
+
+
+NO_FILE = failure("同步包没有导入", "没有选择文件", "点“选择文件”,选U盘里的同步包(.laowu 文件),再点“导入”。")
 
 
 def routes() -> list[BaseRoute]:
@@ -40,7 +44,7 @@ async def bundles(request: Request, user: Account, form: FormData) -> Response:
         raise Forbidden("导入需要经办权限 / importing needs the operator role")
     f = form.get("file")
     if not isinstance(f, UploadFile) or not f.filename:
-        raise InvalidValue("file", "请选择U盘里的同步包文件(.laowu)/ choose the bundle file from the USB stick")
+        return back(request, "/bundles", alert=NO_FILE)
     store = hub_of(request).store
     with tempfile.TemporaryDirectory(prefix="laowu-bundle-") as d:
         path = Path(d) / "bundle.laowu"

@@ -79,6 +79,9 @@ async def overview(request: Request, user: Account, form: FormData) -> Response:
                   issued=shown.get("otp", ""), download=shown.get("download", ""))
 
 
+NAME_THE_KEY = "在下面“密钥”表里找到要吊销的那台电脑,点它那一行的“吊销…”;或输入该电脑显示的8位密钥编号。"
+
+
 def _refused(request: Request, what: str, exc: LaowuError, then: str) -> Response:
     """Back to the page saying, in red, what was not done, why in plain Chinese and what to do."""
     return back(request, "/enroll", alert=failure(what, plain(exc.message if isinstance(exc, InvalidValue) else str(exc)),
@@ -200,22 +203,31 @@ def _otp_for(user: Account, place: str, hours: str) -> float:
 async def revoke(request: Request, user: Account, form: FormData) -> Response:
     store = hub_of(request).store
     typed = str((form.get("key") if request.method == "POST" else request.query_params.get("key")) or "")
-    subject = enroll.find_key(store, typed)
+    try:
+        subject = enroll.find_key(store, typed)
+    except InvalidValue as exc:
+        return _refused(request, "没有打开吊销页面,没有吊销任何密钥。", exc, NAME_THE_KEY)
     cert = store.trust.certs.get(subject)
     if cert is None or not any(sees(user, s) for s in cert.scopes):
-        raise InvalidValue("key", f"密钥“{typed}”不在您的范围内 / key {typed!r} is outside your scope")
+        return _refused(request, "没有打开吊销页面,没有吊销任何密钥。", InvalidValue(
+            "key", f"密钥“{typed}”不在您的范围内 / key {typed!r} is outside your scope"), NAME_THE_KEY)
     local = (form.get("local") if request.method == "POST" else request.query_params.get("local")) == "1"
     upstream = None if local else upstream_client(request)
     try:
         if request.method == "POST" and form.get("confirm") == "1":
             reason = str(form.get("reason") or "").strip()
             if not reason:
-                raise InvalidValue("reason", "请写明吊销原因(如:电脑被盗)/ give the reason (e.g. laptop stolen)")
+                return back(request, f"/keys/revoke?key={short_id(subject)}{'&local=1' if local else ''}",
+                            alert=failure(f"密钥 {short_id(subject)} 没有吊销。", "没有写吊销原因",
+                                          "在“吊销原因”框写明原因(如:电脑被盗),再点“确认吊销”。"))
             await write(request, enroll.revoke, store, subject, reason, upstream=upstream)
             audit.record(store.engine, user.name, "revoke", "key", short_id(subject),
                          f"吊销密钥 / revoked {short_id(subject)} ({cert.describe()}):{reason}")
             return back(request, "/enroll", f"密钥 {short_id(subject)} 已吊销。它以后写的记录一律拒收。")
         preview = await run_in_threadpool(enroll.revoke_preview, store, subject, upstream)
+    except LaowuError as exc:  # refused (most often: the hub above could not be asked): nothing was revoked
+        return _refused(request, f"密钥 {short_id(subject)} 没有吊销。", exc,
+                        "检查本平台到上级平台的网络,恢复后再点该密钥的“吊销…”;急需吊销又联系不上时,请电话告知市(州)里。")
     finally:
         if upstream is not None:
             upstream.close()

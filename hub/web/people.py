@@ -21,9 +21,9 @@ from hub.web.scoped import prefix, sees
 from node.engine import schema
 from node.web import audit
 from node.web.accounts import Account
-from node.web.app import page, render, root
+from node.web.app import back, page, render, root
 from node.web.masking import FULL_FIELDS, mask_person, mask_phone
-from protocol.errors import InvalidValue
+from node.web.notices import failure
 
 SHOWN = ("name", "sex", "birth_date", "id_number", "phone", "scope", "employment", "region_class", "employer",
          "position", "monthly_pay", "health", "household_income", "poverty_status", "updated_on")
@@ -51,6 +51,10 @@ async def search(request: Request, user: Account, form: FormData) -> Response:
     return render(request, "people.html", q=q, found=found)
 
 
+NO_REASON = failure("没有显示完整信息", "查看完整的身份证号和手机号须写明原因(至少两个字),并记入访问记录",
+                    "在“查看原因”框里写明原因(如:核对社保),再点“显示完整信息”。")
+
+
 @page("viewer")
 async def card(request: Request, user: Account, form: FormData) -> Response:
     p = _person()
@@ -64,7 +68,7 @@ async def card(request: Request, user: Account, form: FormData) -> Response:
     if request.method == "POST":
         reason = str(form.get("reason") or "").strip()
         if len(reason) < 2:
-            raise InvalidValue("reason", "查看完整信息需要写明原因 / a full view needs a reason")
+            return back(request, f"/person/{values['id']}", alert=NO_REASON)
         audit.full_view(store.engine, user.name, "person", values["id"], FULL_FIELDS, reason)
         full = True
     shown = values if full else dict(mask_person(values), phone=mask_phone(values.get("phone")))

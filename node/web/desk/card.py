@@ -29,6 +29,7 @@ from node.web.desk.history import history
 from node.web.desk.state import Desk
 from node.web.forms import Field, FormState, all_errors, as_inputs, collect, typed_values
 from node.web.masking import FULL_FIELDS, mask_person
+from node.web.notices import failure
 from protocol import scope as scopes
 from protocol.errors import InvalidValue
 
@@ -125,6 +126,10 @@ def _village(desk: Desk, form: FormData) -> str | None:
     return v or None
 
 
+NO_REASON = failure("没有显示完整信息", "查看完整的身份证号和手机号须写明原因,并记入访问记录",
+                    "在“显示完整信息”左边的框里写明原因(如:核对社保),再点“显示完整信息”。")
+
+
 @page()
 async def show(request: Request, user: Account, form: FormData) -> Response:
     desk = _desk(request)
@@ -134,7 +139,7 @@ async def show(request: Request, user: Account, form: FormData) -> Response:
     if full:
         reason = str(form.get("reason") or "").strip()
         if not reason:
-            raise InvalidValue("reason", "查看完整信息须填写原因 / a full view needs a reason")
+            return back(request, f"/person/{row}", alert=NO_REASON)
         audit.full_view(desk.store.engine, user.name, "person", row, FULL_FIELDS, reason)
     return card_page(request, desk, p, full=full, moved_from=_moved_from(request))
 

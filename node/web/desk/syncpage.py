@@ -23,9 +23,10 @@ from node.sync.bundles import export_bundle, import_bundle
 from node.engine.db import upsert
 from node.web import audit, tables
 from node.web.accounts import Account
-from node.web.app import page, render
+from node.web.app import back, page, render
 from node.web.desk import outcomes
 from node.web.desk.state import Desk
+from node.web.notices import failure
 from protocol.errors import LaowuError
 
 MAX_BUNDLE = 512 << 20
@@ -77,23 +78,25 @@ async def export(request: Request, user: Account, form: FormData) -> Response:
                     headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
+NO_FILE = failure("同步包没有导入", "没有选择文件", "点“选择文件”,选U盘里的同步包(.laowu 文件),再点“导入同步包”。")
+
+
 @page("operator")
 async def import_(request: Request, user: Account, form: FormData) -> Response:
     desk: Desk = request.app.state.desk
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        lines = [("bad", "没有选择文件", "点“选择文件”,选U盘里的 .laowu 同步包后再导入。")]
-    else:
-        data = await upload.read(MAX_BUNDLE + 1)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "in.laowu"
-            path.write_bytes(data[:MAX_BUNDLE])
-            try:
-                summary = import_bundle(desk.store, path)
-                lines = outcomes.of_import(summary)
-            except LaowuError as exc:
-                lines = [("bad", f"{upload.filename} 不是完整的同步包:{exc}", "重新从对方电脑导出一次,确认拷贝完成后再拔U盘。")]
-        audit.record(desk.store.engine, user.name, "import", "lw_log", None, f"导入同步包 / bundle {upload.filename}")
+        return back(request, "/sync", alert=NO_FILE)
+    data = await upload.read(MAX_BUNDLE + 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "in.laowu"
+        path.write_bytes(data[:MAX_BUNDLE])
+        try:
+            summary = import_bundle(desk.store, path)
+            lines = outcomes.of_import(summary)
+        except LaowuError as exc:
+            lines = [("bad", f"{upload.filename} 不是完整的同步包:{exc}", "重新从对方电脑导出一次,确认拷贝完成后再拔U盘。")]
+    audit.record(desk.store.engine, user.name, "import", "lw_log", None, f"导入同步包 / bundle {upload.filename}")
     _note(desk, "bundle", {"at": int(time.time() * 1000), "lines": lines})
     return RedirectResponse("/sync#bundle", status_code=303)
 
