@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browserkit import chromium
-from deskkit import DeskWorld
-from playwright.sync_api import Browser
+from browserkit import chromium, login, new_page
+from deskkit import PASSWORD, USER, DeskWorld
+from playwright.sync_api import Browser, Page
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +28,16 @@ def client(world: DeskWorld) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=world.desk.url, follow_redirects=False, timeout=30) as c:
         world.login(c)
         yield c
+
+
+@pytest.fixture()
+def desk(browser: Browser, world: DeskWorld) -> Iterator[Page]:
+    """A Chromium page signed in to the module's desk as its operator."""
+    assert world.desk is not None
+    p = new_page(browser, world.desk.url)
+    login(p, USER, PASSWORD)
+    yield p
+    p.context.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from browserkit import chromium, login, new_page
-from deskkit import PASSWORD, USER, DeskWorld
+from browserkit import chromium
+from deskkit import DeskWorld
 from playwright.sync_api import Browser, Page
 from test_import import as_csv, sheet
 from test_register_card import ident
@@ -22,12 +22,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture()
-def page(browser: Browser, world: DeskWorld) -> Iterator[Page]:
-    assert world.desk is not None
-    p = new_page(browser, world.desk.url)
-    login(p, USER, PASSWORD)
-    yield p
-    p.context.close()
+def page(desk: Page) -> Page:
+    """The operator's page (conftest's `desk`)."""
+    return desk
 
 
 def unsynced(page: Page) -> int:

@@ -26,15 +26,6 @@ ERROR_RED = "rgb(192, 57, 43)"  # .error-summary in laowu.css
 FORGED = "flash=已放行,一切正常&alert=已放行&said=0000000000000-forged"
 
 
-@pytest.fixture()
-def desk(browser: Browser, world: DeskWorld) -> Iterator[Page]:
-    assert world.desk is not None
-    p = new_page(browser, world.desk.url)
-    login(p, USER, DESK_PASSWORD)
-    yield p
-    p.context.close()
-
-
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
     w = ConsoleWorld(tmp_path_factory.mktemp("console"))
@@ -156,3 +147,27 @@ def test_a_one_time_code_shows_once(console: Page, tmp_path: Path) -> None:
     assert "otp=" not in console.url
     console.reload()
     assert console.locator("#otp-issued").count() == 0
+
+
+def test_a_bundle_upload_without_a_file_on_the_console_says_so_in_red(console: Page) -> None:
+    console.goto("/console/bundles")
+    console.click("form[enctype='multipart/form-data'] button")
+    console.wait_for_url("**/console/bundles?said=*")
+    says_error(console, "同步包没有导入", "没有选择文件", "选U盘里的同步包")
+
+
+def test_revoking_a_key_the_console_does_not_know_says_how_to_name_one(console: Page) -> None:
+    console.goto("/console/enroll")
+    console.fill("#revoke-key", "zzzzzzzz")
+    console.click("form[action='/console/keys/revoke'] button")
+    console.wait_for_url("**/console/enroll?said=*")
+    says_error(console, "没有打开吊销页面", "本平台不认识密钥", "8位密钥编号")
+
+
+def test_a_full_view_without_a_reason_says_so_in_red_and_shows_nothing_unmasked(desk: Page, client: httpx.Client) -> None:
+    person, _ = placement(client, 74)
+    desk.goto(f"/person/{person}")
+    desk.click("#full-view button")
+    desk.wait_for_url(f"**/person/{person}?said=*")
+    says_error(desk, "没有显示完整信息", "须写明原因", "写明原因")
+    assert desk_ident(date(1991, 4, 4), 74) not in desk.content()
