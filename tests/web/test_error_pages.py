@@ -99,3 +99,9 @@ def test_a_bundle_upload_without_a_file_says_so_in_red_with_what_to_do(desk: Pag
     desk.click("#import-bundle")
     desk.wait_for_url("**/sync?said=*")
     says_error(desk, "同步包没有导入", "没有选择文件", "选U盘里的同步包")
+
+
+def test_an_import_without_a_file_says_so_in_red_with_what_to_do(desk: Page) -> None:
+    desk.goto("/import")
+    desk.click("#preview-import")
+    says_error(desk, "文件没有读入,没有保存任何内容", "没有选择文件", "点“选择文件”")

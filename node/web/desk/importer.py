@@ -26,6 +26,8 @@ from protocol.errors import InvalidValue
 
 MAX_FILE = 20 << 20
 SHOWN = 200  # rows shown in the preview; the counts cover them all
+NOT_READ = "文件没有读入,没有保存任何内容。"
+CHOOSE = "点“选择文件”,选要导入的名单(.xlsx 或 .csv),再点“预览”。"
 
 
 def _folder(desk: Desk) -> Path:
@@ -47,11 +49,11 @@ def _held(desk: Desk, token: str) -> tuple[Path, str]:
 async def upload(request: Request, user: Account, form: FormData) -> Response:
     desk: Desk = request.app.state.desk
     if request.method == "GET":
-        return render(request, "import.html", pv=None, token="", name="", error="", done=None)
+        return render(request, "import.html", pv=None, token="", name="", done=None)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return render(request, "import.html", status_code=422, pv=None, token="", name="", done=None,
-                      error="请先选择要导入的文件(.csv 或 .xlsx)")
+                      alert=failure(NOT_READ, "没有选择文件", CHOOSE))
     data = await file.read(MAX_FILE + 1)
     name = Path(file.filename).name
     try:
@@ -61,11 +63,11 @@ async def upload(request: Request, user: Account, form: FormData) -> Response:
         pv = importing.preview(desk.store, table)
     except InvalidValue as exc:
         return render(request, "import.html", status_code=422, pv=None, token="", name=name, done=None,
-                      error=exc.message)
+                      alert=failure(NOT_READ, plain(exc.message), "按上面的原因改好文件(或另存为 .xlsx)后," + CHOOSE))
     token = secrets.token_hex(12)
     suffix = "xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else "csv"
     (_folder(desk) / f"{token}.{suffix}").write_bytes(data)
-    return render(request, "import.html", pv=pv, token=token, name=name, error="", done=None, shown=SHOWN)
+    return render(request, "import.html", pv=pv, token=token, name=name, done=None, shown=SHOWN)
 
 
 @page("operator")
@@ -79,7 +81,7 @@ async def confirm(request: Request, user: Account, form: FormData) -> Response:
     refused = sorted([*pv.bad, *late], key=lambda r: r.line)
     audit.record(desk.store.engine, user.name, "import", "person", None,
                  f"导入 {name}:{imported} 人,拒绝 {len(refused)} 行 / imported {imported}, refused {len(refused)}")
-    return render(request, "import.html", pv=None, token="", name=name, error="", alert=refused_words(imported, refused),
+    return render(request, "import.html", pv=None, token="", name=name, alert=refused_words(imported, refused),
                   done={"imported": imported, "refused": refused, "encoding": pv.table.encoding})
 
 
