@@ -70,3 +70,24 @@ def test_the_shipped_example_and_the_systemd_unit_agree_with_what_the_tests_serv
     unit = (root / "deploy" / "laowu-hub.service").read_text()
     start = [line.split("=", 1)[1].split() for line in unit.splitlines() if line.startswith("ExecStart=")]
     assert len(start) == 1 and start[0][0].endswith("/laowu-hub") and start[0][1:] == ["serve", "--config", "/etc/laowu/hub.toml"]
+
+
+def test_the_systemd_unit_runs_the_hub_on_china_time_whatever_the_server_s_zone() -> None:
+    """The unit's TZ overrides a server kept on UTC: the hub's own time formatting
+    (node.web.messages.local_time) and today's date (`date.fromtimestamp`, as `date.today()`) read
+    China Standard Time, where the server's zone would put 16:00 UTC on the previous day."""
+    root = Path(__file__).resolve().parents[2]
+    unit = (root / "deploy" / "laowu-hub.service").read_text()
+    tz = [line.split("=", 2)[2] for line in unit.splitlines() if line.startswith("Environment=TZ=")]
+    assert len(tz) == 1
+    code = ("from node.web.messages import local_time; import datetime; "
+            "print(local_time(60_000), datetime.date.fromtimestamp(16 * 3600))")
+
+    def shown(zone: str) -> list[str]:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root,
+                             env={**os.environ, "TZ": zone})
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()
+
+    assert shown("UTC") == ["1970-01-01", "00:01", "1970-01-01"]
+    assert shown(tz[0]) == ["1970-01-01", "08:01", "1970-01-02"]
