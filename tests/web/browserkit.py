@@ -36,3 +36,14 @@ def login(page: Page, user: str, password: str, root: str = "") -> None:
     page.fill("#in-password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"**{root}/")
+
+
+@contextmanager
+def signed_in(browser: Browser, base_url: str, user: str, password: str, root: str = "") -> Iterator[Page]:
+    """A new page of `browser` on the app at `base_url`, signed in at `root`; closed afterwards."""
+    page = new_page(browser, base_url)
+    try:
+        login(page, user, password, root=root)
+        yield page
+    finally:
+        page.context.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browserkit import chromium, login, new_page
+from browserkit import chromium, login, signed_in
 from deskkit import PASSWORD, USER, DeskWorld
 from playwright.sync_api import Browser, Page
 
@@ -34,10 +34,8 @@ def client(world: DeskWorld) -> Iterator[httpx.Client]:
 def desk(browser: Browser, world: DeskWorld) -> Iterator[Page]:
     """A Chromium page signed in to the module's desk as its operator."""
     assert world.desk is not None
-    p = new_page(browser, world.desk.url)
-    login(p, USER, PASSWORD)
-    yield p
-    p.context.close()
+    with signed_in(browser, world.desk.url, USER, PASSWORD) as p:
+        yield p
 
 
 @pytest.fixture(scope="module")

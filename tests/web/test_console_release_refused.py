@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from browserkit import chromium, login, new_page
+from browserkit import chromium, signed_in
 from consolekit import COUNTY, COUNTY_USER, PASSWORD, PROVINCE, ConsoleWorld, ident
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
@@ -50,10 +50,8 @@ def world(tmp_path: Path) -> Iterator[ConsoleWorld]:
 
 @pytest.fixture()
 def page(browser: Browser, world: ConsoleWorld) -> Iterator[Page]:
-    p = new_page(browser, world.server.url)
-    login(p, COUNTY_USER, PASSWORD, root="/console")
-    yield p
-    p.context.close()
+    with signed_in(browser, world.server.url, COUNTY_USER, PASSWORD, root="/console") as p:
+        yield p
 
 
 def quarantined_then(world: ConsoleWorld, cause: str) -> bytes:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browserkit import login, new_page
+from browserkit import login, new_page, signed_in
 from consolekit import COUNTY_USER, PASSWORD, VILLAGE_A, VILLAGE_B, ConsoleWorld, ident
 from deskkit import PASSWORD as DESK_PASSWORD
 from deskkit import USER, DeskWorld
@@ -35,10 +35,8 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
 
 @pytest.fixture()
 def console(browser: Browser, county: ConsoleWorld) -> Iterator[Page]:
-    p = new_page(browser, county.server.url)
-    login(p, COUNTY_USER, PASSWORD, root="/console")
-    yield p
-    p.context.close()
+    with signed_in(browser, county.server.url, COUNTY_USER, PASSWORD, root="/console") as p:
+        yield p
 
 
 def placement(client: httpx.Client, seq: int) -> tuple[str, str]:
