@@ -14,17 +14,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
-from conflict.row import check_values
-from node.engine import ownership
 from node.engine import tables as t
 from node.engine import release as releases
 from node.engine.store import Outcome, Store
 from node.sync.verdict import REFUSED
 from protocol import certs, clock
 from protocol import release as ruling
-from protocol.admit import admit
 from protocol.changeset import open_envelope
-from protocol.errors import ConfigError, InvalidValue, NotAllowed, RemoteError
+from protocol.errors import ConfigError, InvalidValue
 from protocol.keys import short_id
 
 
@@ -170,20 +167,14 @@ def release_cap(store: Store, changeset_id: bytes) -> int:
 
 def release_refusal(store: Store, changeset_id: bytes) -> dict[str, object] | None:
     """Why a release of the quarantined changeset would be refused now (as an outcome of `Store.apply`),
-    or None: the checks a release runs, the clock bound lifted and nothing else, against the trust and
-    the records held here now. Its author's certificate can run out, a key above it be revoked, or a
-    0.1.0 record it names be placed elsewhere, while it waits (docs/trust.md §6). Its feed's scope was
-    judged against this hub's place when it was quarantined, and neither changes."""
+    or None: the store's own dry run of a release (`Store.release_refusal`: the checks `apply` runs, the
+    clock bound lifted, against the trust and records held here now). Its author's certificate can run
+    out, a key above it be revoked, or a 0.1.0 record it names be placed elsewhere, while it waits
+    (docs/trust.md §6)."""
     with store.engine.connect() as conn:
-        try:
-            cs = admit(_quarantined(conn, changeset_id), store.trust, store.hlc.physical(), clock.MAX_HLC)
-            check_values(cs.changes, store.registry)
-        except RemoteError as exc:
-            return {"id": changeset_id, "status": "refused", "code": exc.code, "reason": str(exc)}
-        code, why = NotAllowed.code, releases.refusal(cs, store.trust)
-        if why is None:
-            code, why = ownership.CODE, store._not_owner(conn, cs, {})
-    return None if why is None else {"id": changeset_id, "status": "refused", "code": code, "reason": why}
+        envelope = _quarantined(conn, changeset_id)
+    refused = store.release_refusal(envelope)
+    return None if refused is None else {**refused, "id": changeset_id}
 
 
 def _quarantined(conn: Connection, changeset_id: bytes) -> bytes:

@@ -516,14 +516,9 @@ class Store:
             if carrier is not None and not scopes.contains(carrier, cs.scope):
                 outcomes[i] = _refused(cs, "out-of-scope", f"a peer of {carrier} may not hand over scope {cs.scope}")
                 continue
-            try:
-                check_values(cs.changes, self.registry)  # judged alone, so every replica refuses alike
-            except RemoteError as exc:
-                outcomes[i] = _refused(cs, exc.code, str(exc))
-                continue
-            not_issuer = releases.refusal(cs, self.trust)
-            if not_issuer is not None:
-                outcomes[i] = _refused(cs, NotAllowed.code, not_issuer)
+            alone = self._judged_alone(cs)
+            if alone is not None:
+                outcomes[i] = alone
                 continue
             if isinstance(why, PastCutoff):  # genuine, past a revocation's cut-off: held back for review
                 back.append((i, cs, why))
@@ -568,6 +563,32 @@ class Store:
         self.statistics.wrote(sum(1 for o in outcomes if o.get("status") == "accepted") + sum(
             o.get("released", 0) for o in outcomes))
         return outcomes
+
+    def _judged_alone(self, cs: Changeset) -> Outcome | None:
+        """The refusal of an admitted changeset judged on itself alone (values, who may carry a release
+        ruling), so every replica refuses alike whatever it holds; None when it passes."""
+        try:
+            check_values(cs.changes, self.registry)
+        except RemoteError as exc:
+            return _refused(cs, exc.code, str(exc))
+        not_issuer = releases.refusal(cs, self.trust)
+        return None if not_issuer is None else _refused(cs, NotAllowed.code, not_issuer)
+
+    def release_refusal(self, envelope: bytes) -> Outcome | None:
+        """How `apply(..., release=True)` would refuse this quarantined envelope now, or None: admission
+        with the clock bound lifted, the checks on it alone, and ownership against the records held
+        here now, without applying anything (a hub checks before it signs a release ruling). Its
+        feed's scope was judged against this replica's place when it was quarantined."""
+        try:
+            cs = admit(envelope, self.trust, self.hlc.physical(), clock.MAX_HLC)
+        except RemoteError as exc:
+            return {"id": None, "status": "refused", "code": exc.code, "reason": str(exc)}
+        alone = self._judged_alone(cs)
+        if alone is not None:
+            return alone
+        with self.engine.connect() as conn:
+            why = self._not_owner(conn, cs, {})
+        return None if why is None else _refused(cs, ownership.CODE, why)
 
     def release_held(self) -> list[Outcome]:
         """Apply the changesets held for a newer schema that this build now knows (after an upgrade of
